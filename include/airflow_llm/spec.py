@@ -1,0 +1,298 @@
+"""Spec format v1: what a person writes to describe a pipeline.
+
+A spec is a YAML file, or Markdown with YAML front matter whose body is the
+description (see :mod:`airflow_llm.spec_loading`). The models here validate the
+shape and the task graph; every error carries a precise ``loc`` so the loader can
+name the file, line and field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from croniter import croniter
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+SPEC_VERSION = 1
+MAX_TASKS = 500
+
+# A name ends up as a DAG id, an S3 key segment and a folder name: lower snake_case
+# only, so it can never hold `/`, `..`, spaces or look-alike unicode.
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$"
+
+# sqlfluff's dialect labels (sqlfluff 4.5); tests/unit/test_spec_model.py keeps this
+# in step with the installed sqlfluff, so validation needs no sqlfluff import.
+SQL_DIALECTS = frozenset(
+    {
+        "ansi", "athena", "bigquery", "clickhouse", "databricks", "db2", "doris",
+        "duckdb", "exasol", "flink", "greenplum", "hive", "impala", "mariadb",
+        "materialize", "mysql", "oracle", "postgres", "redshift", "snowflake", "soql",
+        "sparksql", "sqlite", "starrocks", "teradata", "trino", "tsql", "vertica",
+    }
+)  # fmt: skip
+
+SCHEDULE_PRESETS = frozenset(
+    {"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly"}
+)
+
+TaskKind = Literal["sql", "python", "quality", "llm", "sensor", "branch"]
+"""What a task does, and so which generator writes it:
+
+- ``sql``: a Jinja-templated SQL statement run on the environment's connection;
+- ``python``: a typed Python callable;
+- ``quality``: a Great Expectations suite run on a table;
+- ``llm``: a prompt sent to a model per item (``@task.llm`` mapped with ``.expand()``);
+- ``sensor``: waits for a file, partition or row before its downstream tasks run;
+- ``branch``: picks which downstream tasks run (branch-merge topologies).
+"""
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _parse_duration(value: Any) -> Any:
+    """Turn ``"90s"``, ``"30m"``, ``"2h"`` or ``"1d"`` into seconds; pass ints through."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise PydanticCustomError(
+                "duration", "expected seconds or a duration like '90s', '30m', '2h', '1d'"
+            )
+        return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    return value
+
+
+Seconds = Annotated[
+    int,
+    Field(gt=0),
+    BeforeValidator(_parse_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": r"^\s*\d+\s*(s|m|h|d)\s*$"},
+            ],
+            "description": "Seconds, or a duration such as '90s', '30m', '2h', '1d'.",
+        }
+    ),
+]
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower snake_case, 1-64 chars")]
+
+
+def _one_or_many(value: Any) -> Any:
+    """Let a list field be written as a single string."""
+    return [value] if isinstance(value, str) else value
+
+
+StrList = Annotated[list[str], BeforeValidator(_one_or_many)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class Column(_Model):
+    """One column of a source table."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$")
+    type: str = Field(min_length=1, description="SQL type in the spec's dialect, e.g. BIGINT")
+    description: str = ""
+    nullable: bool = True
+
+
+def _columns_from_mapping(value: Any) -> Any:
+    """Accept the shorthand ``columns: {id: BIGINT, email: VARCHAR}``."""
+    if isinstance(value, dict):
+        return [{"name": name, "type": type_} for name, type_ in value.items()]
+    return value
+
+
+class SourceTable(_Model):
+    """A table the pipeline reads, with its columns and types."""
+
+    name: str = Field(pattern=TABLE_PATTERN, description="table, schema.table or db.schema.table")
+    description: str = ""
+    columns: Annotated[list[Column], BeforeValidator(_columns_from_mapping)] = Field(min_length=1)
+
+
+class Resources(_Model):
+    """Where and with how much a task runs."""
+
+    pool: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,256}$")
+    pool_slots: int = Field(default=1, ge=1)
+    queue: str | None = None
+    cpu: str | None = None
+    memory: str | None = None
+
+
+class TaskSpec(_Model):
+    """One task of the pipeline."""
+
+    name: Name
+    kind: TaskKind
+    description: str = Field(min_length=1)
+    depends_on: StrList = Field(default_factory=list)
+    map_over: Name | None = Field(
+        default=None,
+        description="an upstream task whose output list this task is mapped over (.expand())",
+    )
+    resources: Resources = Field(default_factory=Resources)
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_delay: Seconds = 300
+    timeout: Seconds = 3600
+
+
+class EnvironmentConfig(_Model):
+    """Per-environment values (dev, staging, prod, ...) rendered into the bundle's config.yml."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    conn_id: str = Field(default="warehouse", description="SQL connection id for sql tasks")
+    aws_conn_id: str = "aws_default"
+    bucket: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    iam_role: str | None = None
+    vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+def _default_environments() -> dict[str, EnvironmentConfig]:
+    return {"dev": EnvironmentConfig()}
+
+
+class PipelineSpec(_Model):
+    """A pipeline description: the input of generation, version 1."""
+
+    model_config = ConfigDict(
+        title="airflow-llm pipeline spec",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    spec_version: Literal[1] = SPEC_VERSION
+    name: Name = Field(description="the DAG id: lower snake_case, 1-64 chars")
+    description: str = Field(min_length=1, description="what the pipeline does, in plain words")
+    schedule: str | None = Field(default=None, description="cron expression or preset (@daily)")
+    owners: StrList = Field(default_factory=lambda: ["airflow"])
+    stakeholders: StrList = Field(default_factory=list)
+    tags: StrList = Field(default_factory=list)
+    dialect: str = Field(default="ansi", description="sqlfluff dialect of the SQL tasks")
+    environments: dict[Name, EnvironmentConfig] = Field(default_factory=_default_environments)
+    sources: list[SourceTable] = Field(default_factory=list)
+    tasks: list[TaskSpec] | None = Field(
+        default=None,
+        max_length=MAX_TASKS,
+        description="explicit tasks; when absent the planner derives them",
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_is_cron_or_preset(cls, value: str | None) -> str | None:
+        if value is None or value in SCHEDULE_PRESETS or croniter.is_valid(value):
+            return value
+        presets = ", ".join(sorted(SCHEDULE_PRESETS))
+        raise PydanticCustomError(
+            "schedule", "not a cron expression or one of {presets}", {"presets": presets}
+        )
+
+    @field_validator("dialect")
+    @classmethod
+    def _dialect_is_known(cls, value: str) -> str:
+        if value.lower() not in SQL_DIALECTS:
+            raise PydanticCustomError(
+                "dialect",
+                "unknown sqlfluff dialect '{value}'; known: {known}",
+                {"value": value, "known": ", ".join(sorted(SQL_DIALECTS))},
+            )
+        return value.lower()
+
+    @field_validator("environments")
+    @classmethod
+    def _at_least_one_environment(
+        cls, value: dict[str, EnvironmentConfig]
+    ) -> dict[str, EnvironmentConfig]:
+        if not value:
+            raise PydanticCustomError("environments", "at least one environment is needed")
+        return value
+
+    @model_validator(mode="after")
+    def _task_graph_is_sound(self) -> PipelineSpec:
+        problems = task_graph_problems(self.tasks or [])
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+
+def _problem(loc: tuple[str | int, ...], kind: str, message: str, value: Any) -> InitErrorDetails:
+    return InitErrorDetails(type=PydanticCustomError(kind, message), loc=loc, input=value)
+
+
+def task_graph_problems(tasks: list[TaskSpec]) -> list[InitErrorDetails]:
+    """Duplicate names, unknown or self references, and cycles, each located precisely."""
+    problems: list[InitErrorDetails] = []
+    first_index: dict[str, int] = {}
+    for index, task in enumerate(tasks):
+        if task.name in first_index:
+            message = f"duplicate task name {task.name!r} (first used by tasks[{first_index[task.name]}])"
+            problems.append(_problem(("tasks", index, "name"), "duplicate_task", message, task.name))
+        else:
+            first_index[task.name] = index
+    for index, task in enumerate(tasks):
+        for ref_index, ref in enumerate(task.depends_on):
+            loc: tuple[str | int, ...] = ("tasks", index, "depends_on", ref_index)
+            if ref == task.name:
+                problems.append(_problem(loc, "self_dependency", "a task cannot depend on itself", ref))
+            elif ref not in first_index:
+                problems.append(_problem(loc, "unknown_task", f"unknown task {ref!r}", ref))
+        if task.map_over is not None and task.map_over not in task.depends_on:
+            message = f"map_over {task.map_over!r} must also be listed in depends_on"
+            problems.append(_problem(("tasks", index, "map_over"), "map_over", message, task.map_over))
+    if not problems:
+        cycle = find_cycle({task.name: list(task.depends_on) for task in tasks})
+        if cycle:
+            index = first_index[cycle[0]]
+            message = "dependency cycle (each depends on the next): " + " -> ".join(cycle)
+            problems.append(_problem(("tasks", index, "depends_on"), "cycle", message, cycle))
+    return problems
+
+
+def find_cycle(depends_on: dict[str, list[str]]) -> list[str]:
+    """Return one dependency cycle as ``[a, b, ..., a]``, or ``[]`` when the graph is acyclic."""
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(node: str) -> list[str]:
+        if node in visiting:
+            return [*visiting[visiting.index(node) :], node]
+        if node in done:
+            return []
+        visiting.append(node)
+        for upstream in depends_on.get(node, []):
+            cycle = visit(upstream)
+            if cycle:
+                return cycle
+        visiting.pop()
+        done.add(node)
+        return []
+
+    for start in depends_on:
+        cycle = visit(start)
+        if cycle:
+            return cycle
+    return []
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """The JSON Schema of spec v1, for editors and validators."""
+    return PipelineSpec.model_json_schema(mode="validation")

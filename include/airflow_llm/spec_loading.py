@@ -1,0 +1,227 @@
+"""Read spec files (YAML, or Markdown with optional front matter) into :class:`PipelineSpec`.
+
+Every way a file can be wrong becomes a :class:`SpecProblem` that names the file,
+the line where it can be known, and the field: never a traceback. The functions
+take bytes plus a display name so the same path serves local files and objects
+read from S3.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pydantic import ValidationError
+
+from airflow_llm.spec import NAME_PATTERN, PipelineSpec
+from airflow_llm.yaml_lines import YamlDocument, YamlDocumentError, parse_yaml
+
+MAX_SPEC_BYTES = 1024 * 1024
+YAML_SUFFIXES = frozenset({".yml", ".yaml"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+SPEC_SUFFIXES = YAML_SUFFIXES | MARKDOWN_SUFFIXES
+
+_FRONT_MATTER_OPEN = "---"
+_FRONT_MATTER_CLOSE = frozenset({"---", "..."})
+_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.+?)[ \t#]*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_TYPE_TAG = re.compile(r"^(str|int|float|bool|\[key\]|.*\[.*\])$")
+
+
+@dataclass(frozen=True, order=True)
+class SpecProblem:
+    """One thing wrong with one spec file, printed as ``PATH:LINE: field: message``."""
+
+    source: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.field}: {self.message}"
+
+
+class SpecError(ValueError):
+    """A spec file is invalid; ``problems`` says every way it is."""
+
+    def __init__(self, problems: list[SpecProblem]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+def load_spec(path: Path | str) -> PipelineSpec:
+    """Load and validate the spec file at ``path``; raise :class:`SpecError`."""
+    source = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise SpecError([SpecProblem(source, None, "file", error.strerror or str(error))]) from None
+    return parse_spec(data, source)
+
+
+def parse_spec(data: bytes, source: str) -> PipelineSpec:
+    """Validate spec bytes; ``source`` names the file (its suffix picks YAML or Markdown)."""
+    text = _decode(data, source)
+    suffix = PurePosixPath(source).suffix.lower()
+    if suffix in YAML_SUFFIXES:
+        document = _parse_yaml_or_fail(text, source, line_offset=0)
+        fields = _top_level_mapping(document, source)
+    elif suffix in MARKDOWN_SUFFIXES:
+        document, fields = _markdown_fields(text, source)
+    else:
+        known = ", ".join(sorted(SPEC_SUFFIXES))
+        raise SpecError([SpecProblem(source, None, "file", f"not a spec file (suffix not in {known})")])
+    try:
+        return PipelineSpec.model_validate(fields)
+    except ValidationError as error:
+        problems = [_from_pydantic(item, document, source) for item in error.errors()]
+        raise SpecError(sorted(set(problems), key=_by_line)) from None
+
+
+def check_spec_files(paths: Iterable[Path | str]) -> tuple[list[PipelineSpec], list[SpecProblem]]:
+    """Load every spec under ``paths`` (files or folders); one bad file never hides the others."""
+    specs: list[PipelineSpec] = []
+    problems: list[SpecProblem] = []
+    for path in iter_spec_files(paths):
+        try:
+            specs.append(load_spec(path))
+        except SpecError as error:
+            problems.extend(error.problems)
+    return specs, problems
+
+
+def iter_spec_files(paths: Iterable[Path | str]) -> Iterator[Path]:
+    """Files named directly, and spec files found (sorted) under folders."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(
+                child
+                for child in path.rglob("*")
+                if child.is_file() and child.suffix.lower() in SPEC_SUFFIXES
+            )
+        else:
+            yield path
+
+
+def snake_case_name(text: str) -> str:
+    """Turn a title or file stem into a valid spec name ('' when nothing usable is left)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", ascii_text)
+    name = re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
+    if name and not name[0].isalpha():
+        name = f"pipeline_{name}"
+    return name[:64].rstrip("_")
+
+
+def _decode(data: bytes, source: str) -> str:
+    if len(data) > MAX_SPEC_BYTES:
+        message = f"file is {len(data)} bytes; a spec may be at most {MAX_SPEC_BYTES} bytes"
+        raise SpecError([SpecProblem(source, None, "file", message)])
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise SpecError([SpecProblem(source, line, "file", "binary file (NUL byte); specs are text")])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        message = f"not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start})"
+        raise SpecError([SpecProblem(source, line, "file", message)]) from None
+    if not text.strip():
+        raise SpecError([SpecProblem(source, 1, "file", "file is empty")])
+    return text
+
+
+def _parse_yaml_or_fail(text: str, source: str, line_offset: int) -> YamlDocument:
+    try:
+        return parse_yaml(text, line_offset=line_offset)
+    except YamlDocumentError as error:
+        problems = [SpecProblem(source, p.line, "yaml", p.message) for p in error.problems]
+        raise SpecError(problems) from None
+
+
+def _top_level_mapping(document: YamlDocument, source: str) -> dict[str, Any]:
+    if not isinstance(document.data, dict):
+        found = type(document.data).__name__
+        message = f"expected a mapping of spec fields at the top level, found {found}"
+        raise SpecError([SpecProblem(source, document.line_of(()), "yaml", message)])
+    return document.data
+
+
+def _markdown_fields(text: str, source: str) -> tuple[YamlDocument | None, dict[str, Any]]:
+    """Front matter (if any) gives the fields; the body is the description."""
+    lines = text.splitlines()
+    document: YamlDocument | None = None
+    fields: dict[str, Any] = {}
+    body_start = 0
+    if lines and lines[0].strip() == _FRONT_MATTER_OPEN:
+        close = next(
+            (i for i in range(1, len(lines)) if lines[i].strip() in _FRONT_MATTER_CLOSE), None
+        )
+        if close is None:
+            message = "front matter opened with '---' on line 1 is never closed"
+            raise SpecError([SpecProblem(source, 1, "front_matter", message)])
+        front_matter = "\n".join(lines[1:close])
+        if front_matter.strip():
+            document = _parse_yaml_or_fail(front_matter, source, line_offset=1)
+            fields = dict(_top_level_mapping(document, source))
+        body_start = close + 1
+    body = "\n".join(lines[body_start:]).strip()
+    if body:
+        if "description" in fields:
+            line = document.line_of(("description",)) if document else None
+            message = "given both in front matter and as the Markdown body; keep one"
+            raise SpecError([SpecProblem(source, line, "description", message)])
+        fields["description"] = body
+    if "name" not in fields:
+        name = snake_case_name(_first_heading(lines[body_start:]) or PurePosixPath(source).stem)
+        if name:
+            fields["name"] = name
+    return document, fields
+
+
+def _first_heading(lines: list[str]) -> str | None:
+    in_fence = False
+    for line in lines:
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence and (match := _HEADING.match(line)):
+            return match.group("title")
+    return None
+
+
+def _from_pydantic(error: Any, document: YamlDocument | None, source: str) -> SpecProblem:
+    loc = tuple(part for part in error["loc"] if not _is_type_tag(part))
+    line = document.line_of(loc) if document is not None else None
+    return SpecProblem(source, line, _field_path(loc), _message(error))
+
+
+def _is_type_tag(part: str | int) -> bool:
+    return isinstance(part, str) and _TYPE_TAG.match(part) is not None
+
+
+def _field_path(loc: tuple[str | int, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "spec"
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (`airflow-llm schema` lists the fields a spec may have)"
+    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == NAME_PATTERN:
+        return f"{error['input']!r} is not a valid name: use lower snake_case, 1-64 characters"
+    return str(error["msg"])
+
+
+def _by_line(problem: SpecProblem) -> tuple[int, str]:
+    return (problem.line or 0, problem.field)
