@@ -31,6 +31,8 @@ MAX_TASKS = 500
 # only, so it can never hold `/`, `..`, spaces or look-alike unicode.
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$"
+COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]*$"
+POOL_PATTERN = r"^[A-Za-z0-9_.-]{1,256}$"
 
 # sqlfluff's dialect labels (sqlfluff 4.5); tests/unit/test_spec_model.py keeps this
 # in step with the installed sqlfluff, so validation needs no sqlfluff import.
@@ -97,7 +99,15 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-StrList = Annotated[list[str], BeforeValidator(_one_or_many)]
+def _or_single_string(schema: dict[str, Any]) -> None:
+    """JSON Schema of :func:`_one_or_many` fields: a list, or one string."""
+    array = {key: schema.pop(key) for key in ("type", "items") if key in schema}
+    schema["anyOf"] = [array, {"type": "string"}]
+
+
+StrList = Annotated[
+    list[str], BeforeValidator(_one_or_many), Field(json_schema_extra=_or_single_string)
+]
 
 
 class _Model(BaseModel):
@@ -107,7 +117,7 @@ class _Model(BaseModel):
 class Column(_Model):
     """One column of a source table."""
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$")
+    name: str = Field(pattern=COLUMN_PATTERN)
     type: str = Field(min_length=1, description="SQL type in the spec's dialect, e.g. BIGINT")
     description: str = ""
     nullable: bool = True
@@ -120,18 +130,27 @@ def _columns_from_mapping(value: Any) -> Any:
     return value
 
 
+def _or_column_mapping(schema: dict[str, Any]) -> None:
+    """JSON Schema of :func:`_columns_from_mapping` fields: a list, or name -> type."""
+    array = {key: schema.pop(key) for key in ("type", "items", "minItems") if key in schema}
+    mapping = {"type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1}
+    schema["anyOf"] = [array, mapping]
+
+
 class SourceTable(_Model):
     """A table the pipeline reads, with its columns and types."""
 
     name: str = Field(pattern=TABLE_PATTERN, description="table, schema.table or db.schema.table")
     description: str = ""
-    columns: Annotated[list[Column], BeforeValidator(_columns_from_mapping)] = Field(min_length=1)
+    columns: Annotated[list[Column], BeforeValidator(_columns_from_mapping)] = Field(
+        min_length=1, json_schema_extra=_or_column_mapping
+    )
 
 
 class Resources(_Model):
     """Where and with how much a task runs."""
 
-    pool: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,256}$")
+    pool: str | None = Field(default=None, pattern=POOL_PATTERN)
     pool_slots: int = Field(default=1, ge=1)
     queue: str | None = None
     cpu: str | None = None

@@ -17,7 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from airflow_llm.spec import NAME_PATTERN, PipelineSpec
+from airflow_llm.spec import (
+    COLUMN_PATTERN,
+    NAME_PATTERN,
+    POOL_PATTERN,
+    TABLE_PATTERN,
+    PipelineSpec,
+)
 from airflow_llm.yaml_lines import YamlDocument, YamlDocumentError, parse_yaml
 
 MAX_SPEC_BYTES = 1024 * 1024
@@ -29,6 +35,12 @@ _FRONT_MATTER_OPEN = "---"
 _FRONT_MATTER_CLOSE = frozenset({"---", "..."})
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.+?)[ \t#]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_PATTERN_RULES = {
+    NAME_PATTERN: "use lower snake_case starting with a letter, 1-64 characters",
+    TABLE_PATTERN: "use table, schema.table or db.schema.table (letters, digits, _)",
+    COLUMN_PATTERN: "use letters, digits and _, starting with a letter or _",
+    POOL_PATTERN: "use letters, digits, '_', '.' and '-'",
+}
 _TYPE_TAG = re.compile(r"^(str|int|float|bool|\[key\]|.*\[.*\])$")
 
 
@@ -218,8 +230,12 @@ def _message(error: Any) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         return "unknown field (`airflow-llm schema` lists the fields a spec may have)"
-    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == NAME_PATTERN:
-        return f"{error['input']!r} is not a valid name: use lower snake_case, 1-64 characters"
+    if kind == "string_pattern_mismatch":
+        value = str(error["input"])
+        rule = _PATTERN_RULES.get(error.get("ctx", {}).get("pattern"), "has characters not allowed")
+        foreign = next((c for c in value if not c.isascii()), None)
+        note = f" (non-ASCII {foreign!r}, U+{ord(foreign):04X})" if foreign else ""
+        return f"{value!r} is not valid: {rule}{note}"
     return str(error["msg"])
 
 

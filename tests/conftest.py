@@ -1,0 +1,109 @@
+"""Test-wide set-up: an isolated Airflow home, and the embedded services as fixtures.
+
+The integration fixtures start the real SeaweedFS and llama.cpp servers through the
+same code as ``make services-up`` (``EmbeddedServices``), on free ports and in a
+temporary state folder, so tests never touch a developer's running services.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Airflow reads its configuration at import time: isolate it before any test imports it.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-llm-test-home-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+
+from airflow_llm.connections import embedded_connections  # noqa: E402
+from airflow_llm.embedded.config import EmbeddedConfig  # noqa: E402
+from airflow_llm.embedded.services import EmbeddedServices  # noqa: E402
+
+
+def _ports_free(ports: list[int]) -> bool:
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def free_port_block(size: int, avoid: range = range(0)) -> int:
+    """A base port such that base..base+size-1 and their +10000 gRPC twins are free."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = int(probe.getsockname()[1])
+        ports = [base + i for i in range(size)] + [base + i + 10000 for i in range(size)]
+        if max(ports) <= 65535 and not set(ports) & set(avoid) and _ports_free(ports):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def config_on_free_ports(state_dir: Path) -> EmbeddedConfig:
+    """Embedded-service settings on free ports, keeping state in ``state_dir``."""
+    s3_port = free_port_block(5)
+    return EmbeddedConfig(
+        state_dir=state_dir,
+        s3_port=s3_port,
+        model_port=free_port_block(1, avoid=range(s3_port, s3_port + 10005)),
+    )
+
+
+@pytest.fixture(scope="session")
+def fresh_config() -> Callable[[Path], EmbeddedConfig]:
+    """A factory of :func:`config_on_free_ports`, for tests that start their own services."""
+    return config_on_free_ports
+
+
+@pytest.fixture(scope="session")
+def embedded_config(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedConfig:
+    """Embedded-service settings shared by the session's S3 and model server fixtures."""
+    return config_on_free_ports(tmp_path_factory.mktemp("services"))
+
+
+@pytest.fixture(scope="session")
+def s3_server(embedded_config: EmbeddedConfig) -> Iterator[EmbeddedConfig]:
+    """A running SeaweedFS S3 server with the bucket created; stopped after the session."""
+    process = EmbeddedServices(embedded_config).s3()
+    process.start()
+    yield embedded_config
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def model_server(embedded_config: EmbeddedConfig) -> Iterator[EmbeddedConfig]:
+    """A running llama.cpp server with SmolLM2-135M; stopped after the session."""
+    process = EmbeddedServices(embedded_config).model()
+    process.start()
+    yield embedded_config
+    process.stop()
+
+
+@pytest.fixture
+def s3_connection(s3_server: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch) -> EmbeddedConfig:
+    """``AIRFLOW_CONN_*`` variables pointing at the test S3 server."""
+    for name, value in embedded_connections(s3_server).items():
+        monkeypatch.setenv(name, value)
+    return s3_server
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated metadata database (SQLite) in the isolated Airflow home."""
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+    return _AIRFLOW_HOME

@@ -1,0 +1,58 @@
+"""The ``airflow-llm`` command line, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "specs"
+
+
+def airflow_llm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "airflow_llm", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+
+
+def test_validate_spec_passes_the_examples() -> None:
+    result = airflow_llm("validate-spec", "specs")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert "0 invalid" in result.stderr
+
+
+def test_validate_spec_prints_one_line_per_problem_and_exits_2() -> None:
+    cases = sorted(p for p in (FIXTURES / "invalid").iterdir() if p.suffix != ".expected")
+    result = airflow_llm("validate-spec", *(str(p.relative_to(REPO_ROOT)) for p in cases))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    expected = []
+    for case in cases:
+        lines = (case.parent / f"{case.name}.expected").read_text().splitlines()
+        expected += [f"tests/fixtures/specs/invalid/{line}" for line in lines]
+    assert sorted(result.stdout.splitlines()) == sorted(expected)
+
+
+def test_validate_spec_mixed_good_and_bad(tmp_path: Path) -> None:
+    (tmp_path / "good.yml").write_text("name: good\ndescription: fine\n")
+    (tmp_path / "bad.md").write_bytes(b"---\nname: [\n---\n")
+    result = airflow_llm("validate-spec", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stdout.startswith(f"{tmp_path / 'bad.md'}:2: yaml: ")
+    assert "1 valid, 1 invalid" in result.stderr
+
+
+def test_schema_prints_json_schema() -> None:
+    result = airflow_llm("schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "airflow-llm pipeline spec"
+    assert {"name", "description"} <= set(schema["required"])
+    assert "tasks" in schema["properties"]
