@@ -55,12 +55,10 @@ services-down:
 services-status: venv
 	$(BIN)/airflow-llm services status
 
-# Starts the embedded services, uploads specs/ to the bucket, validates them there,
-# and stops the services it started, whatever the outcome.
+# Starts the embedded services that are not running yet, uploads specs/ to the bucket,
+# validates them there, and stops the services it started, whatever the outcome.
 demo: venv
-	@$(BIN)/airflow-llm services up; \
-	$(BIN)/airflow-llm demo specs; rc=$$?; \
-	$(BIN)/airflow-llm services down; exit $$rc
+	$(BIN)/airflow-llm demo specs
 
 lock: venv
 	$(BIN)/uv pip compile requirements-dev.txt -o requirements.lock --python-version 3.11 --no-header

@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of the spec format")
     schema.set_defaults(run=_schema)
 
-    serve = commands.add_parser("serve-model", help="serve a GGUF model on an OpenAI-compatible API")
+    serve = commands.add_parser(
+        "serve-model", help="serve a GGUF model on an OpenAI-compatible API"
+    )
     defaults = EmbeddedConfig.from_env()
     serve.add_argument("--model", type=Path, help="GGUF file (default: SmolLM2-135M-Instruct)")
     serve.add_argument("--host", default=defaults.host)
@@ -56,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--alias", default=defaults.model_alias, help="model name in the API")
     serve.set_defaults(run=_serve_model)
 
-    services = commands.add_parser("services", help="start or stop the embedded S3 and model servers")
+    services = commands.add_parser(
+        "services", help="start or stop the embedded S3 and model servers"
+    )
     services.add_argument("action", choices=["up", "down", "status"])
     services.add_argument("--no-model", action="store_true", help="only the S3 server")
     services.set_defaults(run=_services)
@@ -65,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     tiktoken.add_argument("--cache-dir", type=Path, help="default: $TIKTOKEN_CACHE_DIR")
     tiktoken.set_defaults(run=_setup_tiktoken)
 
-    demo = commands.add_parser("demo", help="upload example specs to the embedded bucket, check them")
+    demo = commands.add_parser(
+        "demo", help="upload example specs to the embedded bucket, check them"
+    )
     demo.add_argument("specs", type=Path, nargs="?", default=Path("specs"))
     demo.set_defaults(run=_demo)
     return parser

@@ -36,4 +36,7 @@ def embedded_connections(config: EmbeddedConfig) -> dict[str, str]:
         "password": "not-needed",
         "extra": {"model": config.model_alias},
     }
-    return {conn_env_var(S3_CONN_ID): json.dumps(s3), conn_env_var(MODEL_CONN_ID): json.dumps(model)}
+    return {
+        conn_env_var(S3_CONN_ID): json.dumps(s3),
+        conn_env_var(MODEL_CONN_ID): json.dumps(model),
+    }

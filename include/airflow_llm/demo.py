@@ -37,7 +37,9 @@ def run_demo(specs_dir: Path, config: EmbeddedConfig) -> int:
         prefix_uri = f"s3://{config.bucket}/specs/"
         uploaded = upload_specs(specs_dir, storage_path(prefix_uri, S3_CONN_ID))
         print(f"uploaded {len(uploaded)} specs from {specs_dir}/ to {prefix_uri}")
-        checks = [check_spec_object(uri, S3_CONN_ID) for uri in discover_spec_uris(prefix_uri, S3_CONN_ID)]
+        checks = [
+            check_spec_object(uri, S3_CONN_ID) for uri in discover_spec_uris(prefix_uri, S3_CONN_ID)
+        ]
         print(format_table(["spec", "pipeline", "tasks", "status"], [_row(c) for c in checks]))
         for check in checks:
             for problem in check["problems"]:

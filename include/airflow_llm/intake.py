@@ -41,4 +41,3 @@ def check_spec_object(uri: str, conn_id: str | None) -> SpecCheck:
         return SpecCheck(uri=uri, pipeline=None, tasks=None, valid=False, problems=problems)
     tasks = len(spec.tasks) if spec.tasks is not None else None
     return SpecCheck(uri=uri, pipeline=spec.name, tasks=tasks, valid=True, problems=[])
-

@@ -9,7 +9,7 @@ name the file, line and field.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from croniter import croniter
 from pydantic import (
@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-SPEC_VERSION = 1
+SPEC_VERSION: Final = 1
 MAX_TASKS = 500
 
 # A name ends up as a DAG id, an S3 key segment and a folder name: lower snake_case
@@ -263,20 +263,28 @@ def task_graph_problems(tasks: list[TaskSpec]) -> list[InitErrorDetails]:
     first_index: dict[str, int] = {}
     for index, task in enumerate(tasks):
         if task.name in first_index:
-            message = f"duplicate task name {task.name!r} (first used by tasks[{first_index[task.name]}])"
-            problems.append(_problem(("tasks", index, "name"), "duplicate_task", message, task.name))
+            message = (
+                f"duplicate task name {task.name!r} (first used by tasks[{first_index[task.name]}])"
+            )
+            problems.append(
+                _problem(("tasks", index, "name"), "duplicate_task", message, task.name)
+            )
         else:
             first_index[task.name] = index
     for index, task in enumerate(tasks):
         for ref_index, ref in enumerate(task.depends_on):
             loc: tuple[str | int, ...] = ("tasks", index, "depends_on", ref_index)
             if ref == task.name:
-                problems.append(_problem(loc, "self_dependency", "a task cannot depend on itself", ref))
+                problems.append(
+                    _problem(loc, "self_dependency", "a task cannot depend on itself", ref)
+                )
             elif ref not in first_index:
                 problems.append(_problem(loc, "unknown_task", f"unknown task {ref!r}", ref))
         if task.map_over is not None and task.map_over not in task.depends_on:
             message = f"map_over {task.map_over!r} must also be listed in depends_on"
-            problems.append(_problem(("tasks", index, "map_over"), "map_over", message, task.map_over))
+            problems.append(
+                _problem(("tasks", index, "map_over"), "map_over", message, task.map_over)
+            )
     if not problems:
         cycle = find_cycle({task.name: list(task.depends_on) for task in tasks})
         if cycle:

@@ -80,6 +80,7 @@ def parse_spec(data: bytes, source: str) -> PipelineSpec:
     """Validate spec bytes; ``source`` names the file (its suffix picks YAML or Markdown)."""
     text = _decode(data, source)
     suffix = PurePosixPath(source).suffix.lower()
+    document: YamlDocument | None
     if suffix in YAML_SUFFIXES:
         document = _parse_yaml_or_fail(text, source, line_offset=0)
         fields = _top_level_mapping(document, source)
@@ -87,7 +88,9 @@ def parse_spec(data: bytes, source: str) -> PipelineSpec:
         document, fields = _markdown_fields(text, source)
     else:
         known = ", ".join(sorted(SPEC_SUFFIXES))
-        raise SpecError([SpecProblem(source, None, "file", f"not a spec file (suffix not in {known})")])
+        raise SpecError(
+            [SpecProblem(source, None, "file", f"not a spec file (suffix not in {known})")]
+        )
     try:
         return PipelineSpec.model_validate(fields)
     except ValidationError as error:
@@ -137,7 +140,9 @@ def _decode(data: bytes, source: str) -> str:
         raise SpecError([SpecProblem(source, None, "file", message)])
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise SpecError([SpecProblem(source, line, "file", "binary file (NUL byte); specs are text")])
+        raise SpecError(
+            [SpecProblem(source, line, "file", "binary file (NUL byte); specs are text")]
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

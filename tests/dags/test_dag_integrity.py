@@ -37,10 +37,14 @@ def test_dag_files_use_the_airflow3_sdk_and_stay_thin(path: Path) -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom) and node.module is not None
     }
-    legacy = {m for m in imported if m in ("airflow.decorators", "airflow.models", "airflow.models.dag")}
+    legacy = {
+        m for m in imported if m in ("airflow.decorators", "airflow.models", "airflow.models.dag")
+    }
     assert not legacy, f"use airflow.sdk instead of {legacy}"
     top_level_calls = [
-        node for node in tree.body if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+        node
+        for node in tree.body
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
     ]
     for call in top_level_calls:
         func = call.value.func  # type: ignore[attr-defined]

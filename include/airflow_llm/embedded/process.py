@@ -8,6 +8,7 @@ SIGKILL only after a grace period. Linux only (reads ``/proc``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -35,10 +36,8 @@ def _start_time(pid: int) -> str | None:
 
 def _reap(pid: int) -> None:
     """Collect the exit status if ``pid`` is our own child, so it does not linger as a zombie."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 @dataclass
@@ -129,10 +128,8 @@ class ManagedProcess:
 
     @staticmethod
     def _signal_group(pid: int, signum: signal.Signals) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signum)  # started with start_new_session: pgid == pid
-        except ProcessLookupError:
-            pass
 
     @staticmethod
     def _alive(pid: int) -> bool:
