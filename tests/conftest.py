@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 
 from airflow_llm.connections import embedded_connections  # noqa: E402
 from airflow_llm.embedded.config import EmbeddedConfig  # noqa: E402
+from airflow_llm.embedded.process import ManagedProcess  # noqa: E402
 from airflow_llm.embedded.services import EmbeddedServices  # noqa: E402
 
 
@@ -75,22 +77,27 @@ def embedded_config(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedConfig:
     return config_on_free_ports(tmp_path_factory.mktemp("services"))
 
 
+@contextmanager
+def _serving(process: ManagedProcess) -> Iterator[None]:
+    process.start()
+    try:
+        yield
+    finally:
+        process.stop()
+
+
 @pytest.fixture(scope="session")
 def s3_server(embedded_config: EmbeddedConfig) -> Iterator[EmbeddedConfig]:
     """A running SeaweedFS S3 server with the bucket created; stopped after the session."""
-    process = EmbeddedServices(embedded_config).s3()
-    process.start()
-    yield embedded_config
-    process.stop()
+    with _serving(EmbeddedServices(embedded_config).s3()):
+        yield embedded_config
 
 
 @pytest.fixture(scope="session")
 def model_server(embedded_config: EmbeddedConfig) -> Iterator[EmbeddedConfig]:
     """A running llama.cpp server with SmolLM2-135M; stopped after the session."""
-    process = EmbeddedServices(embedded_config).model()
-    process.start()
-    yield embedded_config
-    process.stop()
+    with _serving(EmbeddedServices(embedded_config).model()):
+        yield embedded_config
 
 
 @pytest.fixture
