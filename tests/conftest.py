@@ -44,7 +44,7 @@ def _ports_free(ports: list[int]) -> bool:
     return True
 
 
-def free_port_block(size: int, avoid: range = range(0)) -> int:
+def free_port_block(size: int) -> int:
     """A base port such that base..base+size-1 and their +10000 gRPC twins are free.
 
     Ports come from below the kernel's ephemeral range (32768+), so the outgoing
@@ -54,19 +54,15 @@ def free_port_block(size: int, avoid: range = range(0)) -> int:
     for _ in range(200):
         base = rng.randrange(10000, 22000)
         ports = [base + i for i in range(size)] + [base + i + 10000 for i in range(size)]
-        if not set(ports) & set(avoid) and _ports_free(ports):
+        if _ports_free(ports):
             return base
     raise RuntimeError("no free block of ports")
 
 
 def config_on_free_ports(state_dir: Path) -> EmbeddedConfig:
     """Embedded-service settings on free ports, keeping state in ``state_dir``."""
-    s3_port = free_port_block(5)
-    return EmbeddedConfig(
-        state_dir=state_dir,
-        s3_port=s3_port,
-        model_port=free_port_block(1, avoid=range(s3_port, s3_port + 10005)),
-    )
+    base = free_port_block(6)  # S3 and the four other weed servers, then the model server
+    return EmbeddedConfig(state_dir=state_dir, s3_port=base, model_port=base + 5)
 
 
 @pytest.fixture(scope="session")
