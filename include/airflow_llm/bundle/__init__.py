@@ -1,0 +1,1 @@
+"""Deterministic rendering of a DAG bundle: DAG file, resources, manifest."""

@@ -1,0 +1,169 @@
+"""Render the bundle's files from templates: same spec and artifacts, same bytes.
+
+The orchestration code (imports, operators, dependencies, retries, schedule) comes
+from ``templates/dag.py.j2``; the model wrote only the SQL bodies, function bodies
+and expectation suites passed in as ``artifacts``.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import black
+import jinja2
+import yaml
+
+from airflow_llm import __version__
+from airflow_llm.spec import PipelineSpec, TaskSpec
+from airflow_llm.validate.python_code import BLACK_MODE
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class BundleLayout:
+    """Where a pipeline's files go inside its bundle."""
+
+    pipeline: str
+
+    @property
+    def dag_file(self) -> str:
+        """The DAG module, relative to the bundle root."""
+        return f"dags/{self.pipeline}.py"
+
+    @property
+    def resources(self) -> str:
+        """The resources folder, relative to the bundle root."""
+        return f"dags/resources/{self.pipeline}"
+
+    def resource(self, name: str) -> str:
+        """A resource file, relative to the bundle root."""
+        return f"{self.resources}/{name}"
+
+
+def artifact_file(task: TaskSpec) -> str:
+    """The resource file the model's output for ``task`` is written to."""
+    if task.kind == "sql":
+        return f"{task.name}.sql"
+    if task.kind == "quality":
+        return f"{task.name}_expectations.json"
+    return f"{task.name}_function.py"
+
+
+def spec_sha256(spec: PipelineSpec) -> str:
+    """Hash of the validated spec (canonical JSON), independent of file formatting."""
+    return hashlib.sha256(spec.model_dump_json(by_alias=True).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - renders Python and text, not HTML
+    )
+    environment.filters["pyrepr"] = repr
+    environment.filters["oneline"] = lambda text: " ".join(str(text).split())
+    return environment
+
+
+def ordered_tasks(tasks: list[TaskSpec]) -> list[TaskSpec]:
+    """Tasks in dependency order (ties by spec order), so every upstream is defined first."""
+    by_name = {task.name: task for task in tasks}
+    sorter = graphlib.TopologicalSorter({task.name: task.depends_on for task in tasks})
+    sorter.prepare()
+    ordered: list[TaskSpec] = []
+    position = {task.name: index for index, task in enumerate(tasks)}
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=position.__getitem__)
+        ordered.extend(by_name[name] for name in ready)
+        sorter.done(*ready)
+    return ordered
+
+
+def render_dag_file(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
+    """The DAG module, formatted with black."""
+    ordered = ordered_tasks(tasks)
+    downstream = {t.name: sorted(d.name for d in tasks if t.name in d.depends_on) for t in tasks}
+    kinds = {task.kind for task in tasks}
+    source = (
+        _environment()
+        .get_template("dag.py.j2")
+        .render(
+            spec=spec,
+            tasks=ordered,
+            edges=[(up, task.name) for task in ordered for up in task.depends_on],
+            downstream=downstream,
+            summary=_summary(spec.description),
+            tags=sorted({"airflow-llm", *spec.tags}),
+            default_environment=next(iter(spec.environments)),
+            generator_version=__version__,
+            spec_sha256=spec_sha256(spec),
+            has_sql="sql" in kinds,
+            has_quality="quality" in kinds,
+        )
+    )
+    return black.format_str(source, mode=BLACK_MODE)
+
+
+def render_config(spec: PipelineSpec) -> str:
+    """``config.yml``: one mapping of values per environment."""
+    config = {
+        name: environment.model_dump(by_alias=True)
+        for name, environment in sorted(spec.environments.items())
+    }
+    return _yaml(config)
+
+
+def render_tasks(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
+    """``tasks.yml``: the task graph the DAG must have (checked by the structure gate)."""
+    listed = []
+    for task in tasks:
+        entry = task.model_dump(mode="json", exclude_defaults=False)
+        entry["file"] = artifact_file(task)
+        listed.append(entry)
+    return _yaml({"pipeline": spec.name, "tasks": listed})
+
+
+def render_requirements(tasks: list[TaskSpec]) -> str:
+    """``requirements.txt`` of what the DAG needs beyond Airflow."""
+    kinds = {task.kind for task in tasks}
+    template = _environment().get_template("requirements.txt.j2")
+    return template.render(has_quality="quality" in kinds, has_llm="llm" in kinds)
+
+
+def render_bundle(
+    spec: PipelineSpec, tasks: list[TaskSpec], artifacts: Mapping[str, str]
+) -> dict[str, str]:
+    """Every file of the bundle (but the manifest), by path relative to the bundle root.
+
+    ``artifacts`` maps task names to the validated content of their resource files.
+    """
+    layout = BundleLayout(spec.name)
+    files = {
+        layout.dag_file: render_dag_file(spec, tasks),
+        layout.resource("config.yml"): render_config(spec),
+        layout.resource("tasks.yml"): render_tasks(spec, tasks),
+        layout.resource("requirements.txt"): render_requirements(tasks),
+    }
+    for task in tasks:
+        files[layout.resource(artifact_file(task))] = artifacts[task.name]
+    return dict(sorted(files.items()))
+
+
+def _summary(description: str) -> str:
+    first = " ".join(description.split()).split(". ")[0].rstrip(".")
+    return first if len(first) <= 100 else first[:97].rstrip() + "..."
+
+
+def _yaml(value: Any) -> str:
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100)

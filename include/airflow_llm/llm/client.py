@@ -1,0 +1,205 @@
+"""The model client: one chat call with retries, structured output, usage, cost and caching."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+
+from airflow_llm.llm.cache import ResponseCache, cache_key
+from airflow_llm.llm.endpoints import Endpoint, ModelRouter
+from airflow_llm.llm.pricing import PriceTable
+from airflow_llm.llm.tokens import count_message_tokens, count_tokens
+
+
+class ModelError(RuntimeError):
+    """The endpoint did not give a usable answer within the retry budget."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and jitter; 429 honours Retry-After."""
+
+    max_attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return min(retry_after, self.max_delay)
+        backoff = self.base_delay * 2 ** (attempt - 1)
+        return float(min(backoff, self.max_delay) * (0.5 + random.random() / 2))  # noqa: S311
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One request: who routes it, what it says, and how to sample."""
+
+    role: str
+    messages: list[dict[str, str]]
+    prompt_version: str
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    json_schema: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChatResponse:
+    """The answer and what it cost."""
+
+    content: str
+    endpoint: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    seconds: float
+    cached: bool
+    attempts: int
+
+
+@dataclass
+class CallStats:
+    """Totals over a client's life: model calls made, cache hits, tokens, cost."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+_RETRYABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError)
+
+
+@dataclass
+class ModelClient:
+    """Sends :class:`ChatRequest` s to the routed endpoint, with retries and a cache."""
+
+    router: ModelRouter
+    cache: ResponseCache | None = None
+    prices: PriceTable = field(default_factory=PriceTable)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
+    stats: CallStats = field(default_factory=CallStats)
+    _clients: dict[str, openai.OpenAI] = field(default_factory=dict, repr=False)
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        """Answer ``request`` from the cache, or from the endpoint with bounded retries."""
+        endpoint = self.router.for_role(request.role)
+        key = cache_key(
+            {
+                "endpoint": endpoint.identity,
+                "prompt_version": request.prompt_version,
+                "messages": request.messages,
+                "max_tokens": request.max_tokens,
+                "temperature": request.temperature,
+                "json_schema": request.json_schema,
+            }
+        )
+        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+            self.stats.cache_hits += 1
+            return ChatResponse(
+                content=hit["content"],
+                endpoint=endpoint.identity,
+                prompt_tokens=hit["prompt_tokens"],
+                completion_tokens=hit["completion_tokens"],
+                cost_usd=0.0,
+                seconds=0.0,
+                cached=True,
+                attempts=0,
+            )
+        response = self._call_with_retries(endpoint, request)
+        if self.cache is not None:
+            self.cache.put(
+                key,
+                {
+                    "content": response.content,
+                    "prompt_tokens": response.prompt_tokens,
+                    "completion_tokens": response.completion_tokens,
+                },
+            )
+        return response
+
+    def _call_with_retries(self, endpoint: Endpoint, request: ChatRequest) -> ChatResponse:
+        started = time.monotonic()
+        for attempt in range(1, self.retry.max_attempts + 1):
+            retry_after: float | None = None
+            try:
+                return self._call(endpoint, request, attempt, started)
+            except openai.RateLimitError as error:
+                retry_after = _retry_after(error.response.headers.get("retry-after"))
+                reason: str = "429 rate limited"
+            except _RETRYABLE as error:
+                reason = type(error).__name__
+            except openai.APIStatusError as error:
+                raise ModelError(
+                    f"{endpoint.identity}: HTTP {error.status_code}: {error}"
+                ) from error
+            if attempt == self.retry.max_attempts:
+                raise ModelError(
+                    f"{endpoint.identity}: gave up after {attempt} attempts ({reason})"
+                )
+            self.sleep(self.retry.delay(attempt, retry_after))
+        raise AssertionError("unreachable")
+
+    def _call(
+        self, endpoint: Endpoint, request: ChatRequest, attempt: int, started: float
+    ) -> ChatResponse:
+        extra: dict[str, Any] = {}
+        if request.json_schema is not None and endpoint.json_schema:
+            extra["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": request.json_schema, "strict": True},
+            }
+        self.stats.calls += 1
+        reply = self._client(endpoint).chat.completions.create(
+            model=endpoint.model,
+            messages=request.messages,  # type: ignore[arg-type]
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            **extra,
+        )
+        content = (reply.choices[0].message.content or "") if reply.choices else ""
+        usage = reply.usage
+        prompt_tokens = (
+            usage.prompt_tokens if usage else count_message_tokens(request.messages, endpoint.model)
+        )
+        completion_tokens = (
+            usage.completion_tokens if usage else count_tokens(content, endpoint.model)
+        )
+        cost = self.prices.cost(endpoint.model, prompt_tokens, completion_tokens)
+        self.stats.prompt_tokens += prompt_tokens
+        self.stats.completion_tokens += completion_tokens
+        self.stats.cost_usd += cost
+        return ChatResponse(
+            content=content,
+            endpoint=endpoint.identity,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost_usd=cost,
+            seconds=time.monotonic() - started,
+            cached=False,
+            attempts=attempt,
+        )
+
+    def _client(self, endpoint: Endpoint) -> openai.OpenAI:
+        if endpoint.identity not in self._clients:
+            self._clients[endpoint.identity] = openai.OpenAI(
+                base_url=endpoint.base_url,
+                api_key=endpoint.api_key,
+                timeout=endpoint.timeout,
+                max_retries=0,  # retries are ours: bounded, logged, Retry-After aware
+            )
+        return self._clients[endpoint.identity]
+
+
+def _retry_after(header: str | None) -> float | None:
+    try:
+        return max(0.0, float(header)) if header else None
+    except ValueError:
+        return None

@@ -1,0 +1,156 @@
+"""The planner: a description becomes a checked task list (specs with tasks skip the model).
+
+The model answers through structured output (a JSON schema); its answer is
+normalized (names snake-cased), then validated exactly like hand-written tasks:
+unique names, known kinds, existing references, no cycles. Problems go back to the
+model for another attempt; a plan still invalid after the last one is rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from airflow_llm.llm.answers import parse_json_object
+from airflow_llm.llm.client import ChatRequest, ModelClient
+from airflow_llm.prompts import budgeted_prompt, numbered, render_prompt
+from airflow_llm.settings import GenerationSettings
+from airflow_llm.spec import PipelineSpec, TaskSpec
+from airflow_llm.spec_loading import snake_case_name
+from airflow_llm.validate.findings import Finding
+
+PLAN_KINDS = ["sql", "python", "quality", "sensor", "branch", "llm"]
+PLAN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "tasks": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 12,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "kind": {"type": "string", "enum": PLAN_KINDS},
+                    "description": {"type": "string"},
+                    "depends_on": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["name", "kind", "description", "depends_on"],
+            },
+        }
+    },
+    "required": ["tasks"],
+}
+
+
+@dataclass(frozen=True)
+class PlanAttempt:
+    """One answer of the model and what was wrong with it."""
+
+    number: int
+    answer: str
+    findings: list[Finding]
+    prompt_tokens: int
+    completion_tokens: int
+    cached: bool
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """The task list, and how it came about."""
+
+    tasks: list[TaskSpec]
+    by_model: bool
+    attempts: list[PlanAttempt] = field(default_factory=list)
+
+
+class PlanningError(ValueError):
+    """The model's plan was still invalid after the last attempt."""
+
+    def __init__(self, pipeline: str, attempts: list[PlanAttempt]) -> None:
+        last = "; ".join(f.message for f in attempts[-1].findings) if attempts else "no attempt"
+        super().__init__(f"{pipeline}: no valid plan after {len(attempts)} attempts: {last}")
+        self.attempts = attempts
+
+
+def plan_tasks(spec: PipelineSpec, client: ModelClient, settings: GenerationSettings) -> PlanResult:
+    """The spec's tasks, or a plan from the model when the spec has none."""
+    if spec.tasks is not None:
+        return PlanResult(tasks=list(spec.tasks), by_model=False)
+    prompt = budgeted_prompt(
+        "plan", spec, settings.prompt_budget("plan"), client.router.for_role("plan").model
+    )
+    request = ChatRequest(
+        role="plan",
+        messages=prompt.messages,
+        prompt_version=prompt.version,
+        max_tokens=settings.max_tokens["plan"],
+        json_schema=PLAN_SCHEMA,
+    )
+    attempts: list[PlanAttempt] = []
+    for number in range(1, settings.max_attempts + 1):
+        response = client.complete(request)
+        tasks, findings = check_plan(spec, response.content)
+        attempts.append(
+            PlanAttempt(
+                number,
+                response.content,
+                findings,
+                response.prompt_tokens,
+                response.completion_tokens,
+                response.cached,
+            )
+        )
+        if tasks is not None:
+            return PlanResult(tasks=tasks, by_model=True, attempts=attempts)
+        repair = render_prompt(
+            "repair",
+            artifact="task plan JSON",
+            fence=None,
+            task={"name": "plan", "description": spec.description[:500]},
+            numbered=numbered(response.content),
+            findings=findings,
+        )
+        request = ChatRequest(
+            role="plan",
+            messages=repair.messages,
+            prompt_version=repair.version,
+            max_tokens=settings.max_tokens["plan"],
+            json_schema=PLAN_SCHEMA,
+        )
+    raise PlanningError(spec.name, attempts)
+
+
+def check_plan(spec: PipelineSpec, answer: str) -> tuple[list[TaskSpec] | None, list[Finding]]:
+    """Parse and validate a plan answer: the tasks, or the findings that reject it."""
+    try:
+        document = parse_json_object(answer)
+    except ValueError as error:
+        return None, [Finding("plan", None, "plan.json", str(error))]
+    raw_tasks = document.get("tasks")
+    if not isinstance(raw_tasks, list) or not raw_tasks:
+        return None, [Finding("plan", None, "plan.tasks", "the answer has no task list")]
+    tasks = [_normalized(task) for task in raw_tasks if isinstance(task, dict)]
+    candidate = {**spec.model_dump(by_alias=True), "tasks": tasks}
+    try:
+        planned = PipelineSpec.model_validate(candidate)
+    except ValidationError as error:
+        return None, [_finding(item) for item in error.errors()]
+    return list(planned.tasks or []), []
+
+
+def _normalized(task: dict[str, Any]) -> dict[str, Any]:
+    depends_on = task.get("depends_on") or []
+    return {
+        "name": snake_case_name(str(task.get("name", ""))),
+        "kind": task.get("kind"),
+        "description": str(task.get("description", "")).strip(),
+        "depends_on": [snake_case_name(str(ref)) for ref in depends_on if isinstance(ref, str)],
+    }
+
+
+def _finding(error: Any) -> Finding:
+    loc = ".".join(str(part) for part in error["loc"])
+    return Finding("plan", None, f"plan.{error['type']}", f"{loc}: {error['msg']}")

@@ -1,0 +1,154 @@
+"""The bundle's manifest (deterministic) and its generation report (JSON and Markdown)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_llm import __version__
+from airflow_llm.generate import ArtifactState
+from airflow_llm.llm.endpoints import ModelRouter
+from airflow_llm.plan import PlanAttempt
+from airflow_llm.prompts import prompt_versions
+from airflow_llm.tables import format_table
+from airflow_llm.validate.findings import Finding, errors
+
+
+def sha256_text(text: str) -> str:
+    """sha256 of the UTF-8 bytes of ``text``."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_manifest(
+    pipeline: str,
+    spec_hash: str,
+    router: ModelRouter,
+    files: Mapping[str, str],
+    states: Mapping[str, ArtifactState],
+    plan_attempts: list[PlanAttempt],
+) -> str:
+    """``manifest.json``: no timestamps or timings, so equal inputs give equal bytes."""
+    manifest = {
+        "pipeline": pipeline,
+        "spec_sha256": spec_hash,
+        "generator_version": __version__,
+        "models": router.describe(),
+        "prompt_versions": prompt_versions(),
+        "files": {path: sha256_text(content) for path, content in sorted(files.items())},
+        "validation": {
+            "valid": True,
+            "warnings": sum(
+                len(state.attempts[-1].findings) - len(errors(state.attempts[-1].findings))
+                for state in states.values()
+            ),
+        },
+        "attempts": {name: len(state.attempts) for name, state in sorted(states.items())},
+        "plan_attempts": len(plan_attempts),
+        "token_usage": _token_usage(states, plan_attempts),
+    }
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+def _token_usage(
+    states: Mapping[str, ArtifactState], plan_attempts: list[PlanAttempt]
+) -> dict[str, int]:
+    prompt = sum(a.prompt_tokens for s in states.values() for a in s.attempts)
+    completion = sum(a.completion_tokens for s in states.values() for a in s.attempts)
+    prompt += sum(a.prompt_tokens for a in plan_attempts)
+    completion += sum(a.completion_tokens for a in plan_attempts)
+    return {"prompt": prompt, "completion": completion}
+
+
+def build_report(
+    pipeline: str,
+    valid: bool,
+    reason: str | None,
+    states: Mapping[str, ArtifactState],
+    plan_attempts: list[PlanAttempt],
+    gate_findings: list[Finding],
+    totals: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The generation report: per task attempts, findings, tokens and seconds."""
+    return {
+        "pipeline": pipeline,
+        "valid": valid,
+        "reason": reason,
+        "plan": [
+            {
+                "attempt": a.number,
+                "cached": a.cached,
+                "prompt_tokens": a.prompt_tokens,
+                "completion_tokens": a.completion_tokens,
+                "findings": [f.to_dict() for f in a.findings],
+            }
+            for a in plan_attempts
+        ],
+        "tasks": [
+            {
+                "name": name,
+                "kind": state.task.kind,
+                "file": state.file,
+                "valid": state.valid,
+                "attempts": [
+                    {
+                        "attempt": a.number,
+                        "cached": a.cached,
+                        "prompt_tokens": a.prompt_tokens,
+                        "completion_tokens": a.completion_tokens,
+                        "seconds": round(a.seconds, 3),
+                        "findings": [f.to_dict() for f in a.findings],
+                    }
+                    for a in state.attempts
+                ],
+            }
+            for name, state in states.items()
+        ],
+        "gates": [f.to_dict() for f in gate_findings],
+        "totals": dict(totals),
+    }
+
+
+def report_markdown(report: Mapping[str, Any]) -> str:
+    """The report for people: verdict, one row per task, then every blocking finding."""
+    verdict = "valid" if report["valid"] else f"rejected: {report['reason']}"
+    rows = [
+        (
+            task["name"],
+            task["kind"],
+            len(task["attempts"]),
+            "yes" if task["valid"] else "no",
+            sum(a["prompt_tokens"] + a["completion_tokens"] for a in task["attempts"]),
+            f"{sum(a['seconds'] for a in task['attempts']):.1f}",
+        )
+        for task in report["tasks"]
+    ]
+    lines = [f"# {report['pipeline']}: {verdict}", ""]
+    if report["plan"]:
+        lines += [f"Planned by the model in {len(report['plan'])} attempt(s).", ""]
+    lines += [
+        "```",
+        format_table(["task", "kind", "attempts", "valid", "tokens", "s"], rows),
+        "```",
+    ]
+    problems = [
+        f"- `{f['file']}:{f['line'] or '?'}` [{f['rule']}] {f['message']}"
+        for task in report["tasks"]
+        if not task["valid"]
+        for f in task["attempts"][-1]["findings"]
+        if f["severity"] == "error"
+    ]
+    problems += [f"- `{f['file']}` [{f['rule']}] {f['message']}" for f in report["gates"]]
+    if report["plan"] and report["plan"][-1]["findings"]:
+        problems += [f"- plan [{f['rule']}] {f['message']}" for f in report["plan"][-1]["findings"]]
+    if problems:
+        lines += ["", "## Blocking findings", "", *problems]
+    totals = report["totals"]
+    lines += [
+        "",
+        f"Model calls: {totals['model_calls']}, cache hits: {totals['cache_hits']}, "
+        f"tokens: {totals['prompt_tokens']} in / {totals['completion_tokens']} out, "
+        f"cost: ${totals['cost_usd']:.4f}, seconds: {totals['seconds']:.1f}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,31 @@
+"""Knobs of a generation run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_work_dir() -> Path:
+    return Path(os.environ.get("AIRFLOW_LLM_WORK_DIR", Path.home() / ".cache" / "airflow-llm"))
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """How hard to try and how much room the model has."""
+
+    max_attempts: int = 3
+    """Model answers per artifact (and per plan): the first plus up to two repairs."""
+    context_tokens: int = 4096
+    """The endpoint's context window per request (llama.cpp: n_ctx / parallel slots)."""
+    max_tokens: dict[str, int] = field(
+        default_factory=lambda: {"plan": 700, "sql": 500, "python": 700, "quality": 400}
+    )
+    """Answer budget per request role."""
+    work_dir: Path = field(default_factory=_default_work_dir)
+    """Persistent working state: the mypy cache lives here."""
+
+    def prompt_budget(self, role: str) -> int:
+        """Tokens the prompt may use so that the answer still fits the context."""
+        return self.context_tokens - self.max_tokens[role]

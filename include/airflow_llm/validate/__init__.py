@@ -1,0 +1,1 @@
+"""Validators for generated artifacts; each returns :class:`~.findings.Finding` s."""
