@@ -1,8 +1,9 @@
 """The ``airflow-llm`` command line.
 
-Subcommands: ``validate-spec``, ``schema``, ``serve-model``, ``services``,
-``setup-tiktoken`` and ``demo``. Exit codes: 0 success, 1 runtime failure,
-2 invalid input (such as an invalid spec).
+Subcommands: ``generate``, ``plan``, ``validate``, ``validate-spec``, ``schema``,
+``serve-model``, ``services``, ``setup-tiktoken`` and ``demo``. Exit codes: 0 success,
+1 failure (such as a bundle that did not pass validation), 2 invalid input (such as
+an invalid spec).
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.process import ServiceError
+from airflow_llm.settings import GenerationSettings
+
+if TYPE_CHECKING:
+    from airflow_llm.llm.client import ModelClient
+    from airflow_llm.spec import PipelineSpec
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -69,12 +76,145 @@ def _parser() -> argparse.ArgumentParser:
     tiktoken.add_argument("--cache-dir", type=Path, help="default: $TIKTOKEN_CACHE_DIR")
     tiktoken.set_defaults(run=_setup_tiktoken)
 
+    generate = commands.add_parser("generate", help="generate a validated DAG bundle")
+    _spec_arguments(generate)
+    generate.add_argument("--out", type=Path, required=True, help="bundle root to write")
+    generate.set_defaults(run=_generate)
+
+    plan = commands.add_parser("plan", help="print the task plan of a spec or description")
+    _spec_arguments(plan)
+    plan.set_defaults(run=_plan)
+
+    recheck = commands.add_parser("validate", help="re-run the validators on a written bundle")
+    recheck.add_argument("bundle", type=Path, help="bundle root (holds dags/ and manifest.json)")
+    recheck.set_defaults(run=_validate_bundle)
+
     demo = commands.add_parser(
         "demo", help="upload example specs to the embedded bucket, check them"
     )
     demo.add_argument("specs", type=Path, nargs="?", default=Path("specs"))
     demo.set_defaults(run=_demo)
     return parser
+
+
+def _spec_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("description", nargs="?", help="what the pipeline does (or use --spec)")
+    parser.add_argument("--spec", type=Path, help="a spec file instead of a description")
+    parser.add_argument("--name", help="DAG id for a description (default: from its words)")
+    parser.add_argument("--dialect", default="ansi", help="sqlfluff dialect for a description")
+    parser.add_argument("--owner", action="append", help="owner (repeatable)")
+    parser.add_argument("--base-url", help="OpenAI-compatible base URL (default: embedded)")
+    parser.add_argument("--model", help="model name at that endpoint")
+    parser.add_argument("--api-key", help="API key (default: $AIRFLOW_LLM_API_KEY)")
+    parser.add_argument("--max-attempts", type=int, default=3, help="answers per artifact")
+    parser.add_argument("--no-cache", action="store_true", help="always call the model")
+
+
+def _spec_and_client(
+    args: argparse.Namespace,
+) -> tuple[PipelineSpec, ModelClient, GenerationSettings] | None:
+    from airflow_llm.local_run import local_client, spec_from_description
+    from airflow_llm.spec_loading import SpecError, load_spec
+
+    if (args.spec is None) == (args.description is None):
+        print("error: give a DESCRIPTION or --spec FILE (one of them)", file=sys.stderr)
+        return None
+    try:
+        spec = (
+            load_spec(args.spec)
+            if args.spec
+            else spec_from_description(
+                args.description,
+                args.name,
+                owners=args.owner or ["airflow"],
+                dialect=args.dialect,
+            )
+        )
+    except SpecError as error:
+        print(error, file=sys.stderr)
+        return None
+    except ValueError as error:  # a description-made spec with a bad --name or --dialect
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    settings = GenerationSettings(max_attempts=args.max_attempts)
+    client = local_client(
+        settings,
+        base_url=args.base_url,
+        model=args.model,
+        api_key=args.api_key,
+        cache=not args.no_cache,
+    )
+    return spec, client, settings
+
+
+def _progress(message: str) -> None:
+    print(f"  .. {message}", file=sys.stderr, flush=True)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from airflow_llm.engine import build_bundle, write_bundle
+    from airflow_llm.tables import format_table
+
+    prepared = _spec_and_client(args)
+    if prepared is None:
+        return EXIT_INVALID
+    spec, client, settings = prepared
+    print(f"generating {spec.name} with {client.router.default.identity}", file=sys.stderr)
+    result = build_bundle(spec, client, settings, progress=_progress)
+    dag_path = write_bundle(result, args.out)
+    rows = [
+        (
+            task["name"],
+            task["kind"],
+            len(task["attempts"]),
+            "yes" if task["valid"] else "no",
+            sum(a["prompt_tokens"] + a["completion_tokens"] for a in task["attempts"]),
+            f"{sum(a['seconds'] for a in task['attempts']):.1f}",
+        )
+        for task in result.report["tasks"]
+    ]
+    print(format_table(["task", "kind", "attempts", "valid", "tokens", "seconds"], rows))
+    totals = result.report["totals"]
+    print(
+        f"model calls {totals['model_calls']}, cache hits {totals['cache_hits']}, "
+        f"tokens {totals['prompt_tokens']}+{totals['completion_tokens']}, "
+        f"cost ${totals['cost_usd']:.4f}, {totals['seconds']:.1f} s"
+    )
+    if result.valid:
+        print(f"valid bundle: {dag_path}")
+        return EXIT_OK
+    print(f"rejected: {result.reason} (see {args.out / 'report.md'})")
+    return EXIT_FAILED
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from airflow_llm.plan import PlanningError, plan_tasks
+    from airflow_llm.tables import format_table
+
+    prepared = _spec_and_client(args)
+    if prepared is None:
+        return EXIT_INVALID
+    spec, client, settings = prepared
+    try:
+        plan = plan_tasks(spec, client, settings)
+    except PlanningError as error:
+        print(f"rejected: {error}")
+        return EXIT_FAILED
+    rows = [(t.name, t.kind, ", ".join(t.depends_on) or "-", t.description) for t in plan.tasks]
+    print(format_table(["task", "kind", "depends on", "description"], rows))
+    return EXIT_OK
+
+
+def _validate_bundle(args: argparse.Namespace) -> int:
+    from airflow_llm.recheck import recheck_bundle
+    from airflow_llm.validate.findings import errors
+
+    findings = recheck_bundle(args.bundle, GenerationSettings())
+    for finding in findings:
+        print(finding)
+    blocking = len(errors(findings))
+    print(f"{blocking} errors, {len(findings) - blocking} warnings", file=sys.stderr)
+    return EXIT_FAILED if blocking else EXIT_OK
 
 
 def _validate_spec(args: argparse.Namespace) -> int:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from airflow_llm.bundle.render import render_bundle, spec_sha256
+from airflow_llm.bundle.render import BundleLayout, render_bundle, spec_sha256
 from airflow_llm.gates import gate_bundle
 from airflow_llm.generate import ArtifactGenerator, ArtifactState
 from airflow_llm.llm.client import CallStats, ModelClient, ModelError
@@ -50,9 +50,15 @@ class BundleResult:
 
 
 def build_bundle(
-    spec: PipelineSpec, client: ModelClient, settings: GenerationSettings
+    spec: PipelineSpec,
+    client: ModelClient,
+    settings: GenerationSettings,
+    progress: Callable[[str], None] = lambda message: None,
 ) -> BundleResult:
-    """Generate and gate the bundle of ``spec``; never raises for model or validation failures."""
+    """Generate and gate the bundle of ``spec``; never raises for model or validation failures.
+
+    ``progress`` receives one line per step (plan, each attempt, gates).
+    """
     started = time.monotonic()
     before = replace(client.stats)
     plan_attempts: list[PlanAttempt] = []
@@ -73,12 +79,15 @@ def build_bundle(
         return BundleResult(spec.name, valid, reason, files, report, tasks)
 
     try:
+        progress("planning" if spec.tasks is None else "using the spec's tasks")
         plan = plan_tasks(spec, client, settings)
         plan_attempts = plan.attempts
+        progress(f"{len(plan.tasks)} tasks: {', '.join(task.name for task in plan.tasks)}")
         planned = PipelineSpec.model_validate(
             {**spec.model_dump(by_alias=True), "tasks": [t.model_dump() for t in plan.tasks]}
         )
-        states = ArtifactGenerator(planned, plan.tasks, client, settings).generate_all()
+        generator = ArtifactGenerator(planned, plan.tasks, client, settings, progress=progress)
+        states = generator.generate_all()
     except PlanningError as error:
         plan_attempts = error.attempts
         return finish(False, str(error), {})
@@ -88,6 +97,7 @@ def build_bundle(
     if failed:
         return finish(False, f"still invalid after repairs: {', '.join(failed)}", {})
     files = render_bundle(planned, plan.tasks, {n: s.content for n, s in states.items()})
+    progress("gates: mypy, sandboxed DagBag import, structure")
     gate_findings = errors(gate_bundle(spec.name, files, plan.tasks, settings))
     if gate_findings:
         return finish(False, f"bundle gates failed ({len(gate_findings)} findings)", {})
@@ -98,17 +108,25 @@ def build_bundle(
 
 
 def write_bundle(result: BundleResult, out_dir: Path) -> Path:
-    """Replace ``out_dir`` with the result: bundle files (if valid) and the reports."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    for relative, content in {**result.files, **result.report_files}.items():
-        target = staging / relative
+    """Write ``result`` into the bundle root ``out_dir``; return the DAG file's path.
+
+    Only this pipeline's files are replaced (its DAG, its resources folder, the
+    manifest and the reports); other DAGs in ``out_dir/dags`` stay. The manifest is
+    written last, so a reader that finds it finds a complete bundle.
+    """
+    layout = BundleLayout(result.pipeline)
+    for stale in (out_dir / MANIFEST, out_dir / layout.dag_file):
+        stale.unlink(missing_ok=True)
+    shutil.rmtree(out_dir / layout.resources, ignore_errors=True)
+    files = {**result.files, **result.report_files}
+    manifest = files.pop(MANIFEST, None)
+    for relative, content in [*files.items(), *([(MANIFEST, manifest)] if manifest else [])]:
+        target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(content)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    staging.rename(out_dir)
-    return out_dir
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_text(content)
+        partial.replace(target)
+    return out_dir / layout.dag_file
 
 
 def _totals(before: CallStats, after: CallStats, seconds: float) -> dict[str, Any]:

@@ -93,6 +93,8 @@ class ArtifactGenerator:
     client: ModelClient
     settings: GenerationSettings
     sql: SqlValidator = field(default_factory=SqlValidator)
+    progress: Callable[[str], None] = field(default=lambda message: None)
+    """Called with one line per attempt, for progress displays."""
 
     def generate_all(self) -> dict[str, ArtifactState]:
         """First answers, then repair rounds until all pass or attempts run out."""
@@ -163,6 +165,10 @@ class ArtifactGenerator:
         )
         response = self.client.complete(request)
         content, findings = self._validate(state, response)
+        blocking = len(errors(findings))
+        outcome = "passed" if not blocking else f"{blocking} blocking findings"
+        source = "cache" if response.cached else f"{response.completion_tokens} tokens"
+        self.progress(f"{state.task.name}: attempt {len(state.attempts) + 1} ({source}): {outcome}")
         return Attempt(
             number=len(state.attempts) + 1,
             content=content,

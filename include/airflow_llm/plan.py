@@ -1,7 +1,9 @@
 """The planner: a description becomes a checked task list (specs with tasks skip the model).
 
 The model answers through structured output (a JSON schema); its answer is
-normalized (names snake-cased), then validated exactly like hand-written tasks:
+normalized (names snake-cased; references to the task itself or to later tasks,
+which the prompt forbids, dropped with a warning), then validated exactly like
+hand-written tasks:
 unique names, known kinds, existing references, no cycles. Problems go back to the
 model for another attempt; a plan still invalid after the last one is rejected.
 """
@@ -133,12 +135,13 @@ def check_plan(spec: PipelineSpec, answer: str) -> tuple[list[TaskSpec] | None, 
     if not isinstance(raw_tasks, list) or not raw_tasks:
         return None, [Finding("plan", None, "plan.tasks", "the answer has no task list")]
     tasks = [_normalized(task) for task in raw_tasks if isinstance(task, dict)]
+    warnings = _drop_forward_references(tasks)
     candidate = {**spec.model_dump(by_alias=True), "tasks": tasks}
     try:
         planned = PipelineSpec.model_validate(candidate)
     except ValidationError as error:
-        return None, [_finding(item) for item in error.errors()]
-    return list(planned.tasks or []), []
+        return None, [_finding(item) for item in error.errors()] + warnings
+    return list(planned.tasks or []), warnings
 
 
 def _normalized(task: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +152,20 @@ def _normalized(task: dict[str, Any]) -> dict[str, Any]:
         "description": str(task.get("description", "")).strip(),
         "depends_on": [snake_case_name(str(ref)) for ref in depends_on if isinstance(ref, str)],
     }
+
+
+def _drop_forward_references(tasks: list[dict[str, Any]]) -> list[Finding]:
+    """Remove references to the task itself or to tasks listed after it (in place)."""
+    warnings = []
+    later = {task["name"] for task in tasks}
+    for index, task in enumerate(tasks):
+        later.discard(task["name"])
+        dropped = [ref for ref in task["depends_on"] if ref == task["name"] or ref in later]
+        if dropped:
+            task["depends_on"] = [ref for ref in task["depends_on"] if ref not in dropped]
+            message = f"tasks.{index}.depends_on: dropped {dropped} (itself or a later task)"
+            warnings.append(Finding("plan", None, "plan.forward_reference", message, "warning"))
+    return warnings
 
 
 def _finding(error: Any) -> Finding:

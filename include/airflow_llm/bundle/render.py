@@ -131,7 +131,7 @@ def render_tasks(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
         entry = task.model_dump(mode="json", exclude_defaults=False)
         entry["file"] = artifact_file(task)
         listed.append(entry)
-    return _yaml({"pipeline": spec.name, "tasks": listed})
+    return _yaml({"pipeline": spec.name, "dialect": spec.dialect, "tasks": listed})
 
 
 def render_requirements(tasks: list[TaskSpec]) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import openai
 
 from airflow_llm.llm.cache import ResponseCache, cache_key
@@ -86,6 +87,8 @@ class ModelClient:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     stats: CallStats = field(default_factory=CallStats)
+    http_client: httpx.Client | None = None
+    """Transport override (tests script endpoints with ``httpx.MockTransport``)."""
     _clients: dict[str, openai.OpenAI] = field(default_factory=dict, repr=False)
 
     def complete(self, request: ChatRequest) -> ChatResponse:
@@ -194,6 +197,7 @@ class ModelClient:
                 api_key=endpoint.api_key,
                 timeout=endpoint.timeout,
                 max_retries=0,  # retries are ours: bounded, logged, Retry-After aware
+                http_client=self.http_client,
             )
         return self._clients[endpoint.identity]
 

@@ -92,12 +92,19 @@ class SqlValidator:
         """
         linter = self.linter(dialect, params)
         text = sql if sql.endswith("\n") else sql + "\n"
-        violations = linter.lint_string(text).get_violations()
-        if violations:
+        findings = self.lint(text, filename, dialect, params)
+        if findings:
             fixed, _ = linter.lint_string(text, fix=True).fix_string()
             if fixed != text:
                 text = fixed
-                violations = linter.lint_string(text).get_violations()
+                findings = self.lint(text, filename, dialect, params)
+        return text, findings
+
+    def lint(
+        self, sql: str, filename: str, dialect: str, params: Mapping[str, Any]
+    ) -> list[Finding]:
+        """sqlfluff's findings for ``sql`` as it is, then the statement policy's."""
+        violations = self.linter(dialect, params).lint_string(sql).get_violations()
         findings = [
             Finding(
                 file=filename,
@@ -109,8 +116,8 @@ class SqlValidator:
             for violation in violations
         ]
         if not any(f.severity == "error" for f in findings):
-            findings += statement_policy(text, filename, dialect, params)
-        return text, findings
+            findings += statement_policy(sql, filename, dialect, params)
+        return findings
 
 
 def render_sql(sql: str, params: Mapping[str, Any]) -> str:

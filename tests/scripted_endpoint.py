@@ -1,0 +1,120 @@
+"""A scripted OpenAI-compatible endpoint for tests: canned answers, injected faults.
+
+``ScriptedModel`` decides each answer from the request (by the prompt's role line)
+and records every request. Use it as an ``httpx.MockTransport`` handler for unit
+tests, or serve it over real HTTP on 127.0.0.1 with ``serve()`` for CLI tests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+Answer = str | Callable[[dict[str, Any]], str] | httpx.Response
+
+ROLE_MARKERS = {
+    "plan": "You split a data pipeline",
+    "sql": "You write one SQL script",
+    "python": "You write one Python function",
+    "quality": "You write a Great Expectations suite",
+    "repair": "You fix code that failed",
+}
+
+
+def chat_completion(
+    content: str, prompt_tokens: int = 10, completion_tokens: int = 5
+) -> dict[str, Any]:
+    """An OpenAI chat.completion body."""
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "scripted",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def role_of(body: dict[str, Any]) -> str:
+    """Which prompt template a request was rendered from."""
+    system = body["messages"][0]["content"]
+    return next((role for role, marker in ROLE_MARKERS.items() if system.startswith(marker)), "?")
+
+
+@dataclass
+class ScriptedModel:
+    """Answers per prompt role; a list of answers is consumed in order (last one repeats)."""
+
+    answers: dict[str, list[Answer]] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+
+    def respond(self, body: dict[str, Any], url: str = "") -> httpx.Response:
+        """The scripted answer to one chat request."""
+        self.requests.append(body)
+        self.urls.append(url)
+        queue = self.answers.get(role_of(body)) or self.answers.get("*") or ["no script"]
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(answer, httpx.Response):
+            return answer
+        content = answer(body) if callable(answer) else answer
+        return httpx.Response(200, json=chat_completion(content))
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        """For ``httpx.MockTransport``."""
+        return self.respond(json.loads(request.content), str(request.url))
+
+    def transport(self) -> httpx.Client:
+        """An httpx client whose every request this script answers."""
+        return httpx.Client(transport=httpx.MockTransport(self.handler))
+
+    def roles(self) -> list[str]:
+        """The role of every request so far."""
+        return [role_of(body) for body in self.requests]
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """Serve over HTTP on 127.0.0.1; yields the base URL (``.../v1``)."""
+        script = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                response = script.respond(json.loads(self.rfile.read(length)), self.path)
+                payload = response.content
+                self.send_response(response.status_code)
+                for name, value in response.headers.items():
+                    if name.lower() not in ("content-length", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+        finally:
+            server.shutdown()
+            server.server_close()

@@ -1,0 +1,119 @@
+"""Generation and the repair loop with a scripted model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_llm.generate import ArtifactGenerator
+from airflow_llm.llm.client import ModelClient
+from airflow_llm.llm.endpoints import Endpoint, ModelRouter
+from airflow_llm.settings import GenerationSettings
+from airflow_llm.spec import PipelineSpec
+from tests.scripted_endpoint import ScriptedModel
+
+GOOD_SQL = "```sql\nINSERT INTO totals (id)\nSELECT id FROM orders\nWHERE d = '{{ ds }}'\n```"
+GOOD_PYTHON = "```python\ndef run(config, upstream, item=None):\n    log.info('counting')\n    return len(upstream)\n```"
+GOOD_SUITE = '{"table": "totals", "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}}]}'
+
+SPEC = PipelineSpec.model_validate(
+    {
+        "name": "orders",
+        "description": "Totals of orders.",
+        "dialect": "postgres",
+        "sources": [{"name": "orders", "columns": {"id": "BIGINT", "d": "DATE"}}],
+        "tasks": [
+            {"name": "build_totals", "kind": "sql", "description": "Copy ids into totals."},
+            {
+                "name": "check_totals",
+                "kind": "quality",
+                "description": "ids are set.",
+                "depends_on": "build_totals",
+            },
+            {
+                "name": "count",
+                "kind": "python",
+                "description": "Count upstream.",
+                "depends_on": "check_totals",
+            },
+        ],
+    }
+)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> GenerationSettings:
+    return GenerationSettings(max_attempts=3, work_dir=tmp_path)
+
+
+def generate(script: ScriptedModel, settings: GenerationSettings) -> dict:  # type: ignore[type-arg]
+    router = ModelRouter(default=Endpoint(model="m", base_url="http://m.test/v1"))
+    client = ModelClient(router, http_client=script.transport(), sleep=lambda s: None)
+    return ArtifactGenerator(SPEC, list(SPEC.tasks or []), client, settings).generate_all()
+
+
+def test_good_first_answers_need_one_attempt_each(settings: GenerationSettings) -> None:
+    script = ScriptedModel({"sql": [GOOD_SQL], "quality": [GOOD_SUITE], "python": [GOOD_PYTHON]})
+    states = generate(script, settings)
+    assert {name: (s.valid, len(s.attempts)) for name, s in states.items()} == {
+        "build_totals": (True, 1),
+        "check_totals": (True, 1),
+        "count": (True, 1),
+    }
+    assert script.roles() == ["sql", "quality", "python"], "upstream first"
+    suite_request = script.requests[1]
+    table_schema = suite_request["response_format"]["json_schema"]["schema"]["properties"]["table"]
+    assert table_schema["enum"] == ["orders", "totals"], "the upstream SQL's table is offered"
+
+
+def test_a_failing_sql_answer_is_repaired_with_line_marked_findings(
+    settings: GenerationSettings,
+) -> None:
+    script = ScriptedModel(
+        {
+            "sql": ["```sql\nselec id frm orders\n```"],
+            "repair": [GOOD_SQL],
+            "quality": [GOOD_SUITE],
+            "python": [GOOD_PYTHON],
+        }
+    )
+    states = generate(script, settings)
+    sql = states["build_totals"]
+    assert (sql.valid, len(sql.attempts)) == (True, 2)
+    assert sql.attempts[0].findings[0].rule == "PRS"
+    repair = script.requests[script.roles().index("repair")]["messages"][-1]["content"]
+    assert "  1| selec id frm orders" in repair
+    assert "[PRS]" in repair
+
+
+def test_mypy_findings_trigger_a_repair(settings: GenerationSettings) -> None:
+    wrong_type = "```python\ndef run(config, upstream, item=None):\n    total: int = 'many'\n    return total\n```"
+    script = ScriptedModel(
+        {
+            "sql": [GOOD_SQL],
+            "quality": [GOOD_SUITE],
+            "python": [wrong_type],
+            "repair": [GOOD_PYTHON],
+        }
+    )
+    states = generate(script, settings)
+    count = states["count"]
+    assert [f.rule for f in count.attempts[0].findings] == ["mypy.assignment"]
+    assert (count.valid, len(count.attempts)) == (True, 2)
+
+
+def test_attempts_are_bounded_and_failures_stay_invalid(settings: GenerationSettings) -> None:
+    script = ScriptedModel(
+        {
+            "sql": ["DROP TABLE orders"],
+            "repair": ["DROP TABLE orders"],
+            "quality": [GOOD_SUITE],
+            "python": [GOOD_PYTHON],
+        }
+    )
+    states = generate(script, settings)
+    sql = states["build_totals"]
+    assert (sql.valid, len(sql.attempts)) == (False, 3)
+    assert all(a.findings[0].rule == "policy.statement" for a in sql.attempts)
+    assert script.roles().count("repair") == 2
