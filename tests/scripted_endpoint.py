@@ -1,7 +1,7 @@
 """A scripted OpenAI-compatible endpoint for tests: canned answers, injected faults.
 
 ``ScriptedModel`` decides each answer from the request (by the prompt's role line)
-and records every request. Use it as an ``httpx.MockTransport`` handler for unit
+and records every request. Use it as an ``httpx2.MockTransport`` handler for unit
 tests, or serve it over real HTTP on 127.0.0.1 with ``serve()`` for CLI tests.
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
+import httpx2
 
-Answer = str | Callable[[dict[str, Any]], str] | httpx.Response
+Answer = str | Callable[[dict[str, Any]], str] | httpx2.Response
 
 ROLE_MARKERS = {
     "plan": "You split a data pipeline",
@@ -66,24 +66,24 @@ class ScriptedModel:
     requests: list[dict[str, Any]] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
 
-    def respond(self, body: dict[str, Any], url: str = "") -> httpx.Response:
+    def respond(self, body: dict[str, Any], url: str = "") -> httpx2.Response:
         """The scripted answer to one chat request."""
         self.requests.append(body)
         self.urls.append(url)
         queue = self.answers.get(role_of(body)) or self.answers.get("*") or ["no script"]
         answer = queue.pop(0) if len(queue) > 1 else queue[0]
-        if isinstance(answer, httpx.Response):
+        if isinstance(answer, httpx2.Response):
             return answer
         content = answer(body) if callable(answer) else answer
-        return httpx.Response(200, json=chat_completion(content))
+        return httpx2.Response(200, json=chat_completion(content))
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        """For ``httpx.MockTransport``."""
+    def handler(self, request: httpx2.Request) -> httpx2.Response:
+        """For ``httpx2.MockTransport``."""
         return self.respond(json.loads(request.content), str(request.url))
 
-    def transport(self) -> httpx.Client:
+    def transport(self) -> httpx2.Client:
         """An httpx client whose every request this script answers."""
-        return httpx.Client(transport=httpx.MockTransport(self.handler))
+        return httpx2.Client(transport=httpx2.MockTransport(self.handler))
 
     def roles(self) -> list[str]:
         """The role of every request so far."""

@@ -153,6 +153,7 @@ def _progress(message: str) -> None:
 
 def _generate(args: argparse.Namespace) -> int:
     from airflow_llm.engine import build_bundle, write_bundle
+    from airflow_llm.report import TASK_TABLE_HEADERS, task_rows
     from airflow_llm.tables import format_table
 
     prepared = _spec_and_client(args)
@@ -162,18 +163,7 @@ def _generate(args: argparse.Namespace) -> int:
     print(f"generating {spec.name} with {client.router.default.identity}", file=sys.stderr)
     result = build_bundle(spec, client, settings, progress=_progress)
     dag_path = write_bundle(result, args.out)
-    rows = [
-        (
-            task["name"],
-            task["kind"],
-            len(task["attempts"]),
-            "yes" if task["valid"] else "no",
-            sum(a["prompt_tokens"] + a["completion_tokens"] for a in task["attempts"]),
-            f"{sum(a['seconds'] for a in task['attempts']):.1f}",
-        )
-        for task in result.report["tasks"]
-    ]
-    print(format_table(["task", "kind", "attempts", "valid", "tokens", "seconds"], rows))
+    print(format_table(TASK_TABLE_HEADERS, task_rows(result.report)))
     totals = result.report["totals"]
     print(
         f"model calls {totals['model_calls']}, cache hits {totals['cache_hits']}, "

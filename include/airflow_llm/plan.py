@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from airflow_llm.llm.answers import parse_json_object
 from airflow_llm.llm.client import ChatRequest, ModelClient
-from airflow_llm.prompts import budgeted_prompt, numbered, render_prompt
+from airflow_llm.prompts import Prompt, budgeted_prompt, numbered, render_prompt
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec, TaskSpec
 from airflow_llm.spec_loading import snake_case_name
@@ -84,16 +84,9 @@ def plan_tasks(spec: PipelineSpec, client: ModelClient, settings: GenerationSett
     prompt = budgeted_prompt(
         "plan", spec, settings.prompt_budget("plan"), client.router.for_role("plan").model
     )
-    request = ChatRequest(
-        role="plan",
-        messages=prompt.messages,
-        prompt_version=prompt.version,
-        max_tokens=settings.max_tokens["plan"],
-        json_schema=PLAN_SCHEMA,
-    )
     attempts: list[PlanAttempt] = []
     for number in range(1, settings.max_attempts + 1):
-        response = client.complete(request)
+        response = client.complete(_plan_request(prompt, settings))
         tasks, findings = check_plan(spec, response.content)
         attempts.append(
             PlanAttempt(
@@ -107,7 +100,7 @@ def plan_tasks(spec: PipelineSpec, client: ModelClient, settings: GenerationSett
         )
         if tasks is not None:
             return PlanResult(tasks=tasks, by_model=True, attempts=attempts)
-        repair = render_prompt(
+        prompt = render_prompt(
             "repair",
             artifact="task plan JSON",
             fence=None,
@@ -115,14 +108,17 @@ def plan_tasks(spec: PipelineSpec, client: ModelClient, settings: GenerationSett
             numbered=numbered(response.content),
             findings=findings,
         )
-        request = ChatRequest(
-            role="plan",
-            messages=repair.messages,
-            prompt_version=repair.version,
-            max_tokens=settings.max_tokens["plan"],
-            json_schema=PLAN_SCHEMA,
-        )
     raise PlanningError(spec.name, attempts)
+
+
+def _plan_request(prompt: Prompt, settings: GenerationSettings) -> ChatRequest:
+    return ChatRequest(
+        role="plan",
+        messages=prompt.messages,
+        prompt_version=prompt.version,
+        max_tokens=settings.max_tokens["plan"],
+        json_schema=PLAN_SCHEMA,
+    )
 
 
 def check_plan(spec: PipelineSpec, answer: str) -> tuple[list[TaskSpec] | None, list[Finding]]:

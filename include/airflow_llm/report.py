@@ -110,10 +110,12 @@ def build_report(
     }
 
 
-def report_markdown(report: Mapping[str, Any]) -> str:
-    """The report for people: verdict, one row per task, then every blocking finding."""
-    verdict = "valid" if report["valid"] else f"rejected: {report['reason']}"
-    rows = [
+TASK_TABLE_HEADERS = ("task", "kind", "attempts", "valid", "tokens", "seconds")
+
+
+def task_rows(report: Mapping[str, Any]) -> list[tuple[object, ...]]:
+    """One summary row per task of a report, under :data:`TASK_TABLE_HEADERS`."""
+    return [
         (
             task["name"],
             task["kind"],
@@ -124,12 +126,18 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         )
         for task in report["tasks"]
     ]
+
+
+def report_markdown(report: Mapping[str, Any]) -> str:
+    """The report for people: verdict, one row per task, then every blocking finding."""
+    verdict = "valid" if report["valid"] else f"rejected: {report['reason']}"
+    rows = task_rows(report)
     lines = [f"# {report['pipeline']}: {verdict}", ""]
     if report["plan"]:
         lines += [f"Planned by the model in {len(report['plan'])} attempt(s).", ""]
     lines += [
         "```",
-        format_table(["task", "kind", "attempts", "valid", "tokens", "s"], rows),
+        format_table(TASK_TABLE_HEADERS, rows),
         "```",
     ]
     problems = [

@@ -8,6 +8,8 @@ name the file, line and field.
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
 from typing import Annotated, Any, Final, Literal
 
@@ -157,6 +159,15 @@ class Resources(_Model):
     memory: str | None = None
 
 
+RESERVED_TASK_NAMES = frozenset(
+    {word for word in keyword.kwlist if word.islower()}
+    | {name for name in dir(builtins) if name.islower() and not name.startswith("_")}
+    | {"dag", "task", "os", "yaml", "datetime", "timedelta", "importlib", "get_current_context"}
+)
+"""Task names are Python variables in the rendered DAG file: keywords, builtins and the
+names that file uses are taken."""
+
+
 class TaskSpec(_Model):
     """One task of the pipeline."""
 
@@ -172,6 +183,18 @@ class TaskSpec(_Model):
     retries: int = Field(default=2, ge=0, le=10)
     retry_delay: Seconds = 300
     timeout: Seconds = 3600
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_not_reserved(cls, value: str) -> str:
+        if value in RESERVED_TASK_NAMES:
+            raise PydanticCustomError(
+                "reserved_name",
+                "'{value}' is reserved (a Python keyword, builtin or a name the DAG file "
+                "uses); pick another task name",
+                {"value": value},
+            )
+        return value
 
 
 class EnvironmentConfig(_Model):

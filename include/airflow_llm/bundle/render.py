@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import graphlib
 import hashlib
+import re
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,8 +74,36 @@ def _environment() -> jinja2.Environment:
         autoescape=False,  # noqa: S701 - renders Python and text, not HTML
     )
     environment.filters["pyrepr"] = repr
-    environment.filters["oneline"] = lambda text: " ".join(str(text).split())
+    environment.filters["pystr"] = python_string
+    environment.filters["wrap"] = _wrap_paragraphs
+    environment.filters["comment"] = _comment
     return environment
+
+
+def python_string(text: str, width: int = 72) -> str:
+    """A Python literal for ``text``: ``repr`` when short, else implicitly concatenated
+    pieces of at most ``width`` characters, broken after spaces, inside parentheses."""
+    if len(repr(text)) <= width:
+        return repr(text)
+    pieces: list[str] = []
+    for token in re.split(r"(?<=\s)", text):
+        if pieces and len(pieces[-1]) + len(token) <= width:
+            pieces[-1] += token
+        else:
+            pieces.append(token)
+    return "(" + " ".join(repr(piece) for piece in pieces) + ")"
+
+
+def _wrap_paragraphs(text: str, width: int = 88) -> str:
+    """Text for a docstring: each paragraph wrapped at ``width``, triple quotes defused."""
+    safe = text.replace('"' * 3, "'" * 3)
+    paragraphs = [" ".join(p.split()) for p in safe.split("\n\n")]
+    return "\n\n".join(textwrap.fill(p, width) for p in paragraphs if p)
+
+
+def _comment(text: str, width: int = 92) -> str:
+    """A ``#`` comment block indented for the DAG body."""
+    return "\n".join(f"    # {line}" for line in textwrap.wrap(" ".join(text.split()), width))
 
 
 def ordered_tasks(tasks: list[TaskSpec]) -> list[TaskSpec]:
@@ -104,12 +134,15 @@ def render_dag_file(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
             edges=[(up, task.name) for task in ordered for up in task.depends_on],
             downstream=downstream,
             summary=_summary(spec.description),
+            headline=_summary(f"{spec.name}: {spec.description}", width=96),
             tags=sorted({"airflow-llm", *spec.tags}),
             default_environment=next(iter(spec.environments)),
             generator_version=__version__,
             spec_sha256=spec_sha256(spec),
             has_sql="sql" in kinds,
             has_quality="quality" in kinds,
+            has_functions=bool(kinds & {"python", "sensor", "branch", "llm"}),
+            has_taskflow=bool(kinds - {"sql"}),
         )
     )
     return black.format_str(source, mode=BLACK_MODE)
@@ -160,9 +193,9 @@ def render_bundle(
     return dict(sorted(files.items()))
 
 
-def _summary(description: str) -> str:
+def _summary(description: str, width: int = 72) -> str:
     first = " ".join(description.split()).split(". ")[0].rstrip(".")
-    return first if len(first) <= 100 else first[:97].rstrip() + "..."
+    return first if len(first) <= width else first[: width - 3].rstrip() + "..."
 
 
 def _yaml(value: Any) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 
 from airflow_llm.llm.cache import ResponseCache, cache_key
@@ -87,8 +87,8 @@ class ModelClient:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     stats: CallStats = field(default_factory=CallStats)
-    http_client: httpx.Client | None = None
-    """Transport override (tests script endpoints with ``httpx.MockTransport``)."""
+    http_client: httpx2.Client | None = None
+    """Transport override (tests script endpoints with ``httpx2.MockTransport``)."""
     _clients: dict[str, openai.OpenAI] = field(default_factory=dict, repr=False)
 
     def complete(self, request: ChatRequest) -> ChatResponse:

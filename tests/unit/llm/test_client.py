@@ -1,11 +1,11 @@
-"""ModelClient against a scripted endpoint (httpx.MockTransport): routing, retries, cache."""
+"""ModelClient against a scripted endpoint (httpx2.MockTransport): routing, retries, cache."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from airflow_llm.llm.cache import ResponseCache
@@ -58,9 +58,9 @@ def test_json_schema_goes_only_to_endpoints_that_support_it() -> None:
 
 def test_5xx_and_timeouts_are_retried_with_backoff() -> None:
     def timeout(body: dict[str, object]) -> str:
-        raise httpx.ReadTimeout("slow")
+        raise httpx2.ReadTimeout("slow")
 
-    script = ScriptedModel({"*": [httpx.Response(503, json={}), timeout, "fine"]})
+    script = ScriptedModel({"*": [httpx2.Response(503, json={}), timeout, "fine"]})
     client, slept = _client(script, retry=RetryPolicy(max_attempts=4, base_delay=1.0))
     response = client.complete(_request())
     assert response.content == "fine"
@@ -71,7 +71,9 @@ def test_5xx_and_timeouts_are_retried_with_backoff() -> None:
 
 
 def test_429_honours_retry_after() -> None:
-    limited = httpx.Response(429, headers={"retry-after": "7"}, json={"error": {"message": "slow"}})
+    limited = httpx2.Response(
+        429, headers={"retry-after": "7"}, json={"error": {"message": "slow"}}
+    )
     script = ScriptedModel({"*": [limited, "ok"]})
     client, slept = _client(script)
     assert client.complete(_request()).content == "ok"
@@ -79,7 +81,7 @@ def test_429_honours_retry_after() -> None:
 
 
 def test_retries_are_bounded() -> None:
-    script = ScriptedModel({"*": [httpx.Response(500, json={})]})
+    script = ScriptedModel({"*": [httpx2.Response(500, json={})]})
     client, slept = _client(script, retry=RetryPolicy(max_attempts=3))
     with pytest.raises(ModelError, match="gave up after 3 attempts"):
         client.complete(_request())
@@ -88,7 +90,7 @@ def test_retries_are_bounded() -> None:
 
 
 def test_client_errors_are_not_retried() -> None:
-    script = ScriptedModel({"*": [httpx.Response(400, json={"error": {"message": "bad"}})]})
+    script = ScriptedModel({"*": [httpx2.Response(400, json={"error": {"message": "bad"}})]})
     client, slept = _client(script)
     with pytest.raises(ModelError, match="HTTP 400"):
         client.complete(_request())
@@ -97,7 +99,7 @@ def test_client_errors_are_not_retried() -> None:
 
 
 def test_usage_and_cost_are_recorded() -> None:
-    script = ScriptedModel({"*": [httpx.Response(200, json=chat_completion("x", 1000, 500))]})
+    script = ScriptedModel({"*": [httpx2.Response(200, json=chat_completion("x", 1000, 500))]})
     client, _ = _client(script, prices=PriceTable({"small": (2.0, 8.0)}))
     response = client.complete(_request())
     assert (response.prompt_tokens, response.completion_tokens) == (1000, 500)
@@ -109,7 +111,7 @@ def test_usage_and_cost_are_recorded() -> None:
 def test_missing_usage_is_estimated_with_tiktoken() -> None:
     body = chat_completion("hello world")
     del body["usage"]
-    script = ScriptedModel({"*": [httpx.Response(200, json=body)]})
+    script = ScriptedModel({"*": [httpx2.Response(200, json=body)]})
     client, _ = _client(script)
     response = client.complete(_request())
     assert response.completion_tokens == 2
