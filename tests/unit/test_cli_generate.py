@@ -1,0 +1,128 @@
+"""`airflow-llm generate / plan / validate` as a user runs them, against a scripted
+OpenAI-compatible endpoint served over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.scripted_endpoint import ScriptedModel
+from tests.unit.test_engine import GOOD, PLAN
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[ScriptedModel, str]]:
+    script = ScriptedModel(dict(GOOD))
+    with script.serve() as base_url:
+        yield script, base_url
+
+
+def run_cli(base_url: str, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "AIRFLOW_LLM_BASE_URL": base_url,
+        "AIRFLOW_LLM_MODEL": "scripted",
+        "AIRFLOW_LLM_WORK_DIR": str(work),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "airflow_llm", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_generate_from_a_description_writes_the_seed_layout(
+    served: tuple[ScriptedModel, str], tmp_path: Path
+) -> None:
+    script, base_url = served
+    out = tmp_path / "out"
+    result = run_cli(
+        base_url,
+        tmp_path / "work",
+        "generate",
+        "Copy order ids into totals.",
+        "--name",
+        "totals",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (out / "dags" / "totals.py").is_file()
+    assert (out / "dags" / "resources" / "totals" / "build_totals.sql").is_file()
+    assert (out / "manifest.json").is_file()
+    assert f"valid bundle: {out / 'dags' / 'totals.py'}" in result.stdout
+    assert "build_totals  sql" in result.stdout, "closing summary table"
+    assert "build_totals: attempt 1" in result.stderr, "progress lines"
+    assert script.roles() == ["plan", "sql", "quality", "python"]
+
+    recheck = run_cli(base_url, tmp_path / "work", "validate", str(out))
+    assert recheck.returncode == 0, recheck.stdout + recheck.stderr
+
+    again = run_cli(
+        base_url,
+        tmp_path / "work",
+        "generate",
+        "Copy order ids into totals.",
+        "--name",
+        "totals",
+        "--out",
+        str(out),
+    )
+    assert again.returncode == 0
+    assert "model calls 0, cache hits 4" in again.stdout
+    assert len(script.requests) == 4
+
+
+def test_generate_exits_1_and_writes_only_reports_when_invalid(tmp_path: Path) -> None:
+    script = ScriptedModel({**GOOD, "sql": ["DROP TABLE x"], "repair": ["DROP TABLE x"]})
+    out = tmp_path / "out"
+    with script.serve() as base_url:
+        result = run_cli(
+            base_url,
+            tmp_path / "work",
+            "generate",
+            "Copy ids.",
+            "--name",
+            "totals",
+            "--out",
+            str(out),
+        )
+    assert result.returncode == 1
+    assert "rejected: still invalid after repairs: build_totals" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]
+
+
+def test_plan_prints_the_task_table(served: tuple[ScriptedModel, str], tmp_path: Path) -> None:
+    _, base_url = served
+    result = run_cli(base_url, tmp_path / "work", "plan", "Copy order ids into totals.")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].split() == ["task", "kind", "depends", "on", "description"]
+    assert "check_totals  quality  build_totals" in result.stdout
+    assert PLAN  # the scripted plan answered
+
+
+def test_generate_rejects_an_invalid_spec_with_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: Bad Name\ndescription: x\n")
+    result = run_cli(
+        "http://127.0.0.1:9/v1",
+        tmp_path / "work",
+        "generate",
+        "--spec",
+        str(bad),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.returncode == 2
+    assert f"{bad}:1: name: 'Bad Name' is not valid" in result.stderr
