@@ -15,6 +15,7 @@ export AIRFLOW_LLM_S3_PORT := $(S3_PORT)
 export AIRFLOW_LLM_MODEL_PORT := $(MODEL_PORT)
 export AIRFLOW_LLM_STATE_DIR := $(CURDIR)/.services
 export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
+export AIRFLOW_LLM_WORK_DIR := $(CURDIR)/.cache/airflow-llm
 
 .PHONY: venv test pytest lint format demo services-up services-down services-status lock clean
 

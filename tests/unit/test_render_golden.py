@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from airflow_llm.bundle.render import artifact_file, render_bundle
+from airflow_llm.gates import structure_findings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.spec_loading import load_spec
+from airflow_llm.validate.dag_import import import_dags
 from airflow_llm.validate.python_code import SIGNATURES, assemble_function
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +98,51 @@ def test_orchestration_comes_from_the_template_not_the_model() -> None:
     assert "SQLExecuteQueryOperator(" in dag
     assert 'conn_id=CONFIG["conn_id"]' in dag
     assert "execution_timeout=timedelta(seconds=600)" in dag
+
+
+def test_every_rendered_dag_imports_with_the_structure_of_its_tasks_yml(tmp_path: Path) -> None:
+    """All example bundles side by side in one DAG folder, parsed by one sandboxed DagBag:
+    SQL, Python, quality, sensor, branch and mapped @task.llm tasks all import."""
+    specs = [*SPECS, sensor_and_branch_spec()]
+    for spec in specs:
+        for relative, content in render_bundle(
+            spec, list(spec.tasks or []), placeholder_artifacts(spec)
+        ).items():
+            (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / relative).write_text(content)
+    parsed = import_dags(tmp_path / "dags")
+    assert parsed.errors == {}
+    assert sorted(parsed.dags) == sorted(spec.name for spec in specs)
+    for spec in specs:
+        dag_file = f"dags/{spec.name}.py"
+        assert structure_findings(dag_file, parsed.dags[spec.name], list(spec.tasks or [])) == []
+
+
+def sensor_and_branch_spec() -> PipelineSpec:
+    return PipelineSpec.model_validate(
+        {
+            "name": "partner_drop",
+            "description": "Wait for the partner file, then route it.",
+            "tasks": [
+                {"name": "wait_for_file", "kind": "sensor", "description": "The file is there."},
+                {
+                    "name": "route",
+                    "kind": "branch",
+                    "description": "Pick a path.",
+                    "depends_on": "wait_for_file",
+                },
+                {
+                    "name": "load_small",
+                    "kind": "python",
+                    "description": "Small.",
+                    "depends_on": "route",
+                },
+                {
+                    "name": "load_large",
+                    "kind": "python",
+                    "description": "Large.",
+                    "depends_on": "route",
+                },
+            ],
+        }
+    )
