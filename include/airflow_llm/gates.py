@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,14 +23,13 @@ def gate_bundle(
 ) -> list[Finding]:
     """Every blocking problem of the bundle ``files`` (empty when it may be published)."""
     layout = BundleLayout(pipeline)
-    with tempfile.TemporaryDirectory(prefix="airflow-llm-gate-") as folder:
-        root = Path(folder)
-        for relative, content in files.items():
-            (root / relative).parent.mkdir(parents=True, exist_ok=True)
-            (root / relative).write_text(content)
-        python_files = sorted(root / name for name in files if name.endswith(".py"))
-        findings = mypy_findings(python_files, settings.work_dir / "mypy-cache", root)
-        parsed = import_dags(root / "dags")
+    root = settings.scratch_dir(f"gate-{pipeline}")
+    for relative, content in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(content)
+    python_files = sorted(root / name for name in files if name.endswith(".py"))
+    findings = mypy_findings(python_files, settings.work_dir / "mypy-cache", root)
+    parsed = import_dags(root / "dags")
     for path, error in parsed.errors.items():
         last_line = error.strip().splitlines()[-1] if error.strip() else error
         findings.append(Finding(_relative(path, root), None, "dag.import", last_line))

@@ -9,10 +9,8 @@ fails after the last attempt stays invalid: it never reaches a bundle as valid.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from airflow_llm.bundle.render import artifact_file, ordered_tasks
@@ -21,7 +19,7 @@ from airflow_llm.llm.client import ChatRequest, ChatResponse, ModelClient
 from airflow_llm.prompts import Prompt, budgeted_prompt, numbered, render_prompt
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec, TaskSpec
-from airflow_llm.validate.findings import Finding, errors
+from airflow_llm.validate.findings import Finding, errors, sha256_text
 from airflow_llm.validate.mypy_batch import mypy_findings
 from airflow_llm.validate.python_code import ALLOWED_IMPORTS, SIGNATURES, assemble_function
 from airflow_llm.validate.quality import normalize_suite, suite_findings, suite_json, suite_schema
@@ -78,6 +76,29 @@ class ArtifactState:
         """Whether mypy checks this artifact."""
         return self.file.endswith(".py")
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, for the work prefix between mapped Airflow tasks."""
+        return {
+            "task": self.task.model_dump(mode="json"),
+            "file": self.file,
+            "json_schema": self.json_schema,
+            "attempts": [
+                {**asdict(attempt), "findings": [f.to_dict() for f in attempt.findings]}
+                for attempt in self.attempts
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArtifactState:
+        """The inverse of :meth:`to_dict`."""
+        attempts = [
+            Attempt(**{**item, "findings": [Finding(**f) for f in item["findings"]]})
+            for item in data["attempts"]
+        ]
+        return cls(
+            TaskSpec.model_validate(data["task"]), data["file"], attempts, data["json_schema"]
+        )
+
 
 def role_of(task: TaskSpec) -> str:
     """The request role (and so the routed model) that writes ``task``'s artifact."""
@@ -98,20 +119,43 @@ class ArtifactGenerator:
 
     def generate_all(self) -> dict[str, ArtifactState]:
         """First answers, then repair rounds until all pass or attempts run out."""
-        states = {task.name: ArtifactState(task, artifact_file(task)) for task in self.tasks}
+        states: dict[str, ArtifactState] = {}
         for task in ordered_tasks(self.tasks):  # upstream first: quality sees their tables
-            state = states[task.name]
-            state.attempts.append(self._attempt(state, self._first_prompt(task, states)))
-        for round_number in range(1, self.settings.max_attempts + 1):
-            self._add_mypy_findings(states)
-            failing = [state for state in states.values() if not state.valid]
-            if not failing or round_number == self.settings.max_attempts:
-                break
-            for state in failing:
-                state.attempts.append(self._attempt(state, self._repair_prompt(state)))
+            states[task.name] = self.first_attempt(task, states)
+        states = {task.name: states[task.name] for task in self.tasks}
+        self._repair_rounds(list(states.values()))
         return states
 
-    def _first_prompt(self, task: TaskSpec, states: dict[str, ArtifactState]) -> Prompt:
+    def first_attempt(self, task: TaskSpec, upstream: dict[str, ArtifactState]) -> ArtifactState:
+        """The first answer for ``task``; SQL already generated in ``upstream`` tells a
+        quality suite which tables exist."""
+        state = ArtifactState(task, artifact_file(task))
+        state.attempts.append(self._attempt(state, self._first_prompt(task, state, upstream)))
+        return state
+
+    def repair(self, state: ArtifactState) -> ArtifactState:
+        """Repair one artifact (mypy on it alone) until it passes or attempts run out."""
+        self._repair_rounds([state])
+        return state
+
+    def _repair_rounds(self, states: list[ArtifactState]) -> None:
+        """mypy over the Python artifacts, then one repair per failing artifact; again,
+        until all pass or every failing artifact has used its attempts."""
+        while True:
+            self._add_mypy_findings(states)
+            failing = [
+                state
+                for state in states
+                if not state.valid and len(state.attempts) < self.settings.max_attempts
+            ]
+            if not failing:
+                return
+            for state in failing:
+                state.attempts.append(self._attempt(state, self._repair_prompt(state)))
+
+    def _first_prompt(
+        self, task: TaskSpec, state: ArtifactState, upstream: dict[str, ArtifactState]
+    ) -> Prompt:
         role = role_of(task)
         by_name = {t.name: t for t in self.tasks}
         context: dict[str, Any] = {
@@ -119,8 +163,8 @@ class ArtifactGenerator:
             "upstream": [by_name[name] for name in task.depends_on],
         }
         if role == "quality":
-            context["tables"] = self._known_tables(states)
-            states[task.name].json_schema = suite_schema(context["tables"])
+            context["tables"] = self._known_tables(upstream)
+            state.json_schema = suite_schema(context["tables"])
         if role == "python":
             context["signature"] = SIGNATURES[task.kind][1]
             context["allowed_imports"] = sorted(ALLOWED_IMPORTS - {"__future__"})
@@ -206,18 +250,18 @@ class ArtifactGenerator:
         suite = normalize_suite(document, f"{self.spec.name}.{state.task.name}")
         return suite_json(suite), suite_findings(suite, state.file, self.spec)
 
-    def _add_mypy_findings(self, states: dict[str, ArtifactState]) -> None:
+    def _add_mypy_findings(self, states: list[ArtifactState]) -> None:
         """One mypy call over every Python artifact that passed its own checks."""
-        checkable = [s for s in states.values() if s.is_python and s.valid]
+        checkable = [s for s in states if s.is_python and s.valid]
         if not checkable:
             return
-        with tempfile.TemporaryDirectory(prefix="airflow-llm-mypy-") as folder:
-            root = Path(folder)
-            for state in checkable:
-                (root / state.file).write_text(state.content)
-            found = mypy_findings(
-                [root / s.file for s in checkable], self.settings.work_dir / "mypy-cache", root
-            )
+        names = "-".join(sorted(state.task.name for state in checkable))
+        root = self.settings.scratch_dir(f"mypy-{self.spec.name}-{sha256_text(names)[:12]}")
+        for state in checkable:
+            (root / state.file).write_text(state.content)
+        found = mypy_findings(
+            [root / s.file for s in checkable], self.settings.work_dir / "mypy-cache", root
+        )
         for state in checkable:
             mine = [finding for finding in found if finding.file == state.file]
             if mine:

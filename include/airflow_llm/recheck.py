@@ -14,10 +14,9 @@ import yaml
 
 from airflow_llm.bundle.render import BundleLayout
 from airflow_llm.gates import gate_bundle
-from airflow_llm.report import sha256_text
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec, TaskSpec
-from airflow_llm.validate.findings import Finding
+from airflow_llm.validate.findings import Finding, sha256_text
 from airflow_llm.validate.python_code import policy_findings
 from airflow_llm.validate.quality import suite_findings
 from airflow_llm.validate.sql import SqlValidator

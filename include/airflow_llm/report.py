@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -13,12 +12,7 @@ from airflow_llm.llm.endpoints import ModelRouter
 from airflow_llm.plan import PlanAttempt
 from airflow_llm.prompts import prompt_versions
 from airflow_llm.tables import format_table
-from airflow_llm.validate.findings import Finding, errors
-
-
-def sha256_text(text: str) -> str:
-    """sha256 of the UTF-8 bytes of ``text``."""
-    return hashlib.sha256(text.encode()).hexdigest()
+from airflow_llm.validate.findings import Finding, errors, sha256_text
 
 
 def build_manifest(

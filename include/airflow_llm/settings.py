@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,17 @@ class GenerationSettings:
     """Answer budget per request role."""
     work_dir: Path = field(default_factory=_default_work_dir)
     """Persistent working state: the mypy cache lives here."""
+
+    def scratch_dir(self, name: str) -> Path:
+        """An emptied folder at a stable path under ``work_dir``.
+
+        mypy's cache remembers files by path: checking generated code at stable paths
+        keeps the cache warm and its reports pointing at the files just written.
+        """
+        folder = self.work_dir / "scratch" / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        return folder
 
     def prompt_budget(self, role: str) -> int:
         """Tokens the prompt may use so that the answer still fits the context."""

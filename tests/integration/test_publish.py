@@ -15,7 +15,7 @@ from airflow_llm.publish import (
     read_manifest,
     write_report,
 )
-from airflow_llm.report import sha256_text
+from airflow_llm.validate.findings import sha256_text
 
 pytestmark = pytest.mark.integration
 

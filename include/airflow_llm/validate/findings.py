@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -26,6 +27,11 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return asdict(self)
+
+
+def sha256_text(text: str) -> str:
+    """sha256 of the UTF-8 bytes of ``text``."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def errors(findings: Iterable[Finding]) -> list[Finding]:

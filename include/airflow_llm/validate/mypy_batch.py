@@ -41,8 +41,12 @@ def mypy_findings(files: Sequence[Path], cache_dir: Path, root: Path) -> list[Fi
         match = _LINE.match(line)
         if match is None or match.group("level") != "error":
             continue
-        path = Path(match.group("file"))
-        name = str(path.resolve().relative_to(root.resolve())) if path.is_absolute() else str(path)
+        path = Path(match.group("file")).resolve()
+        name = (
+            str(path.relative_to(root.resolve()))
+            if path.is_relative_to(root.resolve())
+            else str(path)
+        )
         rule = f"mypy.{match.group('code') or 'error'}"
         findings.append(Finding(name, int(match.group("line")), rule, match.group("msg")))
     if stderr.strip():

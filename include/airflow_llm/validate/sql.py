@@ -94,7 +94,9 @@ class SqlValidator:
         text = sql if sql.endswith("\n") else sql + "\n"
         findings = self.lint(text, filename, dialect, params)
         if findings:
-            fixed, _ = linter.lint_string(text, fix=True).fix_string()
+            linted = linter.lint_string(text, fix=True)
+            # sqlfluff can only fix what it could template; templating errors are findings
+            fixed = linted.fix_string()[0] if linted.templated_file is not None else text
             if fixed != text:
                 text = fixed
                 findings = self.lint(text, filename, dialect, params)
