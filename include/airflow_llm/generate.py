@@ -229,7 +229,11 @@ class ArtifactGenerator:
             "quality": self._validate_suite,
         }
         validate = validators.get(state.task.kind, self._validate_python)
-        return validate(state, response.content)
+        try:
+            return validate(state, response.content)
+        except Exception as error:  # noqa: BLE001 - a validator bug must not sink the batch
+            message = f"validator failed: {type(error).__name__}: {error}"[:300]
+            return response.content, [Finding(state.file, None, "validator.crash", message)]
 
     def _validate_sql(self, state: ArtifactState, answer: str) -> tuple[str, list[Finding]]:
         sql = extract_code_block(answer, ("sql",))

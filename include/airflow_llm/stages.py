@@ -296,7 +296,9 @@ def publish(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     result = publish_bundle(
         client, ctx.bucket, assembled["environment"], assembled["pipeline"], files, report_uri
     )
-    return {**assembled, **result.to_dict(), "status": PUBLISHED if result.published else UNCHANGED}
+    published = {key: value for key, value in result.to_dict().items() if key != "uri"}
+    status = PUBLISHED if result.published else UNCHANGED
+    return {**assembled, **published, "bundle_uri": result.uri, "status": status}
 
 
 def _plan_attempt(attempt: PlanAttempt) -> dict[str, Any]:

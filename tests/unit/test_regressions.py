@@ -24,3 +24,12 @@ def test_mypy_reports_name_the_files_just_checked_when_the_cache_is_warm(tmp_pat
         (root / "f_function.py").write_text("def f(x: int) -> str:\n    return x\n")
         findings = mypy_findings([root / "f_function.py"], cache, root)
         assert [(f.file, f.line) for f in findings] == [("f_function.py", 2)]
+
+
+def test_sql_nested_beyond_the_parsers_recursion_limit_is_a_finding() -> None:
+    from airflow_llm.validate.sql import statement_policy, written_tables
+
+    sql = "SELECT " + "(" * 3000 + "1" + ")" * 3000 + "\n"
+    findings = statement_policy(sql, "t.sql", "postgres", {})
+    assert [f.rule for f in findings] == ["policy.parse"]
+    assert written_tables(sql, "postgres", {}) == []

@@ -138,8 +138,8 @@ def statement_policy(
     read_dialect = SQLGLOT_DIALECTS.get(dialect, dialect) or None
     try:
         statements = sqlglot.parse(render_sql(sql, params), read=read_dialect)
-    except sqlglot.errors.ParseError as error:
-        message = str(error).splitlines()[0]
+    except (sqlglot.errors.SqlglotError, RecursionError) as error:  # nesting beyond sqlglot
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
         return [Finding(filename, None, "policy.parse", f"sqlglot cannot parse: {message}")]
     except jinja2.TemplateError as error:
         return [Finding(filename, None, "policy.template", f"template error: {error}")]
@@ -166,7 +166,7 @@ def written_tables(sql: str, dialect: str, params: Mapping[str, Any]) -> list[st
     read_dialect = SQLGLOT_DIALECTS.get(dialect, dialect) or None
     try:
         statements = sqlglot.parse(render_sql(sql, params), read=read_dialect)
-    except (sqlglot.errors.ParseError, jinja2.TemplateError):
+    except (sqlglot.errors.SqlglotError, RecursionError, jinja2.TemplateError):
         return []
     tables = []
     for statement in statements:
