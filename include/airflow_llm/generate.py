@@ -231,7 +231,7 @@ class ArtifactGenerator:
         validate = validators.get(state.task.kind, self._validate_python)
         try:
             return validate(state, response.content)
-        except Exception as error:  # noqa: BLE001 - a validator bug must not sink the batch
+        except Exception as error:  # a validator bug must not sink the batch
             message = f"validator failed: {type(error).__name__}: {error}"[:300]
             return response.content, [Finding(state.file, None, "validator.crash", message)]
 
