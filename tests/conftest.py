@@ -111,6 +111,11 @@ def s3_connection(s3_server: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch) ->
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A migrated metadata database (SQLite) in the isolated Airflow home."""
-    airflow = Path(sys.executable).parent / "airflow"
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True)
+    subprocess.run(
+        [airflow, "pools", "set", "llm_endpoint", "2", "model endpoint concurrency"],
+        check=True,
+        capture_output=True,
+    )
     return _AIRFLOW_HOME

@@ -1,0 +1,82 @@
+"""The spec -> bundle DAG with dag.test(): real SeaweedFS, a scripted model endpoint over HTTP.
+
+A description-only spec is planned, generated, gated and published; a broken spec in
+the same run gets a report and does not stop it; the published prefix loads as an
+S3DagBundle would load it; an immediate rerun makes no model call and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from airflow_llm.connections import MODEL_CONN_ID, conn_env_var
+from airflow_llm.embedded.config import EmbeddedConfig
+from airflow_llm.embedded.s3_server import s3_client
+from airflow_llm.validate.dag_import import import_dags
+from tests.scripted_endpoint import ScriptedModel
+from tests.unit.test_engine import GOOD
+
+pytestmark = pytest.mark.integration
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SPEC = "name: e2e_totals\ndescription: Copy order ids into totals, check them and count them.\ndialect: postgres\nsources:\n  - {name: orders, columns: {id: BIGINT, d: DATE}}\n"
+
+
+@pytest.fixture
+def scripted_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedModel]:
+    script = ScriptedModel(dict(GOOD))
+    with script.serve() as base_url:
+        connection = {
+            "conn_type": "openai",
+            "host": base_url,
+            "password": "x",
+            "extra": {"model": "scripted"},
+        }
+        monkeypatch.setenv(conn_env_var(MODEL_CONN_ID), json.dumps(connection))
+        yield script
+
+
+def run_dag(prefix: str) -> dict[str, Any]:
+    dag = DagBag(dag_folder=str(REPO_ROOT / "dags")).get_dag("airflow_llm_generate")
+    assert dag is not None
+    run = dag.test(run_conf={"prefix": prefix, "environment": "dev"})
+    summary = next(ti for ti in run.get_task_instances() if ti.task_id == "summarize")
+    return {"state": run.state, "rows": summary.xcom_pull(task_ids="summarize")}
+
+
+def test_specs_become_published_bundles_and_reruns_are_free(
+    airflow_db: Path, s3_connection: EmbeddedConfig, scripted_model: ScriptedModel, tmp_path: Path
+) -> None:
+    client = s3_client(s3_connection)
+    bucket = s3_connection.bucket
+    client.put_object(Bucket=bucket, Key="e2e-gen/e2e_totals.yml", Body=SPEC.encode())
+    client.put_object(Bucket=bucket, Key="e2e-gen/broken.yml", Body=b"name: [broken\n")
+
+    first = run_dag("e2e-gen/")
+    assert first["state"] == "success"
+    by_pipeline = {row["pipeline"]: row for row in first["rows"]}
+    assert by_pipeline["e2e_totals"]["status"] == "published"
+    assert by_pipeline["broken"]["status"] == "rejected"
+    assert by_pipeline["broken"]["report_uri"].startswith(f"s3://{bucket}/reports/broken/")
+    calls = len(scripted_model.requests)
+    assert scripted_model.roles()[0] == "plan"
+
+    # sync the published prefix as S3DagBundle(prefix="bundles/dev/") would, then parse it
+    listing = client.list_objects_v2(Bucket=bucket, Prefix="bundles/dev/e2e_totals/")["Contents"]
+    for item in listing:
+        target = tmp_path / item["Key"][len("bundles/dev/") :]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+    parsed = import_dags(tmp_path)
+    assert parsed.errors == {}
+    assert parsed.dags["e2e_totals"]["tasks"] == ["build_totals", "check_totals", "count_totals"]
+
+    second = run_dag("e2e-gen/")
+    rows = {row["pipeline"]: row for row in second["rows"]}
+    assert rows["e2e_totals"]["status"] == "unchanged"
+    assert len(scripted_model.requests) == calls, "an unchanged spec costs no model call"
