@@ -12,10 +12,10 @@ from pathlib import Path
 
 import yaml
 
-from airflow_llm.bundle.render import BundleLayout
+from airflow_llm.bundle.render import BundleLayout, parse_tasks
 from airflow_llm.gates import gate_bundle
 from airflow_llm.settings import GenerationSettings
-from airflow_llm.spec import PipelineSpec, TaskSpec
+from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.findings import Finding, sha256_text
 from airflow_llm.validate.python_code import policy_findings
 from airflow_llm.validate.quality import suite_findings
@@ -37,10 +37,7 @@ def recheck_bundle(root: Path, settings: GenerationSettings) -> list[Finding]:
     environment = next(iter(config.values()))
     params = {"schema": environment.get("schema"), "bucket": environment.get("bucket")}
     params.update(environment.get("vars") or {})
-    tasks = [
-        TaskSpec.model_validate({k: v for k, v in t.items() if k != "file"})
-        for t in tasks_doc["tasks"]
-    ]
+    tasks = parse_tasks((root / layout.resource("tasks.yml")).read_text())
     spec = PipelineSpec(
         name=layout.pipeline, description="-", dialect=tasks_doc["dialect"], tasks=tasks
     )

@@ -49,3 +49,21 @@ def test_dag_files_use_the_airflow3_sdk_and_stay_thin(path: Path) -> None:
     for call in top_level_calls:
         func = call.value.func  # type: ignore[attr-defined]
         assert isinstance(func, ast.Name), "top level may only instantiate DAGs"
+
+
+def test_promotion_waits_for_a_person_when_approval_is_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIRFLOW_LLM_REQUIRE_APPROVAL", "true")
+    bag = DagBag(dag_folder=str(DAGS_DIR / "airflow_llm_promote.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags["airflow_llm_promote"]
+    assert {"approve_staging", "approve_prod"} <= set(dag.task_ids)
+    assert dag.get_task("approve_staging").downstream_task_ids == {"promote_to_staging"}
+
+
+def test_generation_dags_bound_model_calls_by_the_endpoint_pool(dag_bag: DagBag) -> None:
+    for dag_id in ("airflow_llm_generate", "airflow_llm_regenerate"):
+        dag = dag_bag.dags[dag_id]
+        pools = {task.task_id: task.pool for task in dag.tasks}
+        assert pools["plan"] == pools["generate"] == pools["repair"] == "llm_endpoint"

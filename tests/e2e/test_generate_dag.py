@@ -80,3 +80,37 @@ def test_specs_become_published_bundles_and_reruns_are_free(
     rows = {row["pipeline"]: row for row in second["rows"]}
     assert rows["e2e_totals"]["status"] == "unchanged"
     assert len(scripted_model.requests) == calls, "an unchanged spec costs no model call"
+
+
+def test_promotion_copies_identical_bytes_to_staging_and_prod(
+    airflow_db: Path, s3_connection: EmbeddedConfig, scripted_model: ScriptedModel
+) -> None:
+    client = s3_client(s3_connection)
+    bucket = s3_connection.bucket
+    client.put_object(
+        Bucket=bucket,
+        Key="e2e-promote/e2e_promoted.yml",
+        Body=SPEC.replace("e2e_totals", "e2e_promoted").encode(),
+    )
+    assert {row["pipeline"]: row["status"] for row in run_dag("e2e-promote/")["rows"]}[
+        "e2e_promoted"
+    ] == "published"
+
+    dag = DagBag(dag_folder=str(REPO_ROOT / "dags")).get_dag("airflow_llm_promote")
+    assert dag is not None
+    assert dag.test().state == "success"
+
+    def snapshot(environment: str) -> dict[str, bytes]:
+        prefix = f"bundles/{environment}/e2e_promoted/"
+        listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+        return {
+            item["Key"][len(prefix) :]: client.get_object(Bucket=bucket, Key=item["Key"])[
+                "Body"
+            ].read()
+            for item in listing
+        }
+
+    dev = snapshot("dev")
+    assert "manifest.json" in dev
+    assert snapshot("staging") == dev
+    assert snapshot("prod") == dev

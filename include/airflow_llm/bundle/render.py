@@ -167,6 +167,15 @@ def render_tasks(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
     return _yaml({"pipeline": spec.name, "dialect": spec.dialect, "tasks": listed})
 
 
+def parse_tasks(tasks_yml: str) -> list[TaskSpec]:
+    """The tasks of a ``tasks.yml`` written by :func:`render_tasks`."""
+    document = yaml.safe_load(tasks_yml)
+    return [
+        TaskSpec.model_validate({key: value for key, value in task.items() if key != "file"})
+        for task in document["tasks"]
+    ]
+
+
 def render_requirements(tasks: list[TaskSpec]) -> str:
     """``requirements.txt`` of what the DAG needs beyond Airflow."""
     kinds = {task.kind for task in tasks}
