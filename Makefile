@@ -17,7 +17,7 @@ export AIRFLOW_LLM_STATE_DIR := $(CURDIR)/.services
 export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
 export AIRFLOW_LLM_WORK_DIR := $(CURDIR)/.cache/airflow-llm
 
-.PHONY: venv test pytest lint format demo services-up services-down services-status lock clean
+.PHONY: venv test pytest lint format demo up down services-up services-down services-status lock clean
 
 venv: $(VENV)/.installed
 
@@ -53,13 +53,22 @@ services-up: venv
 services-down:
 	@if [ -x $(BIN)/airflow-llm ]; then $(BIN)/airflow-llm services down; fi
 
+# airflow standalone (UI on http://127.0.0.1:8080) with the embedded services and the
+# connections, variables and pools of airflow_settings.yaml; `make down` stops them.
+up: venv
+	$(BIN)/airflow-llm up
+
+down:
+	@if [ -x $(BIN)/airflow-llm ]; then $(BIN)/airflow-llm down; fi
+
 services-status: venv
 	$(BIN)/airflow-llm services status
 
 # Starts the embedded services that are not running yet, uploads specs/ to the bucket,
-# validates them there, and stops the services it started, whatever the outcome.
+# runs the spec -> bundle DAG with dag.test(), prints a summary, copies bundles and
+# reports to demo_out/results/, and stops the services it started, whatever the outcome.
 demo: venv
-	$(BIN)/airflow-llm demo specs
+	$(BIN)/airflow-llm demo specs --out demo_out
 
 lock: venv
 	$(BIN)/uv pip compile requirements-dev.txt -o requirements.lock --python-version 3.11 --no-header

@@ -12,8 +12,9 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 
 from airflow_llm.connections import S3_CONN_ID
+from airflow_llm.deployment import specs_uri
 
-SPECS_URI = "s3://{{ var.value.get('airflow_llm_bucket', 'airflow-llm') }}/{{ params.prefix }}"
+SPECS_URI = specs_uri("{{ params.prefix }}")
 
 
 @dag(

@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     services.add_argument("--no-model", action="store_true", help="only the S3 server")
     services.set_defaults(run=_services)
 
+    up = commands.add_parser("up", help="airflow standalone with the embedded services")
+    up.add_argument("--settings", type=Path, default=Path("airflow_settings.yaml"))
+    up.add_argument("--dags", type=Path, default=Path("dags"))
+    up.set_defaults(run=_up)
+    down = commands.add_parser("down", help="stop what `up` started")
+    down.set_defaults(run=_down)
+
     tiktoken = commands.add_parser("setup-tiktoken", help="install tiktoken encodings offline")
     tiktoken.add_argument("--cache-dir", type=Path, help="default: $TIKTOKEN_CACHE_DIR")
     tiktoken.set_defaults(run=_setup_tiktoken)
@@ -92,10 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     recheck.add_argument("bundle", type=Path, help="bundle root (holds dags/ and manifest.json)")
     recheck.set_defaults(run=_validate_bundle)
 
-    demo = commands.add_parser(
-        "demo", help="upload example specs to the embedded bucket, check them"
-    )
+    demo = commands.add_parser("demo", help="run the spec -> bundle DAG on the embedded services")
     demo.add_argument("specs", type=Path, nargs="?", default=Path("specs"))
+    demo.add_argument("--out", type=Path, default=Path("demo_out"), help="local results folder")
+    demo.add_argument("--dags", type=Path, default=Path("dags"), help="the project's DAG folder")
     demo.set_defaults(run=_demo)
     return parser
 
@@ -269,6 +276,35 @@ def _services(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _up(args: argparse.Namespace) -> int:
+    from airflow_llm.embedded.airflow_local import airflow_process, prepare_metadata
+    from airflow_llm.embedded.services import EmbeddedServices
+
+    config = EmbeddedConfig.from_env()
+    for process in EmbeddedServices(config).all():
+        print(f"{process.name}: {'started' if process.start() else 'already running'}")
+    prepare_metadata(args.settings, config, args.dags)
+    airflow = airflow_process(args.settings, config, args.dags)
+    print(f"airflow: {'started' if airflow.start() else 'already running'}")
+    home = config.state_dir / "airflow"
+    print(f"Airflow UI: http://{config.host}:{config.airflow_port}  (user admin; password in")
+    print(f"  {home / 'simple_auth_manager_passwords.json.generated'})")
+    print(f"drop specs into s3://{config.bucket}/specs/ at {config.s3_endpoint};")
+    print("airflow_llm_generate polls every 2 minutes; bundles appear under bundles/dev/")
+    return EXIT_OK
+
+
+def _down(args: argparse.Namespace) -> int:
+    from airflow_llm.embedded.airflow_local import airflow_process
+    from airflow_llm.embedded.services import EmbeddedServices
+
+    config = EmbeddedConfig.from_env()
+    airflow = airflow_process(Path("airflow_settings.yaml"), config, Path("dags"))
+    for process in [airflow, *reversed(EmbeddedServices(config).all())]:
+        print(f"{process.name}: {'stopped' if process.stop() else 'not running'}")
+    return EXIT_OK
+
+
 def _setup_tiktoken(args: argparse.Namespace) -> int:
     from airflow_llm.tiktoken_offline import install_encodings
 
@@ -280,4 +316,4 @@ def _setup_tiktoken(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from airflow_llm.demo import run_demo
 
-    return run_demo(args.specs, EmbeddedConfig.from_env())
+    return run_demo(args.specs, EmbeddedConfig.from_env(), args.out, args.dags)

@@ -1,67 +1,131 @@
-"""``make demo``: the product on its embedded defaults.
+"""``make demo``: the whole product on its embedded defaults.
 
 Starts the embedded S3 and model servers (those not already running), uploads the
-example specs to ``s3://<bucket>/specs/``, reads them back from the bucket and
-validates them, asks the model server for one chat completion, prints a summary,
-and stops the servers it started.
+example specs to ``s3://<bucket>/specs/``, migrates a local Airflow metadata
+database, runs the spec -> bundle DAG with ``dag.test()``, prints a summary table,
+copies the published bundles and the reports to a local folder, and stops the
+servers it started.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from openai import OpenAI
+from typing import Any
 
 from airflow_llm.connections import S3_CONN_ID, embedded_connections
 from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.services import running_services
 from airflow_llm.tables import format_table
 
-if TYPE_CHECKING:
-    from airflow_llm.intake import SpecCheck
-
-EXIT_OK, EXIT_INVALID = 0, 2
+EXIT_OK, EXIT_FAILED = 0, 1
+DAG_ID = "airflow_llm_generate"
 
 
-def run_demo(specs_dir: Path, config: EmbeddedConfig) -> int:
-    """Run the demo; return 0 when every uploaded spec is valid, 2 otherwise."""
-    from airflow_llm.intake import check_spec_object, discover_spec_uris
-    from airflow_llm.storage import storage_path, upload_specs
-
+def run_demo(specs_dir: Path, config: EmbeddedConfig, out_dir: Path, dags_dir: Path) -> int:
+    """Run the demo; return 0 when the DAG run succeeded (rejected specs are reported)."""
     started = time.monotonic()
+    airflow_home = out_dir / "airflow_home"
+    _isolate_airflow(airflow_home, dags_dir, config)
     with running_services(config):
-        os.environ.update(embedded_connections(config))
-        prefix_uri = f"s3://{config.bucket}/specs/"
-        uploaded = upload_specs(specs_dir, storage_path(prefix_uri, S3_CONN_ID))
-        print(f"uploaded {len(uploaded)} specs from {specs_dir}/ to {prefix_uri}")
-        checks = [
-            check_spec_object(uri, S3_CONN_ID) for uri in discover_spec_uris(prefix_uri, S3_CONN_ID)
-        ]
-        print(format_table(["spec", "pipeline", "tasks", "status"], [_row(c) for c in checks]))
-        for check in checks:
-            for problem in check["problems"]:
-                print(problem)
-        print(f"model server ({config.model_alias}) says: {_hello(config)!r}")
-    print(f"demo finished in {time.monotonic() - started:.1f} s; services it started are stopped")
-    return EXIT_OK if all(check["valid"] for check in checks) else EXIT_INVALID
+        from airflow_llm.storage import storage_path, upload_specs
 
-
-def _row(check: SpecCheck) -> tuple[str, str, str, str]:
-    if not check["valid"]:
-        return (check["uri"], "-", "-", f"invalid ({len(check['problems'])} problems)")
-    tasks = "planned by model" if check["tasks"] is None else str(check["tasks"])
-    return (check["uri"], check["pipeline"] or "-", tasks, "valid")
-
-
-def _hello(config: EmbeddedConfig) -> str:
-    client = OpenAI(base_url=config.model_base_url, api_key="not-needed", timeout=60)
-    reply = client.chat.completions.create(
-        model=config.model_alias,
-        messages=[{"role": "user", "content": "In one sentence: what is Apache Airflow?"}],
-        max_tokens=40,
-        temperature=0,
+        uploaded = upload_specs(specs_dir, storage_path(f"s3://{config.bucket}/specs/", S3_CONN_ID))
+        print(f"uploaded {len(uploaded)} specs from {specs_dir}/ to s3://{config.bucket}/specs/")
+        _airflow("db", "migrate")
+        _airflow("pools", "set", "llm_endpoint", str(config.model_parallel), "model endpoint slots")
+        print(f"running {DAG_ID} with dag.test() (the embedded 135M model is slow: minutes)")
+        rows = _run_dag()
+        summary = [_summary_row(row, config) for row in rows]
+        print(format_table(SUMMARY_HEADERS, summary))
+        copied = _copy_results(config, out_dir)
+        print(f"bundles and reports copied to {copied}/")
+    print(
+        f"demo finished in {time.monotonic() - started:.0f} s; the services it started are stopped"
     )
-    return (reply.choices[0].message.content or "").strip()
+    return EXIT_OK if rows else EXIT_FAILED
+
+
+SUMMARY_HEADERS = ("spec", "tasks", "attempts", "outcome", "bundle", "tokens", "seconds")
+
+
+def _isolate_airflow(airflow_home: Path, dags_dir: Path, config: EmbeddedConfig) -> None:
+    os.environ.update(embedded_connections(config))
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(airflow_home.resolve()),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir.resolve()),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "AIRFLOW_LLM_BUCKET": config.bucket,
+            # two answers per artifact keep the 135M model's demo within minutes
+            "AIRFLOW_VAR_AIRFLOW_LLM_MAX_ATTEMPTS": os.environ.get("AIRFLOW_LLM_MAX_ATTEMPTS", "2"),
+        }
+    )
+    airflow_home.mkdir(parents=True, exist_ok=True)
+
+
+def _airflow(*args: str) -> None:
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, *args], check=True, capture_output=True)
+
+
+def _run_dag() -> list[dict[str, Any]]:
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).get_dag(DAG_ID)
+    if dag is None:
+        raise RuntimeError(f"{DAG_ID} did not load")
+    run = dag.test(run_conf={"prefix": "specs/", "environment": "dev"})
+    summarize = next(ti for ti in run.get_task_instances() if ti.task_id == "summarize")
+    rows: list[dict[str, Any]] = summarize.xcom_pull(task_ids="summarize") or []
+    return rows
+
+
+def _summary_row(row: dict[str, Any], config: EmbeddedConfig) -> tuple[object, ...]:
+    report = _read_report(row.get("report_uri"), config)
+    tasks = report.get("tasks", [])
+    attempts = sum(len(task["attempts"]) for task in tasks) + len(report.get("plan", []))
+    totals = report.get("totals", {})
+    outcome = row["status"] if not row.get("reason") else f"{row['status']}: {row['reason']}"
+    return (
+        str(row["uri"]).rsplit("/", 1)[-1],
+        len(tasks) or "-",
+        attempts or "-",
+        outcome[:60],
+        row.get("bundle_uri") or "-",
+        totals.get("prompt_tokens", 0) + totals.get("completion_tokens", 0),
+        totals.get("seconds", 0),
+    )
+
+
+def _read_report(uri: str | None, config: EmbeddedConfig) -> dict[str, Any]:
+    if not uri or not uri.startswith("s3://"):
+        return {}
+    from airflow_llm.storage import storage_path
+
+    report: dict[str, Any] = json.loads(storage_path(uri, S3_CONN_ID).read_text())
+    return report
+
+
+def _copy_results(config: EmbeddedConfig, out_dir: Path) -> Path:
+    from airflow_llm.embedded.s3_server import s3_client
+
+    client = s3_client(config)
+    target = out_dir / "results"
+    shutil.rmtree(target, ignore_errors=True)
+    for prefix in ("bundles/", "reports/"):
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=config.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                path = target / item["Key"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(
+                    client.get_object(Bucket=config.bucket, Key=item["Key"])["Body"].read()
+                )
+    return target

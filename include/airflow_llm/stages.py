@@ -22,6 +22,7 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_llm import __version__
 from airflow_llm.bundle.render import render_bundle, spec_sha256
+from airflow_llm.deployment import BUCKET
 from airflow_llm.gates import gate_bundle
 from airflow_llm.generate import ArtifactGenerator, ArtifactState
 from airflow_llm.llm.cache import ResponseCache
@@ -41,17 +42,19 @@ DEFAULT_ROUTES = {"default": "airflow_llm_model"}
 
 
 def context_for_run(params: Mapping[str, Any], run_id: str) -> FlowContext:
-    """The flow context of an Airflow run: bucket and routes from Airflow Variables."""
+    """The flow context of an Airflow run: the deployment's bucket, model routes and
+    attempts from Airflow Variables."""
     from airflow.sdk import Variable
 
     routes = json.loads(
         Variable.get("airflow_llm_model_routes", default=json.dumps(DEFAULT_ROUTES))
     )
     return FlowContext(
-        bucket=Variable.get("airflow_llm_bucket", default="airflow-llm"),
+        bucket=BUCKET,
         run_key=run_key(run_id),
         routes=routes,
         force=bool(params.get("force", False)),
+        max_attempts=int(Variable.get("airflow_llm_max_attempts", default="3")),
     )
 
 

@@ -35,6 +35,7 @@ class EmbeddedConfig:
     model_threads: int = 1
     model_ctx_size: int = 8192
     model_parallel: int = 2
+    airflow_port: int = 8080
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> EmbeddedConfig:
@@ -50,6 +51,7 @@ class EmbeddedConfig:
             model_threads=int(environ.get("AIRFLOW_LLM_MODEL_THREADS", 1)),
             model_ctx_size=int(environ.get("AIRFLOW_LLM_MODEL_CTX_SIZE", 8192)),
             model_parallel=int(environ.get("AIRFLOW_LLM_MODEL_PARALLEL", 2)),
+            airflow_port=int(environ.get("AIRFLOW_LLM_AIRFLOW_PORT", 8080)),
         )
 
     @property
