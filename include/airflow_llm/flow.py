@@ -112,22 +112,7 @@ def publish(assembled: dict[str, Any]) -> dict[str, Any]:
 @task(trigger_rule="all_done")
 def summarize(results: Any) -> list[dict[str, Any]]:
     """One line per spec and environment: published, unchanged or rejected and why."""
-    rows = [
-        {
-            key: result.get(key)
-            for key in (
-                "uri",
-                "environment",
-                "pipeline",
-                "status",
-                "reason",
-                "uri",
-                "report_uri",
-                "version",
-            )
-        }
-        for result in results
-    ]
+    rows = [{key: result.get(key) for key in SUMMARY_KEYS} for result in results]
     for row in rows:
         reason = row.get("reason") or ""
         print(f"{row['status']:>10}  {row['environment']:<8} {row['pipeline']}  {reason}")

@@ -21,7 +21,7 @@ class GenerationSettings:
     context_tokens: int = 4096
     """The endpoint's context window per request (llama.cpp: n_ctx / parallel slots)."""
     max_tokens: dict[str, int] = field(
-        default_factory=lambda: {"plan": 600, "sql": 400, "python": 500, "quality": 300}
+        default_factory=lambda: {"plan": 600, "sql": 500, "python": 500, "quality": 300}
     )
     """Answer budget per request role."""
     work_dir: Path = field(default_factory=_default_work_dir)

@@ -61,6 +61,7 @@ def test_specs_become_published_bundles_and_reruns_are_free(
     assert first["state"] == "success"
     by_pipeline = {row["pipeline"]: row for row in first["rows"]}
     assert by_pipeline["e2e_totals"]["status"] == "published"
+    assert by_pipeline["e2e_totals"]["bundle_uri"] == f"s3://{bucket}/bundles/dev/e2e_totals/"
     assert by_pipeline["broken"]["status"] == "rejected"
     assert by_pipeline["broken"]["report_uri"].startswith(f"s3://{bucket}/reports/broken/")
     calls = len(scripted_model.requests)
@@ -114,3 +115,32 @@ def test_promotion_copies_identical_bytes_to_staging_and_prod(
     assert "manifest.json" in dev
     assert snapshot("staging") == dev
     assert snapshot("prod") == dev
+
+
+def test_bulk_regeneration_covers_every_environment_and_is_incremental(
+    airflow_db: Path, s3_connection: EmbeddedConfig, scripted_model: ScriptedModel
+) -> None:
+    client = s3_client(s3_connection)
+    bucket = s3_connection.bucket
+    client.put_object(
+        Bucket=bucket,
+        Key="specs/e2e_bulk.yml",
+        Body=SPEC.replace("e2e_totals", "e2e_bulk").encode(),
+    )
+    dag = DagBag(dag_folder=str(REPO_ROOT / "dags")).get_dag("airflow_llm_regenerate")
+    assert dag is not None
+
+    def statuses() -> dict[str, str]:
+        run = dag.test()
+        summary = next(ti for ti in run.get_task_instances() if ti.task_id == "summarize")
+        return {
+            row["environment"]: row["status"]
+            for row in summary.xcom_pull(task_ids="summarize")
+            if row["pipeline"] == "e2e_bulk"
+        }
+
+    assert statuses() == {"dev": "published", "staging": "published", "prod": "published"}
+    calls = len(scripted_model.requests)
+    assert calls == 4, "three environments, one set of answers: the rest come from the cache"
+    assert statuses() == {"dev": "unchanged", "staging": "unchanged", "prod": "unchanged"}
+    assert len(scripted_model.requests) == calls

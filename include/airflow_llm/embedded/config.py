@@ -33,8 +33,10 @@ class EmbeddedConfig:
     secret_key: str = DEV_SECRET_KEY
     model_alias: str = DEFAULT_MODEL_ALIAS
     model_threads: int = 1
-    model_ctx_size: int = 8192
-    model_parallel: int = 2
+    # Four slots of 4096 tokens: one per prompt role keeps each role's shared prefix
+    # (instructions and few-shot turns) in llama.cpp's prompt cache.
+    model_ctx_size: int = 16384
+    model_parallel: int = 4
     airflow_port: int = 8080
 
     @classmethod
@@ -49,8 +51,8 @@ class EmbeddedConfig:
             secret_key=environ.get("AIRFLOW_LLM_S3_SECRET_KEY", DEV_SECRET_KEY),
             model_alias=environ.get("AIRFLOW_LLM_MODEL_ALIAS", DEFAULT_MODEL_ALIAS),
             model_threads=int(environ.get("AIRFLOW_LLM_MODEL_THREADS", 1)),
-            model_ctx_size=int(environ.get("AIRFLOW_LLM_MODEL_CTX_SIZE", 8192)),
-            model_parallel=int(environ.get("AIRFLOW_LLM_MODEL_PARALLEL", 2)),
+            model_ctx_size=int(environ.get("AIRFLOW_LLM_MODEL_CTX_SIZE", 16384)),
+            model_parallel=int(environ.get("AIRFLOW_LLM_MODEL_PARALLEL", 4)),
             airflow_port=int(environ.get("AIRFLOW_LLM_AIRFLOW_PORT", 8080)),
         )
 

@@ -27,8 +27,8 @@ class ModelServerOptions:
     host: str = "127.0.0.1"
     port: int = 8091
     threads: int = 1
-    ctx_size: int = 8192
-    parallel: int = 2
+    ctx_size: int = 16384
+    parallel: int = 4
     alias: str = "smollm2-135m-instruct"
 
 
