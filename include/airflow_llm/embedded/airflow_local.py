@@ -70,7 +70,9 @@ def _loopback(connection: dict[str, Any], config: EmbeddedConfig) -> dict[str, A
 def airflow_process(settings_file: Path, config: EmbeddedConfig, dags_dir: Path) -> ManagedProcess:
     """``airflow standalone`` as a managed background process."""
     environment = {**os.environ, **local_environment(settings_file, config, dags_dir)}
-    airflow = str(Path(sys.executable).parent / "airflow")
+    bin_dir = str(Path(sys.executable).parent)  # standalone starts `airflow ...` children
+    environment["PATH"] = os.pathsep.join([bin_dir, environment.get("PATH", "")])
+    airflow = str(Path(bin_dir) / "airflow")
     url = f"http://{config.host}:{config.airflow_port}/api/v2/monitor/health"
 
     def ready() -> bool:
