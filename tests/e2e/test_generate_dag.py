@@ -41,6 +41,15 @@ def scripted_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedModel]:
         yield script
 
 
+def upload_spec(config: EmbeddedConfig, key: str, pipeline: str) -> tuple[Any, str]:
+    """Put the test spec, renamed to ``pipeline``, at ``key``; return the client and bucket."""
+    client = s3_client(config)
+    client.put_object(
+        Bucket=config.bucket, Key=key, Body=SPEC.replace("e2e_totals", pipeline).encode()
+    )
+    return client, config.bucket
+
+
 def run_dag(prefix: str) -> dict[str, Any]:
     dag = DagBag(dag_folder=str(REPO_ROOT / "dags")).get_dag("airflow_llm_generate")
     assert dag is not None
@@ -86,13 +95,7 @@ def test_specs_become_published_bundles_and_reruns_are_free(
 def test_promotion_copies_identical_bytes_to_staging_and_prod(
     airflow_db: Path, s3_connection: EmbeddedConfig, scripted_model: ScriptedModel
 ) -> None:
-    client = s3_client(s3_connection)
-    bucket = s3_connection.bucket
-    client.put_object(
-        Bucket=bucket,
-        Key="e2e-promote/e2e_promoted.yml",
-        Body=SPEC.replace("e2e_totals", "e2e_promoted").encode(),
-    )
+    client, bucket = upload_spec(s3_connection, "e2e-promote/e2e_promoted.yml", "e2e_promoted")
     assert {row["pipeline"]: row["status"] for row in run_dag("e2e-promote/")["rows"]}[
         "e2e_promoted"
     ] == "published"
@@ -120,13 +123,7 @@ def test_promotion_copies_identical_bytes_to_staging_and_prod(
 def test_bulk_regeneration_covers_every_environment_and_is_incremental(
     airflow_db: Path, s3_connection: EmbeddedConfig, scripted_model: ScriptedModel
 ) -> None:
-    client = s3_client(s3_connection)
-    bucket = s3_connection.bucket
-    client.put_object(
-        Bucket=bucket,
-        Key="specs/e2e_bulk.yml",
-        Body=SPEC.replace("e2e_totals", "e2e_bulk").encode(),
-    )
+    client, bucket = upload_spec(s3_connection, "specs/e2e_bulk.yml", "e2e_bulk")
     dag = DagBag(dag_folder=str(REPO_ROOT / "dags")).get_dag("airflow_llm_regenerate")
     assert dag is not None
 

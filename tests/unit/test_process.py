@@ -6,12 +6,13 @@ import json
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from airflow_llm.embedded.process import ManagedProcess, ServiceError
+from airflow_llm.embedded.process import ManagedProcess, ServiceError, descendants
 
 
 def _free_port() -> int:
@@ -67,3 +68,31 @@ def test_a_server_that_exits_early_reports_its_log(tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match=r"exited with code 3(.|\n)*port already taken"):
         failing.start()
     assert not failing.pidfile.exists()
+
+
+def test_stop_also_ends_children_that_left_the_process_group(tmp_path: Path) -> None:
+    code = (
+        "import subprocess, sys, time\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], start_new_session=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = ManagedProcess(
+        "family", [sys.executable, "-c", code], lambda: True, tmp_path, stop_timeout=5
+    )
+    parent.start()
+    pid = parent.running_pid()
+    assert pid is not None
+    deadline = time.monotonic() + 10
+    while not descendants(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (child,) = descendants(pid)
+    assert parent.stop() is True
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    state = (
+        Path(f"/proc/{child}/stat").read_text().split()[2]
+        if Path(f"/proc/{child}").exists()
+        else "gone"
+    )
+    assert state in ("gone", "Z")

@@ -34,6 +34,25 @@ def _start_time(pid: int) -> str | None:
     return None if state in ("Z", "X") else start_time
 
 
+def descendants(pid: int) -> list[int]:
+    """Every living descendant of ``pid`` (children first found through /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
 def _reap(pid: int) -> None:
     """Collect the exit status if ``pid`` is our own child, so it does not linger as a zombie."""
     with contextlib.suppress(ChildProcessError):
@@ -115,21 +134,29 @@ class ManagedProcess:
         if pid is None:
             self.pidfile.unlink(missing_ok=True)
             return False
-        self._signal_group(pid, signal.SIGTERM)
+        # children that left the process group (airflow's task runners do) go down too
+        family = [pid, *descendants(pid)]
+        for member in family:
+            self._signal_group(member, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
-        while self._alive(pid) and time.monotonic() < deadline:
+        while any(self._alive(m) for m in family) and time.monotonic() < deadline:
             time.sleep(self._poll_interval)
-        if self._alive(pid):
-            self._signal_group(pid, signal.SIGKILL)
-            while self._alive(pid):
-                time.sleep(self._poll_interval)
+        for member in family:
+            if self._alive(member):
+                self._signal_group(member, signal.SIGKILL)
+        while self._alive(pid):
+            time.sleep(self._poll_interval)
         self.pidfile.unlink(missing_ok=True)
         return True
 
     @staticmethod
     def _signal_group(pid: int, signum: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signum)  # started with start_new_session: pgid == pid
+        """Signal ``pid``'s process group when it leads one, else ``pid`` alone."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signum)  # started with start_new_session: pgid == pid
+            else:
+                os.kill(pid, signum)
 
     @staticmethod
     def _alive(pid: int) -> bool:
