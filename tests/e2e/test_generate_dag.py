@@ -123,7 +123,7 @@ def test_promotion_copies_identical_bytes_to_staging_and_prod(
 def test_bulk_regeneration_covers_every_environment_and_is_incremental(
     airflow_db: Path, s3_connection: EmbeddedConfig, scripted_model: ScriptedModel
 ) -> None:
-    client, bucket = upload_spec(s3_connection, "specs/e2e_bulk.yml", "e2e_bulk")
+    upload_spec(s3_connection, "specs/e2e_bulk.yml", "e2e_bulk")
     dag = DagBag(dag_folder=str(REPO_ROOT / "dags")).get_dag("airflow_llm_regenerate")
     assert dag is not None
 
