@@ -205,12 +205,26 @@ def _generator(item: Mapping[str, str], ctx: FlowContext) -> tuple[ArtifactGener
 
 
 def generate(item: dict[str, str], ctx: FlowContext) -> dict[str, str]:
-    """The first answer for one task, validated, saved to the work prefix."""
+    """The first answer for one task, validated, saved to the work prefix.
+
+    Quality suites wait for the repair stage: their prompt lists the tables upstream SQL
+    writes, and only once every ``generate`` instance has finished is that list the
+    same whatever order the mapped instances ran in (same inputs, same bytes).
+    """
     generator, spec = _generator(item, ctx)
+    task = next(t for t in spec.tasks or [] if t.name == item["task"])
+    if task.kind != "quality":
+        _first_attempt(generator, spec, item, ctx)
+    return item
+
+
+def _first_attempt(
+    generator: ArtifactGenerator, spec: PipelineSpec, item: Mapping[str, str], ctx: FlowContext
+) -> None:
     work = ctx.work(item["environment"], item["pipeline"])
     task = next(t for t in spec.tasks or [] if t.name == item["task"])
     upstream = {}
-    for name in task.depends_on:  # tasks generated in parallel may not be there yet
+    for name in task.depends_on:
         path = work / "artifacts" / f"{name}.json"
         if path.exists():
             upstream[name] = ArtifactState.from_dict(_read_json(path))
@@ -218,15 +232,18 @@ def generate(item: dict[str, str], ctx: FlowContext) -> dict[str, str]:
         state = generator.first_attempt(task, upstream)
     except (ModelError, PromptBudgetError) as error:  # repair finds no artifact: invalid
         _write_json(work / "artifacts" / f"{task.name}.error.json", {"error": str(error)})
-        return item
+        return
     _write_json(work / "artifacts" / f"{task.name}.json", state.to_dict())
-    return item
 
 
 def repair(item: dict[str, str], ctx: FlowContext) -> dict[str, Any]:
-    """Validate one task's artifact and repair it until it passes or attempts run out."""
-    generator, _ = _generator(item, ctx)
-    path = ctx.work(item["environment"], item["pipeline"]) / "artifacts" / f"{item['task']}.json"
+    """Validate one task's artifact and repair it until it passes or attempts run out
+    (a quality suite gets its first answer here)."""
+    generator, spec = _generator(item, ctx)
+    artifacts = ctx.work(item["environment"], item["pipeline"]) / "artifacts"
+    path = artifacts / f"{item['task']}.json"
+    if not path.exists() and not (artifacts / f"{item['task']}.error.json").exists():
+        _first_attempt(generator, spec, item, ctx)
     if not path.exists():
         return {**item, "valid": False}
     state = ArtifactState.from_dict(_read_json(path))
