@@ -1,6 +1,7 @@
 """The spec -> bundle DAG with dag.test() on the real embedded services: SeaweedFS and
 llama.cpp serving SmolLM2-135M. The simplest example spec publishes a bundle that loads
-from the published prefix; a broken spec in the same run gets a report."""
+from the published prefix; a broken spec in the same run gets a report; an immediate
+rerun asks the model nothing and publishes nothing."""
 
 from __future__ import annotations
 
@@ -53,3 +54,11 @@ def test_real_model_run_publishes_the_simplest_spec(
     assert parsed.dags["daily_customer_totals"]["tasks"] == ["daily_customer_totals"]
     manifest = json.loads((tmp_path / "daily_customer_totals" / "manifest.json").read_text())
     assert manifest["models"]["sql"] == f"{model_server.model_base_url}|{model_server.model_alias}"
+
+    log = model_server.state_dir / "model-server.log"
+    answered = log.read_text().count("print_timing")
+    rerun = dag.test(run_conf={"prefix": "e2e-real/", "environment": "staging"})
+    summary = next(ti for ti in rerun.get_task_instances() if ti.task_id == "summarize")
+    rows = {row["pipeline"]: row for row in summary.xcom_pull(task_ids="summarize")}
+    assert rows["daily_customer_totals"]["status"] == "unchanged"
+    assert log.read_text().count("print_timing") == answered, "the rerun asked the model nothing"
