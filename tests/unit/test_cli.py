@@ -11,12 +11,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "specs"
 
 
-def airflow_llm(*args: str) -> subprocess.CompletedProcess[str]:
+def airflow_llm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``airflow-llm ARGS`` as a user would, from the repository root."""
     return subprocess.run(
         [sys.executable, "-m", "airflow_llm", *args],
+        env=env,
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
+        timeout=300,
         check=False,
     )
 

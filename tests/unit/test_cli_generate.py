@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.scripted_endpoint import ScriptedModel
+from tests.unit.test_cli import airflow_llm
 from tests.unit.test_engine import GOOD, PLAN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,15 +31,7 @@ def run_cli(base_url: str, work: Path, *args: str) -> subprocess.CompletedProces
         "AIRFLOW_LLM_MODEL": "scripted",
         "AIRFLOW_LLM_WORK_DIR": str(work),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "airflow_llm", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=300,
-        check=False,
-    )
+    return airflow_llm(*args, env=env)
 
 
 def test_generate_from_a_description_writes_the_seed_layout(
