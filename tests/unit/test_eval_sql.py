@@ -1,0 +1,99 @@
+"""The NL -> SQL question set is self-consistent; answers are compared and sandboxed right."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_llm.evaluation.result_sets import normalize_rows, same_result
+from airflow_llm.evaluation.sql_questions import QueryError, Question, QuestionSet, SampleDatabase
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+QUESTIONS = QuestionSet.load(REPO_ROOT / "eval" / "sql_accuracy")
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[SampleDatabase]:
+    database = QUESTIONS.database()
+    yield database
+    database.close()
+
+
+def test_the_set_has_at_least_30_questions() -> None:
+    assert len(QUESTIONS.questions) >= 30
+
+
+@pytest.mark.parametrize("question", QUESTIONS.questions, ids=lambda q: q.id)
+def test_every_gold_query_yields_exactly_its_expected_rows(
+    question: Question, database: SampleDatabase
+) -> None:
+    got, want = normalize_rows(database.run(question.gold)), normalize_rows(question.expected)
+    assert got == want if question.ordered else Counter(got) == Counter(want)
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "ordered", "same"),
+    [
+        pytest.param([(1, "a"), (2, "b")], [(2, "b"), (1, "a")], False, True, id="row-order"),
+        pytest.param([(1, "a"), (2, "b")], [(2, "b"), (1, "a")], True, False, id="asked-order"),
+        pytest.param([(1, "a"), (2, "b")], [("a", 1), ("b", 2)], True, True, id="column-order"),
+        pytest.param([(3,)], [(3.0,)], False, True, id="int-float"),
+        pytest.param([(1105.0,)], [(Decimal("1104.9990"),)], False, True, id="rounding"),
+        pytest.param([(1105.0,)], [(1105.02,)], False, False, id="other-number"),
+        pytest.param([("2024-01-03",)], [(datetime.date(2024, 1, 3),)], False, True, id="date"),
+        pytest.param([(None,)], [(0,)], False, False, id="null-is-not-zero"),
+        pytest.param([(None, 1)], [(1, None)], False, True, id="null-column-moved"),
+        pytest.param([(1,), (1,)], [(1,)], False, False, id="duplicates-count"),
+        pytest.param([(1,)], [(1, "extra")], False, False, id="extra-column"),
+        pytest.param([(1, 2)], [(1, 3)], False, False, id="wrong-value"),
+        pytest.param([(1, 1), (2, 2)], [(1, 2), (2, 1)], False, False, id="mixed-columns"),
+        pytest.param([], [], False, True, id="both-empty"),
+        pytest.param([(1,)], [], False, False, id="missing-rows"),
+    ],
+)
+def test_result_comparison(
+    expected: list[tuple[Any, ...]], actual: list[tuple[Any, ...]], ordered: bool, same: bool
+) -> None:
+    assert same_result(expected, actual, ordered) is same
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("DROP TABLE orders", "exactly one SELECT"),
+        ("SELECT 1; SELECT 2", "exactly one SELECT"),
+        ("COPY orders TO 'x.csv'", "exactly one SELECT"),
+        ("SET enable_external_access = true", "exactly one SELECT"),
+        ("SELECT * FROM read_csv('/etc/hostname')", "disabled by configuration"),
+        ("SELECT * FROM no_such_table", "no_such_table"),
+    ],
+)
+def test_answers_are_one_read_only_query_on_the_sample_rows(
+    sql: str, message: str, database: SampleDatabase
+) -> None:
+    with pytest.raises(QueryError, match=message):
+        database.run(sql)
+    assert database.run("SELECT COUNT(*) FROM orders") == [(14,)], "the data is untouched"
+
+
+def test_a_runaway_query_is_interrupted_and_the_database_still_answers(
+    database: SampleDatabase,
+) -> None:
+    with pytest.raises(QueryError, match="timed out"):
+        database.run("SELECT COUNT(*) FROM range(1000000000000) a, range(1000) b", timeout=0.2)
+    assert database.run("SELECT COUNT(*) FROM customers") == [(10,)]
+
+
+def test_question_ids_must_be_unique(tmp_path: Path) -> None:
+    for name in ("schema.sql", "seed.sql"):
+        (tmp_path / name).write_text("SELECT 1;")
+    question = "{id: q, question: x, gold: SELECT 1, expected: [[1]]}"
+    (tmp_path / "questions.yml").write_text(f"questions: [{question}, {question}]\n")
+    with pytest.raises(ValueError, match="not unique"):
+        QuestionSet.load(tmp_path)
