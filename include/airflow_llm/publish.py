@@ -9,17 +9,23 @@ Layout under the bucket:
   digits of the manifest's sha256, so equal bundles have equal versions.
 - ``reports/<pipeline>/<run>.{json,md}``: the generation report of every run.
 
-Order of writes into the current prefix: resources first, then the DAG module (so
-a reader never parses a DAG whose resources are missing), then ``manifest.json``
-(readers trust only bundles with a manifest), then stale files of the previous
-version are deleted.
+Order of writes: the immutable version first, its ``manifest.json`` last; then the
+current prefix: its old ``manifest.json`` is deleted before any of its files changes,
+resources are written, then the DAG module (so a reader never parses a DAG whose
+resources are missing), then ``manifest.json``, then stale files of the previous
+version are deleted. A ``manifest.json`` is therefore only ever visible beside every
+file it lists, even when the writer dies half-way: readers trust only bundles with a
+manifest, and a rerun of the same publish converges on the same version.
 
 Concurrent runs for the same pipeline and environment: a publisher first takes a
-lease, ``leases/<env>/<pipeline>.json`` created with ``If-None-Match: *`` (a lease
-older than :data:`LEASE_SECONDS` is taken over, conditionally on its ETag); the
-loser fails with :class:`ConcurrentPublishError` before writing anything. As a
-second line of defence the manifest write is conditional on the manifest it
-replaces (``If-Match`` on its ETag, or ``If-None-Match`` when there was none).
+lease, ``leases/<env>/<pipeline>.json`` created with ``If-None-Match: *``. A lease
+held by another run is waited for (up to ``lease_wait`` seconds, then
+:class:`ConcurrentPublishError` before anything is written); after the wait the
+manifest is read again, so a run that lost the race to the same bundle returns
+"unchanged". A lease older than :data:`LEASE_SECONDS`, or left by the same run (its
+``report_uri``: a retry after a crash), is taken over, conditionally on its ETag. As
+a second line of defence the current manifest is deleted only if it is still the one
+read (``If-Match``) and created only if none appeared meanwhile (``If-None-Match``).
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ from botocore.exceptions import ClientError
 
 MANIFEST = "manifest.json"
 LEASE_SECONDS = 900
+"""Age after which a lease counts as abandoned (its publisher died) and is taken over."""
+LEASE_WAIT_SECONDS = 60.0
+"""How long a publish waits for another run's lease by default."""
 _CONFLICT_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict")
 
 
@@ -84,7 +93,7 @@ def read_manifest(client: Any, bucket: str, prefix: str) -> tuple[str | None, st
     try:
         response = client.get_object(Bucket=bucket, Key=prefix + MANIFEST)
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+        if _is_missing(error):
             return None, None
         raise
     return response["Body"].read().decode(), response["ETag"]
@@ -115,8 +124,12 @@ def publish_bundle(
     pipeline: str,
     files: Mapping[str, str],
     report_uri: str,
+    lease_wait: float = LEASE_WAIT_SECONDS,
 ) -> PublishResult:
-    """Publish ``files`` (a valid bundle, manifest included) as the current bundle."""
+    """Publish ``files`` (a valid bundle, manifest included) as the current bundle.
+
+    Waits up to ``lease_wait`` seconds for a publish of the same pipeline by another run.
+    """
     manifest_text = files[MANIFEST]
     sha256 = manifest_sha256(manifest_text)
     version = sha256[:16]
@@ -128,63 +141,101 @@ def publish_bundle(
     current, _ = read_manifest(client, bucket, prefix)
     if current is not None and manifest_sha256(current) == sha256:
         return unchanged
-    lease = _acquire_lease(client, bucket, f"leases/{environment}/{pipeline}.json", report_uri)
+    lease_key = f"leases/{environment}/{pipeline}.json"
+    lease = _acquire_lease(client, bucket, lease_key, report_uri, lease_wait)
     try:
         current, etag = read_manifest(client, bucket, prefix)  # as of holding the lease
         if current is not None and manifest_sha256(current) == sha256:
             return unchanged
         _write_version(client, bucket, version_prefix(environment, pipeline, version), files)
+        conflict = f"{pipeline} ({environment}) was published by another run meanwhile"
+        # readers stop trusting the current files before they change
+        if etag is not None and not _delete_if(client, bucket, prefix + MANIFEST, etag):
+            raise ConcurrentPublishError(conflict)
         for key in sorted((key for key in files if key != MANIFEST), key=_resources_first):
             client.put_object(Bucket=bucket, Key=prefix + key, Body=files[key].encode())
-        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
-        try:
-            client.put_object(
-                Bucket=bucket, Key=prefix + MANIFEST, Body=manifest_text.encode(), **condition
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] in _CONFLICT_CODES:
-                raise ConcurrentPublishError(
-                    f"{pipeline} ({environment}) was published by another run meanwhile"
-                ) from error
-            raise
+        if _put_if(client, bucket, prefix + MANIFEST, manifest_text, IfNoneMatch="*") is None:
+            raise ConcurrentPublishError(conflict)
         _delete_stale(client, bucket, prefix, set(files))
     finally:
-        client.delete_object(Bucket=bucket, Key=lease)
+        _delete_if(client, bucket, lease_key, lease)  # unless another run took it over
     return result
 
 
-def _acquire_lease(client: Any, bucket: str, key: str, owner: str) -> str:
-    """Create the lease object, or take over one older than LEASE_SECONDS; return its key."""
-    body = json.dumps({"owner": owner, "acquired_at": time.time()}).encode()
+def _is_conflict(error: ClientError) -> bool:
+    return bool(error.response["Error"]["Code"] in _CONFLICT_CODES)
+
+
+def _is_missing(error: ClientError) -> bool:
+    return bool(error.response["Error"]["Code"] in ("NoSuchKey", "404"))
+
+
+def _put_if(client: Any, bucket: str, key: str, body: str, **condition: str) -> str | None:
+    """The ETag of a conditional put, or None when its precondition failed."""
     try:
-        client.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
-        return key
+        written = client.put_object(Bucket=bucket, Key=key, Body=body.encode(), **condition)
     except ClientError as error:
-        if error.response["Error"]["Code"] not in _CONFLICT_CODES:
-            raise
-    held = client.head_object(Bucket=bucket, Key=key)
-    age = time.time() - held["LastModified"].timestamp()
-    if age < LEASE_SECONDS:
-        raise ConcurrentPublishError(f"{key} is held by another publish ({age:.0f} s old)")
-    try:
-        client.put_object(Bucket=bucket, Key=key, Body=body, IfMatch=held["ETag"])
-    except ClientError as error:
-        if error.response["Error"]["Code"] in _CONFLICT_CODES:
-            raise ConcurrentPublishError(f"{key} was taken over by another publish") from error
+        if _is_conflict(error):
+            return None
         raise
-    return key
+    return str(written["ETag"])
+
+
+def _delete_if(client: Any, bucket: str, key: str, etag: str) -> bool:
+    """Delete ``key`` if its ETag is still ``etag``; False when it is not."""
+    try:
+        client.delete_object(Bucket=bucket, Key=key, IfMatch=etag)
+    except ClientError as error:
+        if _is_conflict(error):
+            return False
+        raise
+    return True
+
+
+def _acquire_lease(client: Any, bucket: str, key: str, owner: str, wait: float) -> str:
+    """Create the lease ``key`` for ``owner`` and return its ETag.
+
+    A lease held by another run is waited for, up to ``wait`` seconds; one that is
+    abandoned (older than :data:`LEASE_SECONDS`) or ``owner``'s own is taken over.
+    """
+    body = json.dumps({"owner": owner, "acquired_at": time.time()})
+    give_up = time.monotonic() + wait
+    pause = 0.05
+    while (etag := _put_if(client, bucket, key, body, IfNoneMatch="*")) is None:
+        held = _held_lease(client, bucket, key)
+        if held is not None:
+            holder, held_etag, age = held
+            if holder == owner or age >= LEASE_SECONDS:
+                etag = _put_if(client, bucket, key, body, IfMatch=held_etag)
+                if etag is not None:
+                    break
+            if time.monotonic() >= give_up:
+                raise ConcurrentPublishError(f"{key} is held by another publish ({age:.0f} s old)")
+        time.sleep(pause)
+        pause = min(2 * pause, 1.0)
+    return etag
+
+
+def _held_lease(client: Any, bucket: str, key: str) -> tuple[str | None, str, float] | None:
+    """Owner, ETag and age in seconds of the lease ``key``, or None once it is released."""
+    try:
+        held = client.get_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if _is_missing(error):
+            return None
+        raise
+    try:
+        owner = json.loads(held["Body"].read()).get("owner")
+    except (ValueError, AttributeError):
+        owner = None
+    return owner, str(held["ETag"]), time.time() - held["LastModified"].timestamp()
 
 
 def _write_version(client: Any, bucket: str, prefix: str, files: Mapping[str, str]) -> None:
-    """Write the immutable copy; an existing object is the same content (content-addressed)."""
+    """Write the immutable copy, manifest last; an existing object is the same content
+    (versions are content-addressed), left by an earlier attempt."""
     for key in sorted(files, key=lambda key: key == MANIFEST):
-        try:
-            client.put_object(
-                Bucket=bucket, Key=prefix + key, Body=files[key].encode(), IfNoneMatch="*"
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] not in _CONFLICT_CODES:
-                raise
+        _put_if(client, bucket, prefix + key, files[key], IfNoneMatch="*")
 
 
 def _delete_stale(client: Any, bucket: str, prefix: str, keep: set[str]) -> None:

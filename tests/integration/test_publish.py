@@ -93,7 +93,9 @@ def test_a_publish_in_progress_elsewhere_stops_this_one_before_any_write(
     before = {key: read(client, bucket, key) for key in keys(client, bucket, "bundles/dev/pub_c/")}
     client.put_object(Bucket=bucket, Key="leases/dev/pub_c.json", Body=b'{"owner": "other run"}')
     with pytest.raises(ConcurrentPublishError, match="held by another publish"):
-        publish_bundle(client, bucket, "dev", "pub_c", bundle("pub_c", "SELECT 2\n"), "r")
+        publish_bundle(
+            client, bucket, "dev", "pub_c", bundle("pub_c", "SELECT 2\n"), "r", lease_wait=0
+        )
     after = {key: read(client, bucket, key) for key in keys(client, bucket, "bundles/dev/pub_c/")}
     assert after == before
     client.delete_object(Bucket=bucket, Key="leases/dev/pub_c.json")
