@@ -1,10 +1,11 @@
 """Per-task generation and the bounded repair loop.
 
 Each task gets one artifact (SQL script, Python function or expectation suite). The
-first answer and every repair are validated; findings that block go back to the
-model with the line-numbered code. mypy runs once per round over all Python
-artifacts of the bundle. Every attempt is recorded, and an artifact that still
-fails after the last attempt stays invalid: it never reaches a bundle as valid.
+first answer and every repair are validated (its kind's validator and policy, then a
+secrets scan); findings that block go back to the model with the line-numbered code.
+mypy runs once per round over all Python artifacts of the bundle. Every attempt is
+recorded, and an artifact that still fails after the last attempt stays invalid: it
+never reaches a bundle as valid.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec, TaskSpec
 from airflow_llm.validate.findings import Finding, errors, sha256_text
 from airflow_llm.validate.mypy_batch import mypy_findings
-from airflow_llm.validate.python_code import ALLOWED_IMPORTS, SIGNATURES, assemble_function
+from airflow_llm.validate.python_code import SIGNATURES, assemble_function
+from airflow_llm.validate.python_policy import ALLOWED_IMPORTS
 from airflow_llm.validate.quality import normalize_suite, suite_findings, suite_json, suite_schema
+from airflow_llm.validate.secrets import secret_findings
 from airflow_llm.validate.sql import SqlValidator, written_tables
 
 
@@ -167,7 +170,8 @@ class ArtifactGenerator:
             state.json_schema = suite_schema(context["tables"])
         if role == "python":
             context["signature"] = SIGNATURES[task.kind][1]
-            context["allowed_imports"] = sorted(ALLOWED_IMPORTS - {"__future__"})
+            allowed = ALLOWED_IMPORTS.union(self.spec.allowed_imports) - {"__future__"}
+            context["allowed_imports"] = sorted(allowed)
         model = self.client.router.for_role(role).model
         return budgeted_prompt(role, self.spec, self.settings.prompt_budget(role), model, **context)
 
@@ -230,20 +234,25 @@ class ArtifactGenerator:
         }
         validate = validators.get(state.task.kind, self._validate_python)
         try:
-            return validate(state, response.content)
+            content, findings = validate(state, response.content)
         except Exception as error:  # a validator bug must not sink the batch
             message = f"validator failed: {type(error).__name__}: {error}"[:300]
-            return response.content, [Finding(state.file, None, "validator.crash", message)]
+            crash = Finding(state.file, None, "validator.crash", message)
+            content, findings = response.content, [crash]
+        return content, findings + secret_findings(content, state.file)
 
     def _validate_sql(self, state: ArtifactState, answer: str) -> tuple[str, list[Finding]]:
         sql = extract_code_block(answer, ("sql",))
         if not sql.strip():
             return "", [Finding(state.file, None, "sql.empty", "the answer has no SQL")]
-        return self.sql.check(sql, state.file, self.spec.dialect, self._sql_params())
+        sources = [table.name for table in self.spec.sources]
+        return self.sql.check(sql, state.file, self.spec.dialect, self._sql_params(), sources)
 
     def _validate_python(self, state: ArtifactState, answer: str) -> tuple[str, list[Finding]]:
         task = state.task
-        built = assemble_function(answer, state.file, task.kind, task.name, task.description)
+        built = assemble_function(
+            answer, state.file, task.kind, task.name, task.description, self.spec.allowed_imports
+        )
         return built.source, built.findings
 
     def _validate_suite(self, state: ArtifactState, answer: str) -> tuple[str, list[Finding]]:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+import unicodedata
+from collections.abc import Iterator
 from typing import Annotated, Any, Final, Literal
 
 from croniter import croniter
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -26,6 +29,9 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from airflow_llm.validate.python_policy import banned_reason
+from airflow_llm.validate.secrets import CREDENTIAL_PATTERNS, find_secrets
+
 SPEC_VERSION: Final = 1
 MAX_TASKS = 500
 
@@ -35,6 +41,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$"
 COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]*$"
 POOL_PATTERN = r"^[A-Za-z0-9_.-]{1,256}$"
+MODULE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 
 # sqlfluff's dialect labels (sqlfluff 4.5); tests/unit/test_spec_model.py keeps this
 # in step with the installed sqlfluff, so validation needs no sqlfluff import.
@@ -94,6 +101,25 @@ Seconds = Annotated[
 ]
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower snake_case, 1-64 chars")]
+
+
+def _importable(module: str) -> str:
+    """Refuse the modules no spec can allow (they run processes, open connections...)."""
+    reason = banned_reason(module)
+    if reason is not None:
+        raise PydanticCustomError(
+            "banned_import",
+            "'{module}' can never be allowed: {reason}",
+            {"module": module, "reason": reason},
+        )
+    return module
+
+
+ModuleName = Annotated[
+    str,
+    Field(pattern=MODULE_PATTERN, max_length=200, description="a module, e.g. pandas or a.b"),
+    AfterValidator(_importable),
+]
 
 
 def _one_or_many(value: Any) -> Any:
@@ -232,6 +258,13 @@ class PipelineSpec(_Model):
     dialect: str = Field(default="ansi", description="sqlfluff dialect of the SQL tasks")
     environments: dict[Name, EnvironmentConfig] = Field(default_factory=_default_environments)
     sources: list[SourceTable] = Field(default_factory=list)
+    allowed_imports: list[ModuleName] = Field(
+        default_factory=list,
+        max_length=100,
+        description="modules generated Python may import beyond the default allow-list "
+        "(and their submodules); never ones that run processes, open network connections "
+        "or load code from data",
+    )
     tasks: list[TaskSpec] | None = Field(
         default=None,
         max_length=MAX_TASKS,
@@ -269,8 +302,8 @@ class PipelineSpec(_Model):
         return value
 
     @model_validator(mode="after")
-    def _task_graph_is_sound(self) -> PipelineSpec:
-        problems = task_graph_problems(self.tasks or [])
+    def _task_graph_and_text_are_sound(self) -> PipelineSpec:
+        problems = task_graph_problems(self.tasks or []) + text_problems(self)
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
@@ -315,6 +348,49 @@ def task_graph_problems(tasks: list[TaskSpec]) -> list[InitErrorDetails]:
             message = "dependency cycle (each depends on the next): " + " -> ".join(cycle)
             problems.append(_problem(("tasks", index, "depends_on"), "cycle", message, cycle))
     return problems
+
+
+def text_problems(spec: PipelineSpec) -> list[InitErrorDetails]:
+    """Invisible characters and credentials in any text of the spec.
+
+    Spec text reaches prompts, docstrings and comments of the rendered DAG, and the
+    bundle: a bidi override could make code read differently from what it is, and a
+    credential (a key, token or password in a URL) would be sent to the model and
+    published. A password merely quoted in a description is left to the output scan.
+    """
+    problems = []
+    for loc, text in _strings(spec.model_dump(by_alias=True), ()):
+        hidden = next((c for c in text if _is_invisible(c)), None)
+        if hidden is not None:
+            name = unicodedata.name(hidden, "a control character")
+            message = f"holds the invisible character U+{ord(hidden):04X} ({name}); remove it"
+            problems.append(_problem(loc, "invisible_character", message, text))
+        for _, kind in find_secrets(text, CREDENTIAL_PATTERNS):
+            message = (
+                f"looks like {kind.what}; a spec must not hold credentials (it is sent to the "
+                "model and published with the bundle): name an Airflow connection or variable"
+            )
+            problems.append(_problem(loc, "secret", message, "<redacted>"))
+            break
+    return problems
+
+
+def _strings(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string (mapping keys included) in dumped spec data, with its location."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, (*loc, key))
+            yield from _strings(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*loc, index))
+
+
+def _is_invisible(character: str) -> bool:
+    """Control and format characters (bidi overrides, zero-width...), but tab and newlines."""
+    return character not in "\t\n\r" and unicodedata.category(character) in ("Cc", "Cf")
 
 
 def find_cycle(depends_on: dict[str, list[str]]) -> list[str]:

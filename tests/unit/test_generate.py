@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from airflow_llm.generate import ArtifactGenerator
@@ -42,15 +40,18 @@ SPEC = PipelineSpec.model_validate(
 )
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> GenerationSettings:
-    return GenerationSettings(max_attempts=3, work_dir=tmp_path)
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> GenerationSettings:
+    """One work dir for the module, so mypy's cache stays warm."""
+    return GenerationSettings(max_attempts=3, work_dir=tmp_path_factory.mktemp("work"))
 
 
-def generate(script: ScriptedModel, settings: GenerationSettings) -> dict:  # type: ignore[type-arg]
+def generate(
+    script: ScriptedModel, settings: GenerationSettings, spec: PipelineSpec = SPEC
+) -> dict:  # type: ignore[type-arg]
     router = ModelRouter(default=Endpoint(model="m", base_url="http://m.test/v1"))
     client = ModelClient(router, http_client=script.transport(), sleep=lambda s: None)
-    return ArtifactGenerator(SPEC, list(SPEC.tasks or []), client, settings).generate_all()
+    return ArtifactGenerator(spec, list(spec.tasks or []), client, settings).generate_all()
 
 
 def test_good_first_answers_need_one_attempt_each(settings: GenerationSettings) -> None:
@@ -117,3 +118,44 @@ def test_attempts_are_bounded_and_failures_stay_invalid(settings: GenerationSett
     assert (sql.valid, len(sql.attempts)) == (False, 3)
     assert all(a.findings[0].rule == "policy.statement" for a in sql.attempts)
     assert script.roles().count("repair") == 2
+
+
+GOOD = {"sql": GOOD_SQL, "quality": GOOD_SUITE, "python": GOOD_PYTHON}
+LEAKY = {
+    "sql": ("build_totals", GOOD_SQL.replace("```sql\n", "```sql\n-- AKIAIOSFODNN7EXAMPLE\n")),
+    "quality": (
+        "check_totals",
+        '{"table": "totals", "expectations": [{"type": "expect_column_values_to_be_in_set", '
+        '"kwargs": {"column": "id", "value_set": ["AKIAIOSFODNN7EXAMPLE"]}}]}',
+    ),
+    "python": ("count", GOOD_PYTHON.replace("'counting'", "'AKIAIOSFODNN7EXAMPLE'")),
+}
+"""Per role: the task it writes, and an otherwise good answer holding an AWS key id."""
+
+
+@pytest.mark.parametrize("role", sorted(LEAKY))
+def test_a_secret_in_any_output_blocks_it_and_goes_back_for_repair(
+    role: str, settings: GenerationSettings
+) -> None:
+    task, leaky = LEAKY[role]
+    answers = {**GOOD, role: leaky, "repair": GOOD[role]}
+    script = ScriptedModel({name: [answer] for name, answer in answers.items()})
+    state = generate(script, settings)[task]
+    assert "secret.aws_access_key" in [f.rule for f in state.attempts[0].findings]
+    assert (state.valid, len(state.attempts)) == (True, 2)
+    repair = script.requests[script.roles().index("repair")]["messages"][-1]["content"]
+    assert "[secret.aws_access_key]" in repair
+
+
+def test_the_spec_extends_the_python_allow_list(settings: GenerationSettings) -> None:
+    answer = (
+        "```python\nimport sklearn\n\ndef run(config, upstream, item=None):\n"
+        "    log.info('%s', sklearn.__name__)\n    return len(upstream)\n```"
+    )
+    for allowed, valid in (([], False), (["sklearn"], True)):
+        spec = SPEC.model_copy(update={"allowed_imports": allowed})
+        script = ScriptedModel({**{k: [v] for k, v in GOOD.items()}, "python": [answer]})
+        state = generate(script, settings, spec)["count"]
+        assert state.valid is valid, state.attempts[0].findings
+        system = script.requests[script.roles().index("python")]["messages"][0]["content"]
+        assert ("sklearn" in system) is valid, "the prompt lists what the spec allows"

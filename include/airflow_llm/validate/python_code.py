@@ -9,6 +9,7 @@ text cannot change the contract.
 from __future__ import annotations
 
 import ast
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import black
@@ -16,6 +17,7 @@ from black.mode import Mode, TargetVersion
 
 from airflow_llm.llm.answers import extract_code_block
 from airflow_llm.validate.findings import Finding
+from airflow_llm.validate.python_policy import policy_findings as policy_findings  # re-export
 
 _CONFIG_UPSTREAM = "config: dict[str, Any], upstream: dict[str, Any]"
 SIGNATURES: dict[str, tuple[str, str]] = {
@@ -26,25 +28,6 @@ SIGNATURES: dict[str, tuple[str, str]] = {
 }
 """Per task kind: the function name and the exact signature the DAG calls."""
 
-ALLOWED_IMPORTS = frozenset(
-    {
-        "__future__", "collections", "csv", "dataclasses", "datetime", "decimal", "enum",
-        "functools", "gzip", "hashlib", "io", "itertools", "json", "logging", "math",
-        "operator", "pathlib", "random", "re", "statistics", "string", "tempfile",
-        "textwrap", "time", "typing", "uuid", "zoneinfo",
-        "airflow", "duckdb", "great_expectations", "numpy", "pandas", "pyarrow", "yaml",
-    }
-)  # fmt: skip
-"""Top-level modules generated code may import (a spec can extend the list later)."""
-
-FORBIDDEN_CALLS = frozenset(
-    {
-        "eval", "exec", "compile", "__import__", "breakpoint", "input",
-        "os.system", "os.popen", "os.fork", "os.kill", "os.execv", "os.execve", "os.execl",
-        "os.spawnl", "os.spawnv", "os.putenv", "os.setuid",
-    }
-)  # fmt: skip
-FORBIDDEN_NAMES = frozenset({"__builtins__", "__globals__", "__subclasses__", "__code__"})
 BLACK_MODE = Mode(line_length=100, target_versions={TargetVersion.PY311})
 
 HEADER = '''\
@@ -75,9 +58,15 @@ class PythonArtifact:
 
 
 def assemble_function(
-    answer: str, filename: str, kind: str, task: str, description: str
+    answer: str,
+    filename: str,
+    kind: str,
+    task: str,
+    description: str,
+    allowed_imports: Collection[str] = (),
 ) -> PythonArtifact:
-    """Put the body of the model's function into the template for ``kind``."""
+    """Put the body of the model's function into the template for ``kind`` and police it
+    (:mod:`~airflow_llm.validate.python_policy`, ``allowed_imports`` extending the list)."""
     name, signature = SIGNATURES[kind]
     code = extract_code_block(answer, ("python", "py"))
     try:
@@ -112,50 +101,9 @@ def assemble_function(
         formatted = black.format_str(source, mode=BLACK_MODE)
     except black.parsing.InvalidInput as error:
         return PythonArtifact(source, [Finding(filename, None, "python.black", str(error))])
-    return PythonArtifact(formatted, policy_findings(formatted, filename))
+    return PythonArtifact(formatted, policy_findings(formatted, filename, allowed_imports))
 
 
 def _one_line(text: str) -> str:
     words = " ".join(text.split())
     return words if len(words) <= 90 else words[:87].rstrip() + "..."
-
-
-def policy_findings(source: str, filename: str) -> list[Finding]:
-    """Calls, imports and attribute tricks generated code may not use."""
-    findings = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            modules = (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-            )
-            for module in modules:
-                if module.split(".")[0] not in ALLOWED_IMPORTS:
-                    findings.append(
-                        Finding(
-                            filename,
-                            node.lineno,
-                            "policy.import",
-                            f"import of {module!r} is not allowed",
-                        )
-                    )
-        elif isinstance(node, ast.Call) and (called := _dotted(node.func)) in FORBIDDEN_CALLS:
-            findings.append(
-                Finding(filename, node.lineno, "policy.call", f"call to {called}() is not allowed")
-            )
-        elif isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_NAMES:
-            findings.append(
-                Finding(
-                    filename, node.lineno, "policy.attribute", f"use of {node.attr} is not allowed"
-                )
-            )
-    return findings
-
-
-def _dotted(node: ast.expr) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
-    return ""

@@ -3,19 +3,25 @@
 One ``Linter`` per dialect is built once and reused. The Jinja templater sees the
 Airflow context a task gets at run time (``ds``, ``data_interval_*``, ``params``,
 ``macros``...), so templated SQL is linted as Airflow would render it.
+
+Generated SQL is untrusted: its templates are rendered only in a Jinja sandbox (as
+Airflow does) and may not reach connections or Python internals, and the statement
+policy lets a task read, and write tables that are not the spec's sources, nothing else.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 import sqlglot
 import sqlglot.expressions as exp
+from jinja2 import nodes
 from sqlfluff.core import FluffConfig, Linter
 
 from airflow_llm.validate.findings import Finding
@@ -50,12 +56,25 @@ ALLOWED_STATEMENTS = (
     exp.Delete,
     exp.Update,
 )
+"""Statements a SQL task may run; everything else (DROP, TRUNCATE, GRANT, ALTER, COPY,
+ATTACH, INSTALL, LOAD, PRAGMA, SET, CALL and other commands) is refused."""
+ALLOWED_CREATE_KINDS = frozenset({"TABLE", "VIEW", "SCHEMA"})
+WRITES = (exp.Insert, exp.Merge, exp.Create, exp.Delete, exp.Update)
+FORBIDDEN_FUNCTIONS = frozenset(
+    {
+        "getenv", "read_text", "read_blob", "load_extension", "pg_read_file",
+        "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import", "lo_export",
+        "dblink", "dblink_exec", "dblink_connect", "pg_terminate_backend", "xp_cmdshell",
+        "sys_exec", "sys_eval",
+    }
+)  # fmt: skip
+"""Functions that read the server's environment or files, or reach other servers."""
+FORBIDDEN_TEMPLATE_NAMES = frozenset({"conn"})
+"""Airflow template variables SQL may not use: ``conn`` renders connection passwords."""
+_OTHER_TEMPLATES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 
-# SQL, not HTML: escaping would corrupt it.
-_SQL_TEMPLATES = jinja2.Environment(undefined=jinja2.ChainableUndefined)  # noqa: S701
-
-# SQL, not HTML: escaping would corrupt it.
-_SQL_TEMPLATES = jinja2.Environment(undefined=jinja2.ChainableUndefined)  # noqa: S701
+# SQL, not HTML: escaping would corrupt it. Sandboxed, as Airflow renders templates.
+_SQL_TEMPLATES = jinja2.sandbox.SandboxedEnvironment(undefined=jinja2.ChainableUndefined)
 
 for _noisy in ("sqlfluff", "sqlfluff.linter", "sqlfluff.parser", "sqlfluff.templater"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
@@ -83,31 +102,45 @@ class SqlValidator:
         return self._linters[key]
 
     def check(
-        self, sql: str, filename: str, dialect: str, params: Mapping[str, Any]
+        self,
+        sql: str,
+        filename: str,
+        dialect: str,
+        params: Mapping[str, Any],
+        read_only: Collection[str] = (),
     ) -> tuple[str, list[Finding]]:
         """Lint ``sql``; when it fails, apply sqlfluff's fixes and lint again.
 
         Returns the (possibly fixed) SQL and every finding that remains, plus the
-        statement policy's findings.
+        statement policy's findings (``read_only``: tables it may not write).
         """
         linter = self.linter(dialect, params)
         text = sql if sql.endswith("\n") else sql + "\n"
-        findings = self.lint(text, filename, dialect, params)
+        findings = self.lint(text, filename, dialect, params, read_only)
         if findings:
             linted = linter.lint_string(text, fix=True)
             # sqlfluff can only fix what it could template; templating errors are findings
             fixed = linted.fix_string()[0] if linted.templated_file is not None else text
             if fixed != text:
                 text = fixed
-                findings = self.lint(text, filename, dialect, params)
+                findings = self.lint(text, filename, dialect, params, read_only)
         return text, findings
 
     def lint(
-        self, sql: str, filename: str, dialect: str, params: Mapping[str, Any]
+        self,
+        sql: str,
+        filename: str,
+        dialect: str,
+        params: Mapping[str, Any],
+        read_only: Collection[str] = (),
     ) -> list[Finding]:
-        """sqlfluff's findings for ``sql`` as it is, then the statement policy's."""
+        """The template policy's findings, else sqlfluff's for ``sql`` as it is, then the
+        statement policy's."""
+        findings = template_policy(sql, filename)
+        if findings:
+            return findings
         violations = self.linter(dialect, params).lint_string(sql).get_violations()
-        findings = [
+        findings += [
             Finding(
                 file=filename,
                 line=violation.line_no or None,
@@ -118,7 +151,7 @@ class SqlValidator:
             for violation in violations
         ]
         if not any(f.severity == "error" for f in findings):
-            findings += statement_policy(sql, filename, dialect, params)
+            findings += statement_policy(sql, filename, dialect, params, read_only)
         return findings
 
 
@@ -132,9 +165,18 @@ def render_sql(sql: str, params: Mapping[str, Any]) -> str:
 
 
 def statement_policy(
-    sql: str, filename: str, dialect: str, params: Mapping[str, Any]
+    sql: str,
+    filename: str,
+    dialect: str,
+    params: Mapping[str, Any],
+    read_only: Collection[str] = (),
 ) -> list[Finding]:
-    """Only reading and writing statements; DELETE and UPDATE need a WHERE clause."""
+    """The template and statements ``sql`` may hold: reads, and writes of tables that are
+    not in ``read_only`` (the spec's sources); DELETE and UPDATE need a WHERE clause that
+    names a column."""
+    findings = template_policy(sql, filename)
+    if findings:
+        return findings
     read_dialect = SQLGLOT_DIALECTS.get(dialect, dialect) or None
     try:
         statements = sqlglot.parse(render_sql(sql, params), read=read_dialect)
@@ -143,22 +185,98 @@ def statement_policy(
         return [Finding(filename, None, "policy.parse", f"sqlglot cannot parse: {message}")]
     except jinja2.TemplateError as error:
         return [Finding(filename, None, "policy.template", f"template error: {error}")]
-    findings = []
+    protected = {_table_key(name) for name in read_only}
     for statement in statements:
-        if statement is None:
-            continue
-        kind = statement.key.upper()
-        if not isinstance(statement, ALLOWED_STATEMENTS):
-            findings.append(
-                Finding(filename, None, "policy.statement", f"{kind} statements are not allowed")
-            )
-        elif isinstance(statement, exp.Delete | exp.Update) and not statement.args.get("where"):
-            findings.append(
-                Finding(filename, None, "policy.where", f"{kind} without WHERE is not allowed")
-            )
+        if statement is not None:
+            findings += [
+                Finding(filename, None, rule, message)
+                for rule, message in _statement_problems(statement, protected)
+            ]
     if not findings and not any(s is not None for s in statements):
         findings.append(Finding(filename, None, "policy.empty", "the script has no statement"))
     return findings
+
+
+def template_policy(sql: str, filename: str) -> list[Finding]:
+    """What the Jinja template may not reach: connections, Python internals, other files."""
+    try:
+        template = _SQL_TEMPLATES.parse(sql)
+    except jinja2.TemplateSyntaxError:
+        return []  # renders nothing: sqlfluff and the statement policy report it
+    return [
+        Finding(filename, line, "policy.template", message)
+        for line, message in _template_problems(template)
+    ]
+
+
+def _template_problems(template: nodes.Template) -> Iterator[tuple[int, str]]:
+    """Connections, Python internals and other templates a SQL template may not reach."""
+    for node in template.find_all((nodes.Name, nodes.Getattr, nodes.Getitem, *_OTHER_TEMPLATES)):
+        if isinstance(node, nodes.Name) and node.name in FORBIDDEN_TEMPLATE_NAMES:
+            yield node.lineno, f"'{{{{ {node.name} }}}}' would render connection secrets into SQL"
+        elif isinstance(node, nodes.Getattr | nodes.Getitem):
+            key = node.attr if isinstance(node, nodes.Getattr) else node.arg
+            name = key.value if isinstance(key, nodes.Const) else key
+            if isinstance(name, str) and name.startswith("_"):
+                yield node.lineno, f"access to {name!r} is not allowed in templates"
+        elif isinstance(node, _OTHER_TEMPLATES):
+            yield node.lineno, "SQL templates may not include, import or extend other templates"
+
+
+def _statement_problems(
+    statement: exp.Expr, protected: set[tuple[str, ...]]
+) -> Iterator[tuple[str, str]]:
+    if not isinstance(statement, ALLOWED_STATEMENTS):
+        yield "policy.statement", f"{_statement_name(statement)} statements are not allowed"
+        return
+    for node in statement.walk():
+        if isinstance(node, exp.Create):
+            created = str(node.args.get("kind") or "").upper()
+            if created not in ALLOWED_CREATE_KINDS:
+                yield "policy.statement", f"CREATE {created} statements are not allowed"
+        if isinstance(node, exp.Delete | exp.Update) and not node.find_ancestor(exp.Merge):
+            where, verb = node.args.get("where"), node.key.upper()
+            if where is None:
+                yield "policy.where", f"{verb} without WHERE is not allowed"
+            elif where.find(exp.Column) is None:
+                yield "policy.where", f"{verb} with a WHERE that names no column matches every row"
+        if isinstance(node, exp.Directory):
+            yield "policy.statement", "writing to files or directories is not allowed"
+        if isinstance(node, exp.Func):
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if name in FORBIDDEN_FUNCTIONS:
+                yield "policy.function", f"{name}() is not allowed"
+        if isinstance(node, WRITES):
+            target = _target(node)
+            if target is not None and _is_protected(target, protected):
+                verb = node.key.upper()
+                yield "policy.write", f"{verb} writes {target.sql()}, a source the spec only reads"
+
+
+def _statement_name(statement: exp.Expr) -> str:
+    """``DROP``, ``TRUNCATE``; the first two words of what sqlglot keeps as a command."""
+    if isinstance(statement, exp.Command):
+        return " ".join(statement.sql().split()[:2]).upper()
+    return {"truncatetable": "TRUNCATE"}.get(statement.key, statement.key.upper())
+
+
+def _target(statement: exp.Expr) -> exp.Table | None:
+    """The table a writing statement writes."""
+    target = statement.this
+    return target if isinstance(target, exp.Table) else target.find(exp.Table) if target else None
+
+
+def _table_key(name: str) -> tuple[str, ...]:
+    return tuple(part.lower() for part in name.split("."))
+
+
+def _is_protected(table: exp.Table, protected: set[tuple[str, ...]]) -> bool:
+    """Whether ``table`` may be one of the ``protected`` tables: an unqualified ``orders``
+    may be ``raw.orders``, and ``raw.orders`` may be ``db.raw.orders``."""
+    written = tuple(part.name.lower() for part in table.parts)
+    return any(
+        written[-len(name) :] == name or name[-len(written) :] == written for name in protected
+    )
 
 
 def written_tables(sql: str, dialect: str, params: Mapping[str, Any]) -> list[str]:
@@ -171,8 +289,7 @@ def written_tables(sql: str, dialect: str, params: Mapping[str, Any]) -> list[st
     tables = []
     for statement in statements:
         if isinstance(statement, exp.Insert | exp.Merge | exp.Create):
-            target = statement.this
-            table = target if isinstance(target, exp.Table) else target.find(exp.Table)
+            table = _target(statement)
             if table is not None and table.name:
                 tables.append(table.name)
     return tables
