@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from airflow_llm.spec import (
     COLUMN_PATTERN,
+    MODULE_PATTERN,
     NAME_PATTERN,
     POOL_PATTERN,
     TABLE_PATTERN,
@@ -31,6 +32,7 @@ YAML_SUFFIXES = frozenset({".yml", ".yaml"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 SPEC_SUFFIXES = YAML_SUFFIXES | MARKDOWN_SUFFIXES
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _FRONT_MATTER_OPEN = "---"
 _FRONT_MATTER_CLOSE = frozenset({"---", "..."})
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.+?)[ \t#]*$")
@@ -40,8 +42,10 @@ _PATTERN_RULES = {
     TABLE_PATTERN: "use table, schema.table or db.schema.table (letters, digits, _)",
     COLUMN_PATTERN: "use letters, digits and _, starting with a letter or _",
     POOL_PATTERN: "use letters, digits, '_', '.' and '-'",
+    MODULE_PATTERN: "use a Python module name (ASCII letters, digits and _, dotted)",
 }
-_TYPE_TAG = re.compile(r"^(str|int|float|bool|\[key\]|.*\[.*\])$")
+_TYPE_TAG = re.compile(r"^(str|int|float|bool|constrained-str|\[key\]|.*\[.*\])$")
+"""Parts of a pydantic error location that name a type (a union member), not a field."""
 
 
 @dataclass(frozen=True, order=True)
@@ -70,7 +74,8 @@ def load_spec(path: Path | str) -> PipelineSpec:
     """Load and validate the spec file at ``path``; raise :class:`SpecError`."""
     source = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_SPEC_BYTES + 1)  # enough to know it is too big
     except OSError as error:
         raise SpecError([SpecProblem(source, None, "file", error.strerror or str(error))]) from None
     return parse_spec(data, source)
@@ -95,7 +100,7 @@ def parse_spec(data: bytes, source: str) -> PipelineSpec:
         return PipelineSpec.model_validate(fields)
     except ValidationError as error:
         problems = [_from_pydantic(item, document, source) for item in error.errors()]
-        raise SpecError(sorted(set(problems), key=_by_line)) from None
+        raise SpecError(sorted(_merged(problems), key=_by_line)) from None
 
 
 def check_spec_files(paths: Iterable[Path | str]) -> tuple[list[PipelineSpec], list[SpecProblem]]:
@@ -136,8 +141,10 @@ def snake_case_name(text: str) -> str:
 
 def _decode(data: bytes, source: str) -> str:
     if len(data) > MAX_SPEC_BYTES:
-        message = f"file is {len(data)} bytes; a spec may be at most {MAX_SPEC_BYTES} bytes"
+        message = f"file is larger than {MAX_SPEC_BYTES} bytes, the most a spec may have"
         raise SpecError([SpecProblem(source, None, "file", message)])
+    if data.startswith(_UTF16_BOMS):
+        raise SpecError([SpecProblem(source, 1, "file", "UTF-16 text; save the spec as UTF-8")])
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise SpecError(
@@ -242,6 +249,24 @@ def _message(error: Any) -> str:
         note = f" (non-ASCII {foreign!r}, U+{ord(foreign):04X})" if foreign else ""
         return f"{value!r} is not valid: {rule}{note}"
     return str(error["msg"])
+
+
+def _merged(problems: list[SpecProblem]) -> list[SpecProblem]:
+    """One problem per place: a value no member of a union accepts gets one message."""
+    by_place: dict[tuple[str, int | None, str], list[str]] = {}
+    for problem in problems:
+        messages = by_place.setdefault((problem.source, problem.line, problem.field), [])
+        if problem.message not in messages:
+            messages.append(problem.message)
+    return [SpecProblem(*place, _either(messages)) for place, messages in by_place.items()]
+
+
+def _either(messages: list[str]) -> str:
+    """``Input should be a valid string`` + ``... integer`` -> ``... string or integer``."""
+    prefix = "Input should be a valid "
+    if len(messages) > 1 and all(message.startswith(prefix) for message in messages):
+        return prefix + " or ".join(message.removeprefix(prefix) for message in messages)
+    return "; ".join(messages)
 
 
 def _by_line(problem: SpecProblem) -> tuple[int, str]:

@@ -2,8 +2,9 @@
 
 ``yaml.safe_load`` forgets line numbers and silently keeps the last of two equal
 keys. Specs are written by hand, so errors must point at a line: this module
-composes the node tree first (positions kept), rejects duplicate keys and alias
-bombs, then builds plain Python data from it.
+composes the node tree first (positions kept), rejects duplicate and non-string keys,
+nesting deeper than any spec needs and alias bombs, then builds plain Python data
+from it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_NODES = 100_000
 """Nodes one document may expand to, aliases counted each time they are used."""
+MAX_DEPTH = 64
+"""Nesting levels one document may have (PyYAML composes recursively)."""
+_TEXT_KEY_TAGS = frozenset({"tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"})
+"""Keys are field names: text, or the ``<<`` merge key."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,33 @@ def _child(node: Node, part: str | int) -> Node | None:
     return None
 
 
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """A safe loader that refuses to compose nodes nested deeper than :data:`MAX_DEPTH`."""
+
+    depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        """Compose one node, counting how deep it is."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                message = f"nested more than {MAX_DEPTH} levels deep"
+                raise yaml.composer.ComposerError(None, None, message, mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def parse_yaml(text: str, line_offset: int = 0) -> YamlDocument:
     """Parse one YAML document, keeping positions; raise :class:`YamlDocumentError`."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _DepthLimitedLoader(text)
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow
+        line = text[: error.position].count("\n") + 1 + line_offset
+        character = f"U+{error.character:04X}" if isinstance(error.character, int) else "?"
+        message = f"character {character} is not allowed in YAML (a control character)"
+        raise YamlDocumentError([YamlProblem(line, message)]) from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -100,7 +129,7 @@ def _problem_from_yaml_error(error: yaml.MarkedYAMLError, line_offset: int) -> Y
 
 
 def _structural_problems(root: Node, line_offset: int) -> list[YamlProblem]:
-    """Duplicate mapping keys, and documents that expand past :data:`MAX_NODES`."""
+    """Duplicate and non-string mapping keys, and documents that expand past :data:`MAX_NODES`."""
     problems: list[YamlProblem] = []
     stack = [root]
     visited = 0
@@ -113,13 +142,17 @@ def _structural_problems(root: Node, line_offset: int) -> list[YamlProblem]:
         if isinstance(node, MappingNode):
             seen: dict[str, int] = {}
             for key, value in node.value:
-                if isinstance(key, ScalarNode):
-                    line = key.start_mark.line + 1 + line_offset
-                    if key.value in seen:
-                        message = f"duplicate key {key.value!r} (first at line {seen[key.value]})"
-                        problems.append(YamlProblem(line, message))
-                    else:
-                        seen[key.value] = line
+                line = key.start_mark.line + 1 + line_offset
+                if not isinstance(key, ScalarNode):
+                    problems.append(YamlProblem(line, "keys must be text, not a list or mapping"))
+                elif key.tag not in _TEXT_KEY_TAGS:
+                    message = f"keys must be text: quote {key.value!r} or use another key"
+                    problems.append(YamlProblem(line, message))
+                elif key.value in seen:
+                    message = f"duplicate key {key.value!r} (first at line {seen[key.value]})"
+                    problems.append(YamlProblem(line, message))
+                else:
+                    seen[key.value] = line
                 stack.append(value)
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)

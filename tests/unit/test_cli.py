@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from airflow_llm.spec import MODULE_PATTERN
+from tests.unit.test_spec_loading import GENERATED
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "specs"
 
@@ -52,6 +55,22 @@ def test_validate_spec_mixed_good_and_bad(tmp_path: Path) -> None:
     assert "1 valid, 1 invalid" in result.stderr
 
 
+def test_validate_spec_rejects_generated_hostile_files_and_accepts_injections(
+    tmp_path: Path,
+) -> None:
+    """Huge, deeply nested and oversized specs get their one line each, no traceback; specs
+    that only carry prompt injections are valid specs (the output policies stop them)."""
+    for name, (make, _) in GENERATED.items():
+        (tmp_path / name).write_bytes(make())
+    hostile = FIXTURES / "hostile"
+    result = airflow_llm("validate-spec", str(tmp_path), str(hostile.relative_to(REPO_ROOT)))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    expected = [f"{tmp_path}/{line}" for _, line in GENERATED.values()]
+    assert sorted(result.stdout.splitlines()) == sorted(expected)
+    assert f"{len(list(hostile.iterdir()))} valid, {len(GENERATED)} invalid" in result.stderr
+
+
 def test_schema_prints_json_schema() -> None:
     result = airflow_llm("schema")
     assert result.returncode == 0
@@ -59,3 +78,4 @@ def test_schema_prints_json_schema() -> None:
     assert schema["title"] == "airflow-llm pipeline spec"
     assert {"name", "description"} <= set(schema["required"])
     assert "tasks" in schema["properties"]
+    assert schema["properties"]["allowed_imports"]["items"]["pattern"] == MODULE_PATTERN

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,11 +32,50 @@ def test_snake_case_name(text: str, name: str) -> None:
     assert snake_case_name(text) == name
 
 
-def test_huge_file_is_rejected_before_parsing() -> None:
-    data = b"name: big\ndescription: " + b"x" * MAX_SPEC_BYTES
+def _tasks(count: int) -> bytes:
+    lines = (f"  - {{name: t{i}, kind: sql, description: d}}\n" for i in range(count))
+    return b"name: many\ndescription: d\ntasks:\n" + "".join(lines).encode()
+
+
+GENERATED: dict[str, tuple[Callable[[], bytes], str]] = {
+    "huge.yml": (
+        lambda: b"name: big\ndescription: " + b"x" * MAX_SPEC_BYTES,
+        f"huge.yml: file: file is larger than {MAX_SPEC_BYTES} bytes, the most a spec may have",
+    ),
+    "huge_front_matter.md": (
+        lambda: b"---\nname: big\n" + b"# padding\n" * (MAX_SPEC_BYTES // 10) + b"---\nbody\n",
+        f"huge_front_matter.md: file: file is larger than {MAX_SPEC_BYTES} bytes, the most a "
+        "spec may have",
+    ),
+    "deep.yml": (
+        lambda: b"name: deep\ndescription: " + b"[" * 100_000,
+        "deep.yml:2: yaml: nested more than 64 levels deep",
+    ),
+    "too_many_tasks.yml": (
+        lambda: _tasks(501),
+        "too_many_tasks.yml:4: tasks: List should have at most 500 items after validation, not 501",
+    ),
+}
+"""Bad specs too big to commit: file name -> (its bytes, the one problem it must get)."""
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_bad_specs_get_one_clear_problem(name: str) -> None:
+    make, expected = GENERATED[name]
     with pytest.raises(SpecError) as caught:
-        parse_spec(data, "big.yml")
-    assert str(caught.value).startswith("big.yml: file: file is ")
+        parse_spec(make(), name)
+    assert [str(problem) for problem in caught.value.problems] == [expected]
+
+
+def test_a_huge_file_is_read_no_further_than_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yml"
+    with path.open("wb") as file:
+        file.truncate(64 * 1024**3)  # sparse: reading it all would take minutes
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert [problem.message for problem in caught.value.problems] == [
+        f"file is larger than {MAX_SPEC_BYTES} bytes, the most a spec may have"
+    ]
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
