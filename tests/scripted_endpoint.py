@@ -2,22 +2,36 @@
 
 ``ScriptedModel`` decides each answer from the request (by the prompt's role line)
 and records every request. Use it as an ``httpx2.MockTransport`` handler for unit
-tests, or serve it over real HTTP on 127.0.0.1 with ``serve()`` for CLI tests.
+tests, or serve it over real HTTP on 127.0.0.1 with ``serve()`` for CLI tests and
+socket-level faults (:class:`Wire` answers, see ``tests/fault_endpoint.py``).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx2
 
-Answer = str | Callable[[dict[str, Any]], str] | httpx2.Response
+
+@dataclass(frozen=True)
+class Wire:
+    """An answer only real HTTP can give: ``drive`` writes (or withholds) raw bytes itself.
+
+    It gets the client's socket and an event set when the server shuts down (wait on
+    it instead of sleeping, so that shutting down never waits for a stalled answer).
+    """
+
+    drive: Callable[[socket.socket, threading.Event], None]
+
+
+Answer = str | Callable[[dict[str, Any]], str] | httpx2.Response | Wire
 
 ROLE_MARKERS = {
     "plan": "You split a data pipeline",
@@ -29,7 +43,7 @@ ROLE_MARKERS = {
 
 
 def chat_completion(
-    content: str, prompt_tokens: int = 10, completion_tokens: int = 5
+    content: str, prompt_tokens: int = 10, completion_tokens: int = 5, finish_reason: str = "stop"
 ) -> dict[str, Any]:
     """An OpenAI chat.completion body."""
     return {
@@ -40,7 +54,7 @@ def chat_completion(
         "choices": [
             {
                 "index": 0,
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
                 "message": {"role": "assistant", "content": content},
             }
         ],
@@ -66,20 +80,23 @@ class ScriptedModel:
     requests: list[dict[str, Any]] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
 
-    def respond(self, body: dict[str, Any], url: str = "") -> httpx2.Response:
+    def respond(self, body: dict[str, Any], url: str = "") -> httpx2.Response | Wire:
         """The scripted answer to one chat request."""
         self.requests.append(body)
         self.urls.append(url)
         queue = self.answers.get(role_of(body)) or self.answers.get("*") or ["no script"]
         answer = queue.pop(0) if len(queue) > 1 else queue[0]
-        if isinstance(answer, httpx2.Response):
+        if isinstance(answer, httpx2.Response | Wire):
             return answer
         content = answer(body) if callable(answer) else answer
         return httpx2.Response(200, json=chat_completion(content))
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         """For ``httpx2.MockTransport``."""
-        return self.respond(json.loads(request.content), str(request.url))
+        response = self.respond(json.loads(request.content), str(request.url))
+        if isinstance(response, Wire):
+            raise TypeError("a Wire answer needs real HTTP: use serve()")
+        return response
 
     def transport(self) -> httpx2.Client:
         """An httpx client whose every request this script answers."""
@@ -93,11 +110,17 @@ class ScriptedModel:
     def serve(self) -> Iterator[str]:
         """Serve over HTTP on 127.0.0.1; yields the base URL (``.../v1``)."""
         script = self
+        stopping = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 response = script.respond(json.loads(self.rfile.read(length)), self.path)
+                if isinstance(response, Wire):
+                    self.close_connection = True
+                    with suppress(OSError):  # the client gave up: that is the point
+                        response.drive(self.connection, stopping)
+                    return
                 payload = response.content
                 self.send_response(response.status_code)
                 for name, value in response.headers.items():
@@ -111,10 +134,14 @@ class ScriptedModel:
                 return
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # a short poll interval: shutting down waits for the next poll
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}/v1"
         finally:
+            stopping.set()
             server.shutdown()
             server.server_close()

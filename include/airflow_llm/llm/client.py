@@ -1,4 +1,12 @@
-"""The model client: one chat call with retries, structured output, usage, cost and caching."""
+"""The model client: one chat call with retries, structured output, usage, cost and caching.
+
+Each attempt ends by the endpoint's ``timeout`` whatever the server does (see
+:mod:`airflow_llm.llm.deadline`). Timeouts, connection faults, 429 (honouring
+``Retry-After``) and 5xx are retried with backoff, and so are answers that are no
+usable completion: a body that is not a chat completion, empty content, or far more
+tokens than ``max_tokens`` allowed. What is still failing after the last attempt
+becomes a :class:`ModelError`, which rejects the spec with that reason.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +18,10 @@ from typing import Any
 
 import httpx2
 import openai
+from pydantic import BaseModel, Field, ValidationError
 
 from airflow_llm.llm.cache import ResponseCache, cache_key
+from airflow_llm.llm.deadline import DeadlineTransport, deadline
 from airflow_llm.llm.endpoints import Endpoint, ModelRouter
 from airflow_llm.llm.pricing import PriceTable
 from airflow_llm.llm.tokens import count_message_tokens, count_tokens
@@ -75,6 +85,33 @@ class CallStats:
 
 
 _RETRYABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError)
+_OVERRUN = 2
+"""An answer of more than this many times ``max_tokens`` means the endpoint ignored the
+limit (the slack allows for tiktoken's estimate of another tokenizer's count)."""
+
+
+class _BadReplyError(Exception):
+    """The endpoint answered 200, but with no usable completion (retried like a fault)."""
+
+
+class _Message(BaseModel):
+    content: str | None = None
+
+
+class _Choice(BaseModel):
+    message: _Message
+
+
+class _Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class _Reply(BaseModel):
+    """The fields of a chat.completion body that the client reads; others are ignored."""
+
+    choices: list[_Choice] = Field(min_length=1)
+    usage: _Usage | None = None
 
 
 @dataclass
@@ -88,7 +125,8 @@ class ModelClient:
     sleep: Callable[[float], None] = time.sleep
     stats: CallStats = field(default_factory=CallStats)
     http_client: httpx2.Client | None = None
-    """Transport override (tests script endpoints with ``httpx2.MockTransport``)."""
+    """Transport override (tests script endpoints with ``httpx2.MockTransport``); the
+    default client enforces each request's deadline."""
     _clients: dict[str, openai.OpenAI] = field(default_factory=dict, repr=False)
 
     def complete(self, request: ChatRequest) -> ChatResponse:
@@ -139,6 +177,8 @@ class ModelClient:
                 reason: str = "429 rate limited"
             except _RETRYABLE as error:
                 reason = type(error).__name__
+            except _BadReplyError as error:
+                reason = str(error)
             except openai.APIStatusError as error:
                 raise ModelError(
                     f"{endpoint.identity}: HTTP {error.status_code}: {error}"
@@ -160,14 +200,19 @@ class ModelClient:
                 "json_schema": {"name": "answer", "schema": request.json_schema, "strict": True},
             }
         self.stats.calls += 1
-        reply = self._client(endpoint).chat.completions.create(
-            model=endpoint.model,
-            messages=request.messages,  # type: ignore[arg-type]
-            max_tokens=request.max_tokens,
-            temperature=request.temperature,
-            **extra,
-        )
-        content = (reply.choices[0].message.content or "") if reply.choices else ""
+        with deadline(endpoint.timeout):
+            raw = self._client(endpoint).chat.completions.with_raw_response.create(
+                model=endpoint.model,
+                messages=request.messages,  # type: ignore[arg-type]
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                **extra,
+            )
+        try:
+            reply = _Reply.model_validate_json(raw.http_response.content)
+        except ValidationError as error:
+            raise _BadReplyError(f"malformed reply: {error.errors()[0]['msg']}") from error
+        content = reply.choices[0].message.content or ""
         usage = reply.usage
         prompt_tokens = (
             usage.prompt_tokens if usage else count_message_tokens(request.messages, endpoint.model)
@@ -179,6 +224,12 @@ class ModelClient:
         self.stats.prompt_tokens += prompt_tokens
         self.stats.completion_tokens += completion_tokens
         self.stats.cost_usd += cost
+        if not content.strip():
+            raise _BadReplyError("empty answer")
+        if completion_tokens > _OVERRUN * request.max_tokens:
+            raise _BadReplyError(
+                f"{completion_tokens} tokens, far over max_tokens={request.max_tokens}"
+            )
         return ChatResponse(
             content=content,
             endpoint=endpoint.identity,
@@ -197,7 +248,7 @@ class ModelClient:
                 api_key=endpoint.api_key,
                 timeout=endpoint.timeout,
                 max_retries=0,  # retries are ours: bounded, logged, Retry-After aware
-                http_client=self.http_client,
+                http_client=self.http_client or httpx2.Client(transport=DeadlineTransport()),
             )
         return self._clients[endpoint.identity]
 

@@ -25,6 +25,8 @@ class Endpoint:
     base_url: str | None = None
     api_key: str = field(default="not-needed", repr=False)
     timeout: float = 120.0
+    """Seconds one request may take in all, connect to last byte (a deadline, not only
+    a read timeout: see :mod:`airflow_llm.llm.deadline`)."""
     json_schema: bool = True
     """Whether the server accepts ``response_format={"type": "json_schema", ...}``."""
     name: str = "default"
