@@ -123,4 +123,4 @@ def test_the_manifest_write_is_conditional_on_the_manifest_it_replaces(
 def read(client: object, bucket: str, key: str) -> str:
     if not key.startswith("bundles/"):
         key = f"bundles/dev/pub_c/{key}"
-    return client.get_object(Bucket=bucket, Key=key)["Body"].read().decode()  # type: ignore[attr-defined]
+    return str(client.get_object(Bucket=bucket, Key=key)["Body"].read().decode())  # type: ignore[attr-defined]
