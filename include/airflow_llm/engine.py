@@ -64,6 +64,7 @@ def build_bundle(
     plan_attempts: list[PlanAttempt] = []
     states: dict[str, ArtifactState] = {}
     gate_findings: list[Finding] = []
+    smoke: dict[str, Any] | None = None
 
     def finish(valid: bool, reason: str | None, files: dict[str, str]) -> BundleResult:
         report = build_report(
@@ -74,6 +75,7 @@ def build_bundle(
             plan_attempts,
             gate_findings,
             _totals(before, client.stats, time.monotonic() - started),
+            smoke,
         )
         tasks = [state.task for state in states.values()]
         return BundleResult(spec.name, valid, reason, files, report, tasks)
@@ -97,8 +99,9 @@ def build_bundle(
     if failed:
         return finish(False, f"still invalid after repairs: {', '.join(failed)}", {})
     files = render_bundle(planned, plan.tasks, {n: s.content for n, s in states.items()})
-    progress("gates: mypy, sandboxed DagBag import, structure")
-    gate_findings = errors(gate_bundle(spec.name, files, plan.tasks, settings))
+    progress("gates: mypy, sandboxed DagBag import, structure, smoke run on sample data")
+    gates = gate_bundle(spec.name, files, settings)
+    gate_findings, smoke = errors(gates.findings), gates.smoke
     if gate_findings:
         return finish(False, f"bundle gates failed ({len(gate_findings)} findings)", {})
     files[MANIFEST] = build_manifest(

@@ -83,21 +83,30 @@ def repair(item: dict[str, str]) -> dict[str, Any]:
 
 @task(trigger_rule="all_done", map_index_template="{{ label }}")
 def assemble(planned: dict[str, Any]) -> dict[str, Any]:
-    """Render, gate and keep one spec's bundle (or write its report)."""
+    """Render one spec's bundle (or write its report when a task stayed invalid)."""
     from airflow_llm.stages import assemble as run
 
     _label(f"{planned['environment']}: {planned['pipeline']}")
     return run(planned, _ctx())
 
 
+@task(map_index_template="{{ label }}")
+def gate(assembled: dict[str, Any]) -> dict[str, Any]:
+    """Gate one bundle: types, sandboxed import, structure, smoke run on sample data."""
+    from airflow_llm.stages import gate as run
+
+    _label(f"{assembled['environment']}: {assembled['pipeline']}")
+    return run(assembled, _ctx())
+
+
 @task(outlets=[BUNDLES_ALIAS], map_index_template="{{ label }}")
-def publish(assembled: dict[str, Any]) -> dict[str, Any]:
+def publish(gated: dict[str, Any]) -> dict[str, Any]:
     """Publish one bundle and add its environment's Asset event (only when it changed)."""
     from airflow_llm.stages import PUBLISHED
     from airflow_llm.stages import publish as run
 
-    _label(f"{assembled['environment']}: {assembled['pipeline']}")
-    result = run(assembled, _ctx())
+    _label(f"{gated['environment']}: {gated['pipeline']}")
+    result = run(gated, _ctx())
     if result["status"] == PUBLISHED:
         extra = {
             key: result[key]
@@ -127,4 +136,5 @@ def generation_flow(spec_uris: Any, environments: Any) -> Any:
     repaired = repair.expand(item=generated)
     assembled = assemble.expand(planned=planned)
     repaired >> assembled
-    return summarize(publish.expand(assembled=assembled))
+    gated = gate.expand(assembled=assembled)
+    return summarize(publish.expand(gated=gated))

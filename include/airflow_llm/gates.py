@@ -2,33 +2,57 @@
 
 - types: mypy over the DAG file and every Python resource, in one call;
 - import: the DAG folder parses in a sandboxed DagBag subprocess, without errors;
-- structure: the parsed DAG's tasks and edges equal ``tasks.yml``, every task retries.
+- structure: the parsed DAG's tasks, edges and retry policies equal ``tasks.yml``,
+  every resource file the DAG reads is in the bundle;
+- smoke run: the DAG runs end to end on sample data in a sandbox
+  (:mod:`airflow_llm.validate.smoke_run`), only when everything above passed.
+
+Everything the gates need comes from the bundle itself (``tasks.yml`` lists tasks,
+dialect and sources), so the same gates re-run on published bytes before promotion.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from airflow_llm.bundle.render import BundleLayout
+from airflow_llm.bundle.render import BundleLayout, artifact_file, parse_tasks_document
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.dag_import import import_dags
-from airflow_llm.validate.findings import Finding
+from airflow_llm.validate.findings import Finding, errors
 from airflow_llm.validate.mypy_batch import mypy_findings
+from airflow_llm.validate.smoke_run import smoke_run
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The gates' findings and, when it ran, the smoke run's report."""
+
+    findings: list[Finding]
+    smoke: dict[str, Any] | None = field(default=None)
+
+    @property
+    def passed(self) -> bool:
+        """True when no gate found a blocking problem."""
+        return not errors(self.findings)
 
 
 def gate_bundle(
-    pipeline: str, files: Mapping[str, str], tasks: list[TaskSpec], settings: GenerationSettings
-) -> list[Finding]:
-    """Every blocking problem of the bundle ``files`` (empty when it may be published)."""
+    pipeline: str, files: Mapping[str, str], settings: GenerationSettings
+) -> GateResult:
+    """Run every gate on the bundle ``files`` (paths relative to the bundle root)."""
     layout = BundleLayout(pipeline)
+    document = parse_tasks_document(files[layout.resource("tasks.yml")])
     root = settings.scratch_dir(f"gate-{pipeline}")
     for relative, content in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(content)
     python_files = sorted(root / name for name in files if name.endswith(".py"))
     findings = mypy_findings(python_files, settings.work_dir / "mypy-cache", root)
+    findings += resource_findings(layout, files, document.tasks)
     parsed = import_dags(root / "dags")
     for path, error in parsed.errors.items():
         last_line = error.strip().splitlines()[-1] if error.strip() else error
@@ -37,14 +61,30 @@ def gate_bundle(
     if dag is None:
         if not parsed.errors:
             findings.append(Finding(layout.dag_file, None, "dag.missing", f"no DAG {pipeline!r}"))
-        return findings
-    return findings + structure_findings(layout.dag_file, dag, tasks)
+        return GateResult(findings)
+    findings += structure_findings(layout.dag_file, dag, document.tasks)
+    if errors(findings) or not settings.smoke_run:
+        return GateResult(findings)
+    smoke = smoke_run(root, document, settings)
+    return GateResult(findings + smoke.findings, smoke.to_dict())
+
+
+def resource_findings(
+    layout: BundleLayout, files: Mapping[str, str], tasks: list[TaskSpec]
+) -> list[Finding]:
+    """Every file the DAG reads (its config and each task's resource) is in the bundle."""
+    needed = [layout.resource("config.yml")] + [layout.resource(artifact_file(t)) for t in tasks]
+    return [
+        Finding(layout.dag_file, None, "structure.resource", f"missing resource {path}")
+        for path in needed
+        if path not in files
+    ]
 
 
 def structure_findings(
     dag_file: str, dag: Mapping[str, object], tasks: list[TaskSpec]
 ) -> list[Finding]:
-    """The parsed DAG against the task list: same tasks, same edges, retries everywhere."""
+    """The parsed DAG against the task list: same tasks, same edges, the declared retries."""
     findings = []
     expected_tasks = sorted(task.name for task in tasks)
     if dag["tasks"] != expected_tasks:
@@ -55,10 +95,12 @@ def structure_findings(
         message = f"edges {dag['edges']} differ from tasks.yml {expected_edges}"
         findings.append(Finding(dag_file, None, "structure.edges", message))
     retries = dag.get("retries")
+    declared = {task.name: task.retries for task in tasks}
     if isinstance(retries, dict):
-        missing = sorted(task_id for task_id, count in retries.items() if count is None)
-        if missing:
-            findings.append(Finding(dag_file, None, "structure.retries", f"no retries: {missing}"))
+        wrong = sorted(name for name, count in declared.items() if retries.get(name) != count)
+        if wrong:
+            message = f"retries of {wrong} differ from tasks.yml"
+            findings.append(Finding(dag_file, None, "structure.retries", message))
     return findings
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airflow_llm.bundle.render import BundleLayout, parse_tasks
 from airflow_llm.gates import gate_bundle
 from airflow_llm.publish import (
     MANIFEST,
@@ -60,10 +59,9 @@ def current_versions(client: Any, bucket: str, environment: str) -> list[dict[st
 def gate_version(
     files: dict[str, str], pipeline: str, settings: GenerationSettings
 ) -> list[Finding]:
-    """The bundle gates (types, sandboxed import, structure) on the version's own bytes."""
-    tasks = parse_tasks(files[BundleLayout(pipeline).resource("tasks.yml")])
+    """The bundle gates (types, import, structure, smoke run) on the version's own bytes."""
     dag_files = {path: content for path, content in files.items() if path.startswith("dags/")}
-    return errors(gate_bundle(pipeline, dag_files, tasks, settings))
+    return errors(gate_bundle(pipeline, dag_files, settings).findings)
 
 
 def promote(

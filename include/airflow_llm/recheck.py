@@ -58,7 +58,7 @@ def recheck_bundle(root: Path, settings: GenerationSettings) -> list[Finding]:
         if path.is_file() and "__pycache__" not in path.parts
     }
     findings += _manifest_findings(root, files)
-    return findings + gate_bundle(layout.pipeline, files, tasks, settings)
+    return findings + gate_bundle(layout.pipeline, files, settings).findings
 
 
 def _manifest_findings(root: Path, files: dict[str, str]) -> list[Finding]:

@@ -63,8 +63,10 @@ def build_report(
     plan_attempts: list[PlanAttempt],
     gate_findings: list[Finding],
     totals: Mapping[str, Any],
+    smoke: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The generation report: per task attempts, findings, tokens and seconds."""
+    """The generation report: per task attempts, findings, tokens and seconds, and the
+    smoke run's per-task results when it ran."""
     return {
         "pipeline": pipeline,
         "valid": valid,
@@ -100,6 +102,7 @@ def build_report(
             for name, state in states.items()
         ],
         "gates": [f.to_dict() for f in gate_findings],
+        "smoke_run": dict(smoke) if smoke is not None else None,
         "totals": dict(totals),
     }
 

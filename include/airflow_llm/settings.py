@@ -26,6 +26,11 @@ class GenerationSettings:
     """Answer budget per request role."""
     work_dir: Path = field(default_factory=_default_work_dir)
     """Persistent working state: the mypy cache lives here."""
+    smoke_run: bool = True
+    """Run the generated DAG on sample data before a bundle counts as valid (only fast
+    unit tests of other stages turn it off)."""
+    smoke_timeout: float = 300.0
+    """Seconds the smoke-run gate gives the generated DAG to run end to end."""
 
     def scratch_dir(self, name: str) -> Path:
         """An emptied folder at a stable path under ``work_dir``.

@@ -2,9 +2,10 @@
 
 prepare (parse, validate, skip unchanged) -> plan -> flatten -> generate (first answer
 per task) -> repair (validate, repair loop) -> assemble (render one bundle per spec)
--> gate -> publish. Every stage reads its inputs from and writes its outputs to a
-run-scoped work prefix in object storage; XCom carries only small dicts of names,
-statuses and URIs. Nothing here needs a scheduler: tests call the stages directly.
+-> gate (types, import, structure, smoke run) -> publish. Every stage reads its inputs
+from and writes its outputs to a run-scoped work prefix in object storage; XCom
+carries only small dicts of names, statuses and URIs. Nothing here needs a scheduler:
+tests call the stages directly.
 """
 
 from __future__ import annotations
@@ -253,49 +254,83 @@ def repair(item: dict[str, str], ctx: FlowContext) -> dict[str, Any]:
     return {**item, "valid": state.valid}
 
 
-def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
-    """Render one spec's bundle from its artifacts, gate it, and keep it in the work prefix."""
-    if planned["status"] != READY:
-        return planned
-    work = ctx.work(planned["environment"], planned["pipeline"])
+@dataclass
+class _Results:
+    """A planned spec and what generation made of it, read back from the work prefix."""
+
+    spec: PipelineSpec
+    states: dict[str, ArtifactState]
+    plan_attempts: list[PlanAttempt]
+
+    def report(
+        self, reason: str | None, gates: list[Finding], smoke: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        totals = _totals(self.states, self.plan_attempts)
+        return build_report(
+            self.spec.name,
+            reason is None,
+            reason,
+            self.states,
+            self.plan_attempts,
+            gates,
+            totals,
+            smoke,
+        )
+
+
+def _results(work: ObjectStoragePath) -> _Results:
     spec = PipelineSpec.model_validate(_read_json(work / "spec.json"))
-    tasks = list(spec.tasks or [])
     states = {}
-    for task in tasks:
+    for task in spec.tasks or []:
         path = work / "artifacts" / f"{task.name}.json"
         states[task.name] = (
             ArtifactState.from_dict(_read_json(path)) if path.exists() else ArtifactState(task, "-")
         )
     plan_file = work / "plan.json"
     attempts = [_plan_attempt_from(a) for a in _read_json(plan_file)] if plan_file.exists() else []
-    failed = sorted(name for name, state in states.items() if not state.valid)
-    gate_findings: list[Finding] = []
-    files: dict[str, str] = {}
-    if not failed:
-        files = render_bundle(spec, tasks, {name: s.content for name, s in states.items()})
-        gate_findings = errors(gate_bundle(spec.name, files, tasks, ctx.settings()))
-    reason = (
-        f"still invalid after repairs: {', '.join(failed)}"
-        if failed
-        else f"bundle gates failed ({len(gate_findings)} findings)" if gate_findings else None
-    )
-    report = build_report(
-        spec.name,
-        reason is None,
-        reason,
-        states,
-        attempts,
-        gate_findings,
-        _totals(states, attempts),
-    )
-    if reason is not None:
-        return _reject(ctx, planned, reason, report)
+    return _Results(spec, states, attempts)
+
+
+def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
+    """Render one spec's bundle from its artifacts into the work prefix (or reject it)."""
+    if planned["status"] != READY:
+        return planned
+    work = ctx.work(planned["environment"], planned["pipeline"])
+    results = _results(work)
+    failed = sorted(name for name, state in results.states.items() if not state.valid)
+    if failed:
+        reason = f"still invalid after repairs: {', '.join(failed)}"
+        return _reject(ctx, planned, reason, results.report(reason, []))
+    tasks = list(results.spec.tasks or [])
+    contents = {name: state.content for name, state in results.states.items()}
+    _write_json(work / "rendered.json", render_bundle(results.spec, tasks, contents))
+    return planned
+
+
+def gate(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
+    """Gate a rendered bundle (types, import, structure, smoke run); keep it with its
+    manifest and report when it passes, reject it with a report when it does not."""
+    if assembled["status"] != READY:
+        return assembled
+    work = ctx.work(assembled["environment"], assembled["pipeline"])
+    results = _results(work)
+    files: dict[str, str] = _read_json(work / "rendered.json")
+    gates = gate_bundle(results.spec.name, files, ctx.settings())
+    blocking = errors(gates.findings)
+    if blocking:
+        reason = f"bundle gates failed ({len(blocking)} findings)"
+        return _reject(ctx, assembled, reason, results.report(reason, blocking, gates.smoke))
     files["manifest.json"] = build_manifest(
-        spec.name, spec_sha256(spec), ctx.model_client().router, files, states, attempts
+        results.spec.name,
+        spec_sha256(results.spec),
+        ctx.model_client().router,
+        files,
+        results.states,
+        results.plan_attempts,
     )
     _write_json(work / "bundle.json", files)
-    _write_json(work / "report.json", report)
-    return {**planned, "status": READY, "bundle_uri": str(work / "bundle.json")}
+    _write_json(work / "report.json", results.report(None, [], gates.smoke))
+    return {**assembled, "bundle_uri": str(work / "bundle.json")}
 
 
 def publish(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:

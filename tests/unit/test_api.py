@@ -29,7 +29,7 @@ def factory(tmp_path: Path, script: ScriptedModel) -> EnterpriseDAGFactory:
             "dev": {"conn_id": "wh_dev"},
             "prod": {"conn_id": "wh_prod", "schema": "analytics"},
         },
-        settings=GenerationSettings(work_dir=tmp_path / "work"),
+        settings=GenerationSettings(work_dir=tmp_path / "work", smoke_run=False),
         client=ModelClient(router, http_client=script.transport(), sleep=lambda s: None),
     )
 

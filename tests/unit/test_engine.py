@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,15 +62,20 @@ def client(script: ScriptedModel, cache_dir: Path | None = None) -> ModelClient:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> GenerationSettings:
-    return GenerationSettings(work_dir=tmp_path / "work")
+    """Without the smoke run (tests/integration/test_gates.py covers it), but for the
+    first test, which runs the whole path."""
+    return GenerationSettings(work_dir=tmp_path / "work", smoke_run=False)
 
 
 def test_a_description_becomes_a_valid_gated_bundle(
     tmp_path: Path, settings: GenerationSettings
 ) -> None:
     script = ScriptedModel(dict(GOOD))
-    result = build_bundle(SPEC, client(script, tmp_path / "cache"), settings)
+    smoke = replace(settings, smoke_run=True)
+    result = build_bundle(SPEC, client(script, tmp_path / "cache"), smoke)
     assert result.valid, result.report
+    ran = {task["name"]: task["state"] for task in result.report["smoke_run"]["tasks"]}
+    assert ran == dict.fromkeys(["build_totals", "check_totals", "count_totals"], "success")
     assert sorted(result.files) == [
         "dags/resources/totals/build_totals.sql",
         "dags/resources/totals/check_totals_expectations.json",

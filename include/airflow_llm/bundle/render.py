@@ -22,7 +22,7 @@ import jinja2
 import yaml
 
 from airflow_llm import __version__
-from airflow_llm.spec import PipelineSpec, TaskSpec
+from airflow_llm.spec import PipelineSpec, SourceTable, TaskSpec
 from airflow_llm.validate.python_code import BLACK_MODE
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -164,16 +164,36 @@ def render_tasks(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
         entry = task.model_dump(mode="json", exclude_defaults=False)
         entry["file"] = artifact_file(task)
         listed.append(entry)
-    return _yaml({"pipeline": spec.name, "dialect": spec.dialect, "tasks": listed})
+    sources = [source.model_dump(mode="json") for source in spec.sources]
+    return _yaml(
+        {"pipeline": spec.name, "dialect": spec.dialect, "sources": sources, "tasks": listed}
+    )
+
+
+@dataclass(frozen=True)
+class TasksDocument:
+    """What ``tasks.yml`` says: the task graph and the source tables it reads."""
+
+    pipeline: str
+    dialect: str
+    tasks: list[TaskSpec]
+    sources: list[SourceTable]
+
+
+def parse_tasks_document(tasks_yml: str) -> TasksDocument:
+    """A ``tasks.yml`` written by :func:`render_tasks`."""
+    document = yaml.safe_load(tasks_yml)
+    tasks = [
+        TaskSpec.model_validate({key: value for key, value in task.items() if key != "file"})
+        for task in document["tasks"]
+    ]
+    sources = [SourceTable.model_validate(source) for source in document.get("sources", [])]
+    return TasksDocument(document["pipeline"], document["dialect"], tasks, sources)
 
 
 def parse_tasks(tasks_yml: str) -> list[TaskSpec]:
     """The tasks of a ``tasks.yml`` written by :func:`render_tasks`."""
-    document = yaml.safe_load(tasks_yml)
-    return [
-        TaskSpec.model_validate({key: value for key, value in task.items() if key != "file"})
-        for task in document["tasks"]
-    ]
+    return parse_tasks_document(tasks_yml).tasks
 
 
 def render_requirements(tasks: list[TaskSpec]) -> str:

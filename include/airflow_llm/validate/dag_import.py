@@ -1,27 +1,25 @@
 """Import a generated DAG folder with DagBag in a sandboxed subprocess.
 
 Generated code is untrusted: it is never imported by the calling process. The child
-gets a scrubbed environment (no credentials, no ``AIRFLOW_CONN_*``, a throw-away
-``AIRFLOW_HOME``), a wall-clock timeout and a memory limit, and reports what it
-parsed as JSON: DAG ids, their tasks and edges, and import errors.
+runs in :mod:`airflow_llm.validate.sandbox` (scrubbed environment, throw-away
+``AIRFLOW_HOME``, timeout, memory limit, no network) and reports what it parsed:
+DAG ids, their tasks and edges, retries, and import errors.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import resource
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MEMORY_LIMIT_BYTES = 4 * 1024**3
+from airflow_llm.validate.sandbox import run_sandboxed
+
 _CHILD = r"""
-import json, sys
+import sys
 from airflow.dag_processing.dagbag import DagBag
+from airflow_llm.validate.sandbox import report_result
 bag = DagBag(dag_folder=sys.argv[1])
 dags = {}
 for dag_id, dag in bag.dags.items():
@@ -32,7 +30,7 @@ for dag_id, dag in bag.dags.items():
         "retries": {task_id: t.retries for task_id, t in tasks.items()},
     }
 errors = {str(path): str(error) for path, error in bag.import_errors.items()}
-print("@@RESULT@@" + json.dumps({"dags": dags, "errors": errors}))
+report_result({"dags": dags, "errors": errors})
 """
 
 
@@ -44,37 +42,13 @@ class DagImport:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
-
-
 def import_dags(dags_dir: Path, timeout: float = 120.0) -> DagImport:
     """Parse every DAG file in ``dags_dir`` in a child process; never raises for bad DAGs."""
     with tempfile.TemporaryDirectory(prefix="airflow-llm-sandbox-") as home:
-        environment = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": home,
-            "AIRFLOW_HOME": home,
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
-        }
-        try:
-            completed = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(dags_dir.resolve())],
-                env=environment,
-                cwd=home,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                preexec_fn=_limit_memory,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return DagImport(errors={str(dags_dir): f"import did not finish in {timeout:.0f} s"})
-    marker = completed.stdout.rfind("@@RESULT@@")
-    if marker == -1:
-        tail = (completed.stderr or completed.stdout).strip().splitlines()[-5:]
-        return DagImport(errors={str(dags_dir): "DagBag crashed: " + " | ".join(tail)})
-    result = json.loads(completed.stdout[marker + len("@@RESULT@@") :])
-    return DagImport(dags=result["dags"], errors=result["errors"])
+        run = run_sandboxed(
+            [sys.executable, "-c", _CHILD, str(dags_dir.resolve())], Path(home), timeout
+        )
+    if run.result is None:
+        reason = f"import did not finish in {timeout:.0f} s" if run.timed_out else run.failure()
+        return DagImport(errors={str(dags_dir): f"DagBag {reason}"})
+    return DagImport(dags=run.result["dags"], errors=run.result["errors"])

@@ -1,0 +1,251 @@
+"""The smoke-run gate: run the generated DAG end to end on sample data before publishing.
+
+The bundle's DAG runs once with ``dag.test()`` in a sandboxed child (see
+:mod:`airflow_llm.validate.sandbox`: no credentials, no network, timeout, memory
+limit) against an embedded DuckDB warehouse seeded with sample rows for the spec's
+sources. SQL tasks execute for real (SQL in other dialects is transpiled to DuckDB's
+with sqlglot first, and the report says so), Python tasks run, and quality tasks run
+their Great Expectations suites on the tables the SQL produced. Sensors and LLM
+tasks, which wait for the outside world, are marked successful without running.
+The report gives, per task: its state, rows in the tables it wrote, expectations
+passed, and the error it failed with.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+import sqlglot.expressions as exp
+import yaml
+
+from airflow_llm.bundle.render import BundleLayout, TasksDocument, artifact_file
+from airflow_llm.settings import GenerationSettings
+from airflow_llm.validate.findings import Finding
+from airflow_llm.validate.sample_data import seed_warehouse
+from airflow_llm.validate.sandbox import run_sandboxed
+from airflow_llm.validate.sql import SAMPLE_CONTEXT, SQLGLOT_DIALECTS, render_sql, written_tables
+
+LOGICAL_DATE = date.fromisoformat(SAMPLE_CONTEXT["ds"])
+NOT_RUN = {"sensor": "waits for external data", "llm": "calls the model endpoint"}
+
+
+@dataclass(frozen=True)
+class SmokeTask:
+    """One task of the smoke run."""
+
+    name: str
+    kind: str
+    state: str
+    rows: dict[str, int] = field(default_factory=dict)
+    expectations: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SmokeReport:
+    """What the smoke run did, for the bundle's report."""
+
+    environment: str
+    dialect: str
+    transpiled: bool
+    tasks: list[SmokeTask]
+    findings: list[Finding]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (findings go to the report's gate list instead)."""
+        return {
+            "environment": self.environment,
+            "dialect": self.dialect,
+            "note": (
+                f"SQL transpiled from {self.dialect} to DuckDB with sqlglot"
+                if self.transpiled
+                else "SQL ran as written"
+            ),
+            "tasks": [asdict(task) for task in self.tasks],
+        }
+
+
+def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings) -> SmokeReport:
+    """Run the bundle written under ``root`` (its ``dags/`` folder) on sample data."""
+    layout = BundleLayout(document.pipeline)
+    configs = yaml.safe_load((root / layout.resource("config.yml")).read_text())
+    environment = next(iter(configs))
+    config = configs[environment]
+    home = root / "smoke"
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.copytree(root / "dags", home / "dags")
+    shutil.copy(_template_database(settings.work_dir), home / "airflow.db")
+    warehouse = home / "warehouse.duckdb"
+    seed_warehouse(
+        warehouse, document.sources, document.dialect, LOGICAL_DATE, [config.get("schema")]
+    )
+    params = {"schema": config.get("schema"), "bucket": config.get("bucket"), **config["vars"]}
+    transpiled = document.dialect != "duckdb"
+    findings = _prepare_sql(home, layout, document, params)
+    if findings:
+        return SmokeReport(environment, document.dialect, transpiled, [], findings)
+    arguments = {
+        "dags": str(home / "dags"),
+        "dag_id": document.pipeline,
+        "logical_date": datetime.combine(LOGICAL_DATE, datetime.min.time(), UTC).isoformat(),
+        "mark_success": "|".join(f"^{t.name}$" for t in document.tasks if t.kind in NOT_RUN),
+        "values": [t.name for t in document.tasks if t.kind == "quality"],
+    }
+    connection = {"conn_type": "duckdb", "host": str(warehouse)}
+    run = run_sandboxed(
+        [sys.executable, "-m", "airflow_llm.validate.smoke_child", json.dumps(arguments)],
+        home,
+        settings.smoke_timeout,
+        {
+            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+            f"AIRFLOW_CONN_{str(config['conn_id']).upper()}": json.dumps(connection),
+            "AIRFLOW_LLM_ENVIRONMENT": environment,
+        },
+    )
+    if run.result is None or "error" in run.result:
+        why = run.failure() if run.result is None else str(run.result["error"])
+        rule = "smoke.timeout" if run.timed_out else "smoke.crashed"
+        message = (
+            f"the DAG did not finish in {settings.smoke_timeout:.0f} s" if run.timed_out else why
+        )
+        return SmokeReport(
+            environment,
+            document.dialect,
+            transpiled,
+            [],
+            [Finding(layout.dag_file, None, rule, message)],
+        )
+    tasks = _task_results(home, layout, document, params, run.result)
+    failed = [task for task in tasks if task.state == "failed"]
+    findings = [
+        Finding(
+            layout.resource(_file_of(document, t.name)),
+            None,
+            "smoke.failed",
+            f"{t.name}: {t.error}",
+        )
+        for t in failed
+    ]
+    return SmokeReport(environment, document.dialect, transpiled, tasks, findings)
+
+
+def _prepare_sql(
+    home: Path, layout: BundleLayout, document: TasksDocument, params: dict[str, Any]
+) -> list[Finding]:
+    """Render each SQL file with the run's context, in DuckDB's dialect, in place.
+
+    A production warehouse already has the tables a pipeline inserts into; the sample
+    warehouse has only the sources, so each ``INSERT INTO t ... SELECT`` is preceded by
+    ``CREATE TABLE IF NOT EXISTS t`` shaped like the SELECT (empty).
+    """
+    findings = []
+    read = SQLGLOT_DIALECTS.get(document.dialect, document.dialect) or None
+    for task in document.tasks:
+        if task.kind != "sql":
+            continue
+        relative = layout.resource(artifact_file(task))
+        path = home / relative
+        try:
+            statements = sqlglot.parse(render_sql(path.read_text(), params), read=read)
+        except sqlglot.errors.SqlglotError as error:
+            message = f"cannot read as {document.dialect} for DuckDB: {error}"
+            findings.append(Finding(relative, None, "smoke.transpile", message))
+            continue
+        prepared = []
+        for statement in statements:
+            if statement is None:
+                continue
+            if isinstance(statement, exp.Insert) and isinstance(statement.expression, exp.Query):
+                prepared += _create_insert_target(statement)
+            prepared.append(statement.sql("duckdb"))
+        path.write_text(";\n".join(prepared) + "\n")
+    return findings
+
+
+def _create_insert_target(insert: exp.Insert) -> list[str]:
+    """DDL that creates the target of ``insert`` (empty, typed by its SELECT) if missing."""
+    target = insert.this
+    table = target.this if isinstance(target, exp.Schema) else target
+    if not isinstance(table, exp.Table):
+        return []
+    alias = exp.TableAlias(
+        this=exp.to_identifier("_shape"),
+        columns=[column.copy() for column in getattr(target, "expressions", [])],
+    )
+    shape = exp.select("*").from_(exp.Subquery(this=insert.expression.copy(), alias=alias))
+    create = exp.Create(this=table.copy(), kind="TABLE", exists=True, expression=shape.limit(0))
+    schema = [f"CREATE SCHEMA IF NOT EXISTS {table.db}"] if table.db else []
+    return [*schema, create.sql("duckdb")]
+
+
+def _task_results(
+    home: Path,
+    layout: BundleLayout,
+    document: TasksDocument,
+    params: dict[str, Any],
+    result: dict[str, Any],
+) -> list[SmokeTask]:
+    import duckdb
+
+    tasks = []
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as warehouse:
+        listed = "SELECT table_schema, table_name FROM information_schema.tables"
+        qualified = {
+            name: f"{schema}.{name}" for schema, name in warehouse.execute(listed).fetchall()
+        }
+        for task in document.tasks:
+            found = result["tasks"].get(task.name, {"state": "not run", "error": None})
+            state = f"not run: {NOT_RUN[task.kind]}" if task.kind in NOT_RUN else found["state"]
+            rows = {}
+            if task.kind == "sql" and state == "success":
+                sql = (home / layout.resource(artifact_file(task))).read_text()
+                for name in written_tables(sql, "duckdb", params):
+                    if name in qualified:
+                        table = qualified[name]
+                        count = f"SELECT count(*) FROM {table}"  # noqa: S608 - catalog name
+                        counted = warehouse.execute(count).fetchone()
+                        rows[table] = int(counted[0]) if counted else 0
+            suite = result["values"].get(task.name)
+            expectations = (
+                f"{suite['expectations'] - suite['failed']}/{suite['expectations']} passed"
+                if isinstance(suite, dict)
+                else None
+            )
+            tasks.append(SmokeTask(task.name, task.kind, state, rows, expectations, found["error"]))
+    return tasks
+
+
+def _file_of(document: TasksDocument, name: str) -> str:
+    return artifact_file(next(task for task in document.tasks if task.name == name))
+
+
+def _template_database(work_dir: Path) -> Path:
+    """A migrated Airflow metadata DB to copy for each smoke run (migrating takes seconds)."""
+    import airflow
+
+    folder = work_dir / f"smoke-airflow-{airflow.__version__}"
+    database = folder / "airflow.db"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not database.exists():
+            partial = folder / "home"
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            subprocess.run(
+                [sys.executable, "-m", "airflow", "db", "migrate"],
+                env={"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(partial), "HOME": str(partial)},
+                check=True,
+                capture_output=True,
+            )
+            (partial / "airflow.db").replace(database)
+    return database

@@ -1,0 +1,184 @@
+"""The bundle gates on hand-written bundles: a good one passes its smoke run on DuckDB;
+a SQL error, a failing expectation, a hanging task, and code that reaches for the
+network or a secret are each stopped with a finding that says why."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from airflow_llm.bundle.render import artifact_file, render_bundle
+from airflow_llm.gates import GateResult, gate_bundle
+from airflow_llm.settings import GenerationSettings
+from airflow_llm.spec import PipelineSpec
+from airflow_llm.validate.python_code import assemble_function
+
+pytestmark = pytest.mark.integration
+
+SPEC = PipelineSpec.model_validate(
+    {
+        "name": "orders_smoke",
+        "description": "Stage the day's orders, check them, and count them.",
+        "dialect": "postgres",
+        "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "analytics_dev"}},
+        "sources": [
+            {
+                "name": "raw.orders",
+                "columns": {
+                    "order_id": "BIGINT",
+                    "customer_id": "BIGINT",
+                    "amount": "NUMERIC(12,2)",
+                    "ordered_at": "TIMESTAMP",
+                },
+            }
+        ],
+        "tasks": [
+            {"name": "stage_orders", "kind": "sql", "description": "Stage the day's orders."},
+            {
+                "name": "check_staged",
+                "kind": "quality",
+                "description": "Staged orders have ids.",
+                "depends_on": ["stage_orders"],
+            },
+            {
+                "name": "count_orders",
+                "kind": "python",
+                "description": "Count the staged orders.",
+                "depends_on": ["check_staged"],
+            },
+        ],
+    }
+)
+GOOD_SQL = """CREATE TABLE {{ params.schema }}.stg_orders AS
+SELECT DISTINCT order_id, customer_id, amount
+FROM raw.orders
+WHERE CAST(ordered_at AS DATE) = '{{ ds }}'
+"""
+GOOD_SUITE = {
+    "name": "check_staged",
+    "table": "stg_orders",
+    "expectations": [
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "order_id"}},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+    ],
+}
+GOOD_FUNCTION = "def run(config, upstream, item):\n    return len(upstream)\n"
+
+
+def bundle(
+    sql: str = GOOD_SQL, suite: dict[str, object] | None = None, function: str = GOOD_FUNCTION
+) -> dict[str, str]:
+    tasks = list(SPEC.tasks or [])
+    python = tasks[2]
+    artifacts = {
+        "stage_orders": sql,
+        "check_staged": json.dumps(suite or GOOD_SUITE),
+        "count_orders": assemble_function(
+            function, artifact_file(python), "python", python.name, python.description
+        ).source,
+    }
+    return render_bundle(SPEC, tasks, artifacts)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> GenerationSettings:
+    return GenerationSettings(work_dir=tmp_path / "work", smoke_timeout=120)
+
+
+def rules(result: GateResult) -> list[str]:
+    return [finding.rule for finding in result.findings]
+
+
+def smoke_task(result: GateResult, name: str) -> dict[str, object]:
+    assert result.smoke is not None
+    return next(task for task in result.smoke["tasks"] if task["name"] == name)
+
+
+def test_a_good_bundle_runs_on_sample_data(settings: GenerationSettings) -> None:
+    result = gate_bundle(SPEC.name, bundle(), settings)
+    assert result.passed, result.findings
+    assert result.smoke is not None
+    assert "transpiled from postgres" in result.smoke["note"]
+    staged = smoke_task(result, "stage_orders")
+    assert staged["state"] == "success"
+    # of the eleven distinct sample rows six fall on the logical date and one of those has
+    # a NULL timestamp; DISTINCT drops the duplicate row
+    assert staged["rows"] == {"analytics_dev.stg_orders": 5}
+    assert smoke_task(result, "check_staged")["expectations"] == "2/2 passed"
+    assert smoke_task(result, "count_orders")["state"] == "success"
+
+
+def test_a_sql_error_is_stopped(settings: GenerationSettings) -> None:
+    broken = GOOD_SQL.replace("customer_id,", "customer_name,")
+    result = gate_bundle(SPEC.name, bundle(sql=broken), settings)
+    assert not result.passed
+    assert rules(result) == ["smoke.failed"]
+    assert result.findings[0].file.endswith("stage_orders.sql")
+    assert "customer_name" in result.findings[0].message
+    assert smoke_task(result, "check_staged")["state"] == "upstream_failed"
+
+
+def test_a_failing_expectation_is_stopped(settings: GenerationSettings) -> None:
+    strict = {
+        **GOOD_SUITE,
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "amount", "max_value": 1},
+            }
+        ],
+    }
+    result = gate_bundle(SPEC.name, bundle(suite=strict), settings)
+    assert rules(result) == ["smoke.failed"]
+    assert result.findings[0].file.endswith("check_staged_expectations.json")
+    assert "expect_column_values_to_be_between" in result.findings[0].message
+
+
+def test_a_hanging_dag_is_stopped_at_the_timeout(settings: GenerationSettings) -> None:
+    hang = "def run(config, upstream, item):\n    while True:\n        pass\n"
+    result = gate_bundle(SPEC.name, bundle(function=hang), replace(settings, smoke_timeout=45))
+    assert rules(result) == ["smoke.timeout"]
+    assert "did not finish in 45 s" in result.findings[0].message
+
+
+@pytest.fixture
+def listening_port() -> Iterator[int]:
+    """A server on loopback the generated code will try to reach."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server.getsockname()[1]
+
+
+def test_code_reaching_for_the_network_fails_in_the_sandbox(
+    settings: GenerationSettings, listening_port: int
+) -> None:
+    exfiltrate = (
+        "def run(config, upstream, item):\n"
+        f"    return str(__import__('socket').create_connection(('127.0.0.1', {listening_port})))\n"
+    )
+    result = gate_bundle(SPEC.name, bundle(function=exfiltrate), settings)
+    assert rules(result) == ["smoke.failed"]
+    assert "count_orders" in result.findings[0].message
+
+
+def test_code_reading_a_secret_finds_none(
+    settings: GenerationSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_PROD", f"postgres://u:{secret}@db/x")
+    steal = (
+        "def run(config, upstream, item):\n"
+        "    import os\n"
+        "    return os.environ['AWS_SECRET_ACCESS_KEY']\n"
+    )
+    result = gate_bundle(SPEC.name, bundle(function=steal), settings)
+    assert rules(result) == ["smoke.failed"]
+    assert "KeyError" in result.findings[0].message
+    assert secret not in json.dumps(result.smoke)
