@@ -5,13 +5,11 @@ deadline (each test has a pytest timeout, so a hang fails it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from airflow_llm.engine import build_bundle
-from airflow_llm.gates import GateResult
 from airflow_llm.llm.client import ChatRequest, ModelClient, RetryPolicy
 from airflow_llm.llm.endpoints import Endpoint, ModelRouter
 from airflow_llm.settings import GenerationSettings
@@ -107,19 +105,13 @@ def test_an_endpoint_that_keeps_faulting_rejects_the_spec_with_a_report(
     assert f"rejected: {result.reason}" in result.report_files["report.md"]
 
 
-@pytest.fixture
-def gates_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every bundle passes its gates: they are tested elsewhere, and take seconds."""
-    passed: Callable[..., GateResult] = lambda *args: GateResult([])  # noqa: E731
-    monkeypatch.setattr("airflow_llm.engine.gate_bundle", passed)
-
-
-@pytest.mark.timeout(30)
-@pytest.mark.usefixtures("gates_pass")
+# Bundles that get past the model go through the real gates but the smoke run (covered
+# by test_gates.py): mypy and the sandboxed import take seconds, hence the longer limits.
+@pytest.mark.timeout(180)
 def test_an_answer_cut_at_max_tokens_is_judged_by_the_validators_and_repaired(
     tmp_path: Path,
 ) -> None:
-    settings = GenerationSettings(work_dir=tmp_path)
+    settings = GenerationSettings(work_dir=tmp_path, smoke_run=False)
     partial = GOOD_SQL[: GOOD_SQL.index("{{") + 2]  # stops inside a Jinja expression
     cut = faults.cut_at_max_tokens(partial, settings.max_tokens["sql"])
     script = ScriptedModel({"sql": [cut], "repair": [cut, GOOD_SQL]})
@@ -133,13 +125,12 @@ def test_an_answer_cut_at_max_tokens_is_judged_by_the_validators_and_repaired(
     assert rejected.reason == "still invalid after repairs: build_totals"
 
 
-@pytest.mark.timeout(60)
-@pytest.mark.usefixtures("gates_pass")
+@pytest.mark.timeout(180)
 def test_a_batch_finishes_for_every_spec_while_one_endpoint_misbehaves(tmp_path: Path) -> None:
     good = ScriptedModel({"sql": [GOOD_SQL]})
     bad = ScriptedModel({"*": [faults.trickle(0.1)]})
     batch = [spec("first", 1), spec("counted", 2), spec("last", 1)]
-    settings = GenerationSettings(work_dir=tmp_path)
+    settings = GenerationSettings(work_dir=tmp_path, smoke_run=False)
     with good.serve() as good_url, bad.serve() as bad_url:
         client = fault_client(good_url, {"python": bad_url})
         results = [build_bundle(pipeline, client, settings) for pipeline in batch]
