@@ -17,7 +17,7 @@ export AIRFLOW_LLM_STATE_DIR := $(CURDIR)/.services
 export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
 export AIRFLOW_LLM_WORK_DIR := $(CURDIR)/.cache/airflow-llm
 
-.PHONY: venv test pytest lint format demo up down services-up services-down services-status lock clean
+.PHONY: venv test pytest lint format demo eval up down services-up services-down services-status lock clean
 
 venv: $(VENV)/.installed
 
@@ -69,6 +69,13 @@ services-status: venv
 # reports to demo_out/results/, and stops the services it started, whatever the outcome.
 demo: venv
 	$(BIN)/airflow-llm demo specs --out demo_out
+
+# Generates every spec of specs/ and ../shared/eval/prompt2dag/ and answers the NL -> SQL
+# questions of eval/sql_accuracy/, against the configured endpoint (the embedded model,
+# started here unless it already answers, and stopped after); writes
+# eval/results/<timestamp>.{json,md}. Options: EVAL_ARGS="--limit 5 --skip-sql-accuracy".
+eval: venv
+	$(BIN)/airflow-llm eval $(EVAL_ARGS)
 
 lock: venv
 	$(BIN)/uv pip compile requirements-dev.txt -o requirements.lock --python-version 3.11 --no-header

@@ -1,9 +1,9 @@
 """The ``airflow-llm`` command line.
 
 Subcommands: ``generate``, ``plan``, ``validate``, ``validate-spec``, ``schema``,
-``serve-model``, ``services``, ``setup-tiktoken`` and ``demo``. Exit codes: 0 success,
-1 failure (such as a bundle that did not pass validation), 2 invalid input (such as
-an invalid spec).
+``serve-model``, ``services``, ``setup-tiktoken``, ``demo`` and ``eval``. Exit codes:
+0 success, 1 failure (such as a bundle that did not pass validation), 2 invalid input
+(such as an invalid spec).
 """
 
 from __future__ import annotations
@@ -104,6 +104,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("demo_out"), help="local results folder")
     demo.add_argument("--dags", type=Path, default=Path("dags"), help="the project's DAG folder")
     demo.set_defaults(run=_demo)
+
+    evaluate = commands.add_parser("eval", help="measure generation quality over a corpus")
+    evaluate.add_argument(
+        "corpus", type=Path, nargs="*", help="spec folders (default: specs and Prompt2DAG)"
+    )
+    evaluate.add_argument("--limit", type=int, help="at most N specs from each corpus folder")
+    evaluate.add_argument("--out", type=Path, default=Path("eval/results"), help="results folder")
+    evaluate.add_argument(
+        "--sql-questions", type=Path, default=Path("eval/sql_accuracy"), help="NL -> SQL set"
+    )
+    scope = evaluate.add_mutually_exclusive_group()
+    scope.add_argument("--skip-sql-accuracy", action="store_true", help="only the corpus")
+    scope.add_argument("--sql-only", action="store_true", help="only the NL -> SQL questions")
+    _endpoint_arguments(evaluate)
+    evaluate.add_argument("--cache", action="store_true", help="reuse cached model answers")
+    evaluate.set_defaults(run=_eval)
     return parser
 
 
@@ -113,17 +129,21 @@ def _spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="DAG id for a description (default: from its words)")
     parser.add_argument("--dialect", default="ansi", help="sqlfluff dialect for a description")
     parser.add_argument("--owner", action="append", help="owner (repeatable)")
+    _endpoint_arguments(parser)
+    parser.add_argument("--no-cache", action="store_true", help="always call the model")
+
+
+def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", help="OpenAI-compatible base URL (default: embedded)")
     parser.add_argument("--model", help="model name at that endpoint")
     parser.add_argument("--api-key", help="API key (default: $AIRFLOW_LLM_API_KEY)")
     parser.add_argument("--max-attempts", type=int, default=3, help="answers per artifact")
-    parser.add_argument("--no-cache", action="store_true", help="always call the model")
 
 
 def _spec_and_client(
     args: argparse.Namespace,
 ) -> tuple[PipelineSpec, ModelClient, GenerationSettings] | None:
-    from airflow_llm.local_run import local_client, spec_from_description
+    from airflow_llm.local_run import spec_from_description
     from airflow_llm.spec_loading import SpecError, load_spec
 
     if (args.spec is None) == (args.description is None):
@@ -146,15 +166,17 @@ def _spec_and_client(
     except ValueError as error:  # a description-made spec with a bad --name or --dialect
         print(f"error: {error}", file=sys.stderr)
         return None
+    return spec, *_client(args, cache=not args.no_cache)
+
+
+def _client(args: argparse.Namespace, cache: bool) -> tuple[ModelClient, GenerationSettings]:
+    from airflow_llm.local_run import local_client
+
     settings = GenerationSettings(max_attempts=args.max_attempts)
     client = local_client(
-        settings,
-        base_url=args.base_url,
-        model=args.model,
-        api_key=args.api_key,
-        cache=not args.no_cache,
+        settings, base_url=args.base_url, model=args.model, api_key=args.api_key, cache=cache
     )
-    return spec, client, settings
+    return client, settings
 
 
 def _progress(message: str) -> None:
@@ -317,3 +339,34 @@ def _demo(args: argparse.Namespace) -> int:
     from airflow_llm.demo import run_demo
 
     return run_demo(args.specs, EmbeddedConfig.from_env(), args.out, args.dags)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from airflow_llm.embedded.services import running
+    from airflow_llm.evaluation.corpus import default_corpus_folders, load_corpus
+    from airflow_llm.evaluation.harness import model_processes, run_evaluation
+    from airflow_llm.evaluation.results import write_results
+    from airflow_llm.evaluation.sql_questions import QuestionSet
+
+    folders = args.corpus or [folder for folder in default_corpus_folders() if folder.is_dir()]
+    entries = [] if args.sql_only else load_corpus(folders, args.limit)
+    try:
+        questions = None if args.skip_sql_accuracy else QuestionSet.load(args.sql_questions)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    client, settings = _client(args, cache=args.cache)
+    print(
+        f"evaluating {len(entries)} specs from {', '.join(map(str, folders)) or '-'}"
+        f" and {len(questions.questions) if questions else 0} SQL questions"
+        f" with {client.router.default.identity}",
+        file=sys.stderr,
+    )
+    with running(model_processes(client.router, EmbeddedConfig.from_env())):
+        run = run_evaluation(entries, questions, client, settings, folders, progress=_progress)
+    print(run.spec_table())
+    print()
+    print(run.totals_table())
+    json_path, md_path = write_results(run, args.out)
+    print(f"results: {json_path} and {md_path}")
+    return EXIT_OK

@@ -90,10 +90,25 @@ def test_a_runaway_query_is_interrupted_and_the_database_still_answers(
     assert database.run("SELECT COUNT(*) FROM customers") == [(10,)]
 
 
-def test_question_ids_must_be_unique(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("questions: [{id: q", "ParserError"),
+        ("- just a list", "TypeError"),
+        ("questions: [{id: q, question: x, gold: SELECT 1}]", "KeyError: 'expected'"),
+        ("questions: [{id: q, question: x, gold: y, expected: [[1]]}, {id: q}]", "KeyError"),
+        (
+            "questions: [{id: q, question: x, gold: a, expected: []},"
+            " {id: q, question: y, gold: b, expected: []}]",
+            "ids are not unique",
+        ),
+    ],
+)
+def test_a_malformed_question_set_is_reported_with_its_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
     for name in ("schema.sql", "seed.sql"):
         (tmp_path / name).write_text("SELECT 1;")
-    question = "{id: q, question: x, gold: SELECT 1, expected: [[1]]}"
-    (tmp_path / "questions.yml").write_text(f"questions: [{question}, {question}]\n")
-    with pytest.raises(ValueError, match="not unique"):
+    (tmp_path / "questions.yml").write_text(text + "\n")
+    with pytest.raises(ValueError, match=f"questions.yml: .*{message}"):
         QuestionSet.load(tmp_path)

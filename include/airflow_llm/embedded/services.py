@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -56,14 +56,21 @@ class EmbeddedServices:
 
 
 @contextmanager
-def running_services(config: EmbeddedConfig, with_model: bool = True) -> Iterator[EmbeddedConfig]:
-    """Start whichever embedded servers are not running; stop only those on exit."""
+def running(processes: Sequence[ManagedProcess]) -> Iterator[None]:
+    """Start whichever of ``processes`` are not running; stop only those on exit."""
     started: list[ManagedProcess] = []
     try:
-        for process in EmbeddedServices(config).all(with_model):
+        for process in processes:
             if process.start():
                 started.append(process)
-        yield config
+        yield
     finally:
         for process in reversed(started):
             process.stop()
+
+
+@contextmanager
+def running_services(config: EmbeddedConfig, with_model: bool = True) -> Iterator[EmbeddedConfig]:
+    """Start whichever embedded servers are not running; stop only those on exit."""
+    with running(EmbeddedServices(config).all(with_model)):
+        yield config

@@ -48,21 +48,28 @@ class QuestionSet:
 
     @classmethod
     def load(cls, folder: Path) -> QuestionSet:
-        """Read ``schema.sql``, ``seed.sql`` and ``questions.yml`` from ``folder``."""
-        data = yaml.safe_load((folder / "questions.yml").read_text())
-        questions = [
-            Question(
-                id=str(item["id"]),
-                question=str(item["question"]),
-                gold=str(item["gold"]),
-                expected=[tuple(row) for row in item["expected"]],
-                ordered=bool(item.get("ordered", False)),
-            )
-            for item in data["questions"]
-        ]
+        """Read ``schema.sql``, ``seed.sql`` and ``questions.yml`` from ``folder``.
+
+        Raises ``ValueError`` naming the file when ``questions.yml`` is malformed.
+        """
+        path = folder / "questions.yml"
+        try:
+            questions = [
+                Question(
+                    id=str(item["id"]),
+                    question=str(item["question"]),
+                    gold=str(item["gold"]),
+                    expected=[tuple(row) for row in item["expected"]],
+                    ordered=bool(item.get("ordered", False)),
+                )
+                for item in yaml.safe_load(path.read_text())["questions"]
+            ]
+        except (yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
+            message = f"{path}: not a question set ({type(error).__name__}: {error})"
+            raise ValueError(message) from error
         ids = [question.id for question in questions]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"{folder / 'questions.yml'}: question ids are not unique")
+            raise ValueError(f"{path}: question ids are not unique")
         return cls(
             (folder / "schema.sql").read_text(), (folder / "seed.sql").read_text(), questions
         )
