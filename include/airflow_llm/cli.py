@@ -134,6 +134,9 @@ def _spec_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--conn-id", help="Airflow connection (openai or pydanticai type) of the endpoint"
+    )
     parser.add_argument("--base-url", help="OpenAI-compatible base URL (default: embedded)")
     parser.add_argument("--model", help="model name at that endpoint")
     parser.add_argument("--api-key", help="API key (default: $AIRFLOW_LLM_API_KEY)")
@@ -174,7 +177,12 @@ def _client(args: argparse.Namespace, cache: bool) -> tuple[ModelClient, Generat
 
     settings = GenerationSettings(max_attempts=args.max_attempts)
     client = local_client(
-        settings, base_url=args.base_url, model=args.model, api_key=args.api_key, cache=cache
+        settings,
+        base_url=args.base_url,
+        model=args.model,
+        api_key=args.api_key,
+        cache=cache,
+        conn_id=args.conn_id,
     )
     return client, settings
 

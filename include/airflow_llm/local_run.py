@@ -1,8 +1,8 @@
 """Set-up for generation outside Airflow (the CLI and the Python API).
 
 Inside Airflow, endpoints come from connections; here they come from ``AIRFLOW_LLM_*``
-variables (the embedded model server by default), and responses are cached under the
-work folder so a repeated run makes no model call.
+variables (the embedded model server by default) or a named connection, and responses
+are cached under the work folder so a repeated run makes no model call.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow_llm.llm.cache import ResponseCache
 from airflow_llm.llm.client import ModelClient
-from airflow_llm.llm.endpoints import router_from_env
+from airflow_llm.llm.endpoints import router_from_connections, router_from_env
 from airflow_llm.llm.pricing import PriceTable
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
@@ -27,9 +27,11 @@ def local_client(
     model: str | None = None,
     api_key: str | None = None,
     cache: bool = True,
+    conn_id: str | None = None,
 ) -> ModelClient:
-    """A client routed from the environment, with optional overrides of the default endpoint."""
-    router = router_from_env()
+    """A client routed from the environment (or every role to Airflow connection ``conn_id``),
+    with optional overrides of the default endpoint."""
+    router = router_from_connections({"default": conn_id}) if conn_id else router_from_env()
     default = router.default
     default = replace(
         default,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from airflow_llm.evaluation.sql_questions import QuestionSet
 from airflow_llm.llm.endpoints import Endpoint, ModelRouter
 from airflow_llm.settings import GenerationSettings
 from tests.scripted_endpoint import ScriptedModel
+from tests.unit.test_cli import airflow_llm
 from tests.unit.test_cli_generate import run_cli
 from tests.unit.test_engine import GOOD, client
 
@@ -136,9 +138,8 @@ def test_a_run_measures_each_spec_and_the_questions_and_writes_json_and_markdown
     ) in run.totals_table()
 
 
-def test_the_eval_command_prints_the_tables_and_writes_the_results(
-    corpus: Path, tmp_path: Path
-) -> None:
+@pytest.fixture
+def one_question(tmp_path: Path) -> Path:
     questions = tmp_path / "questions"
     questions.mkdir()
     for name in ("schema.sql", "seed.sql"):
@@ -150,7 +151,16 @@ def test_the_eval_command_prints_the_tables_and_writes_the_results(
         "    gold: SELECT COUNT(*) FROM customers\n"
         "    expected: [[10]]\n"
     )
-    script = ScriptedModel({**GOOD, "*": ["```sql\nSELECT COUNT(*) FROM customers\n```"]})
+    return questions
+
+
+ANSWER = {"*": ["```sql\nSELECT COUNT(*) FROM customers\n```"]}
+
+
+def test_the_eval_command_prints_the_tables_and_writes_the_results(
+    corpus: Path, one_question: Path, tmp_path: Path
+) -> None:
+    script = ScriptedModel({**GOOD, **ANSWER})
     out = tmp_path / "results"
     with script.serve() as base_url:
         result = run_cli(
@@ -161,7 +171,7 @@ def test_the_eval_command_prints_the_tables_and_writes_the_results(
             "--limit",
             "1",  # broken.yml only: the test above measures generation
             "--sql-questions",
-            str(questions),
+            str(one_question),
             "--out",
             str(out),
         )
@@ -172,6 +182,28 @@ def test_the_eval_command_prints_the_tables_and_writes_the_results(
     written = sorted(path.suffix for path in out.iterdir())
     assert written == [".json", ".md"]
     assert f"results: {out}" in result.stdout
+
+
+def test_the_eval_command_can_use_an_airflow_connection(one_question: Path, tmp_path: Path) -> None:
+    script = ScriptedModel(dict(ANSWER))
+    with script.serve() as base_url:
+        connection = {"conn_type": "openai", "host": base_url, "extra": {"model": "from-conn"}}
+        env = {**os.environ, "AIRFLOW_CONN_EVAL_MODEL": json.dumps(connection)}
+        env.pop("AIRFLOW_LLM_BASE_URL", None)
+        result = airflow_llm(
+            "eval",
+            "--sql-only",
+            "--conn-id",
+            "eval_model",
+            "--sql-questions",
+            str(one_question),
+            "--out",
+            str(tmp_path / "results"),
+            env=env,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{base_url}|from-conn" in result.stdout
+    assert script.roles() == ["?"]
 
 
 def _free_port() -> int:
