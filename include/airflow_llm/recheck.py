@@ -12,13 +12,14 @@ from pathlib import Path
 
 import yaml
 
-from airflow_llm.bundle.render import BundleLayout, parse_tasks
+from airflow_llm.bundle.render import BundleLayout, artifact_file, parse_tasks_document
 from airflow_llm.gates import gate_bundle
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.findings import Finding, sha256_text
-from airflow_llm.validate.python_code import policy_findings
+from airflow_llm.validate.python_policy import policy_findings
 from airflow_llm.validate.quality import suite_findings
+from airflow_llm.validate.secrets import secret_findings
 from airflow_llm.validate.sql import SqlValidator
 
 MANIFEST = "manifest.json"
@@ -32,24 +33,24 @@ def recheck_bundle(root: Path, settings: GenerationSettings) -> list[Finding]:
             Finding(str(root), None, "bundle.layout", f"expected one DAG file, found {pipelines}")
         ]
     layout = BundleLayout(pipelines[0])
-    tasks_doc = yaml.safe_load((root / layout.resource("tasks.yml")).read_text())
     config = yaml.safe_load((root / layout.resource("config.yml")).read_text())
     environment = next(iter(config.values()))
     params = {"schema": environment.get("schema"), "bucket": environment.get("bucket")}
     params.update(environment.get("vars") or {})
-    tasks = parse_tasks((root / layout.resource("tasks.yml")).read_text())
+    document = parse_tasks_document((root / layout.resource("tasks.yml")).read_text())
     spec = PipelineSpec(
-        name=layout.pipeline, description="-", dialect=tasks_doc["dialect"], tasks=tasks
+        name=layout.pipeline, description="-", dialect=document.dialect, tasks=document.tasks
     )
     findings: list[Finding] = []
     sql = SqlValidator()
-    for entry in tasks_doc["tasks"]:
-        relative = layout.resource(entry["file"])
+    for task in document.tasks:
+        relative = layout.resource(artifact_file(task))
         text = (root / relative).read_text()
+        findings += secret_findings(text, relative)
         if relative.endswith(".sql"):
             findings += sql.lint(text, relative, spec.dialect, params)
         elif relative.endswith(".py"):
-            findings += policy_findings(text, relative)
+            findings += policy_findings(text, relative, document.allowed_imports)
         else:
             findings += suite_findings(json.loads(text), relative, spec)
     files = {

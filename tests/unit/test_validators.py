@@ -8,7 +8,8 @@ import pytest
 
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.mypy_batch import mypy_findings
-from airflow_llm.validate.python_code import assemble_function, policy_findings
+from airflow_llm.validate.python_code import assemble_function
+from airflow_llm.validate.python_policy import policy_findings
 from airflow_llm.validate.quality import normalize_suite, suite_findings
 from airflow_llm.validate.sql import SqlValidator, written_tables
 

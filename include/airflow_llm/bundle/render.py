@@ -164,20 +164,26 @@ def render_tasks(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
         entry = task.model_dump(mode="json", exclude_defaults=False)
         entry["file"] = artifact_file(task)
         listed.append(entry)
-    sources = [source.model_dump(mode="json") for source in spec.sources]
-    return _yaml(
-        {"pipeline": spec.name, "dialect": spec.dialect, "sources": sources, "tasks": listed}
-    )
+    document = {
+        "pipeline": spec.name,
+        "dialect": spec.dialect,
+        "allowed_imports": list(spec.allowed_imports),
+        "sources": [source.model_dump(mode="json") for source in spec.sources],
+        "tasks": listed,
+    }
+    return _yaml(document)
 
 
 @dataclass(frozen=True)
 class TasksDocument:
-    """What ``tasks.yml`` says: the task graph and the source tables it reads."""
+    """What ``tasks.yml`` says: the task graph, the source tables it reads, and the
+    imports the spec adds to the Python allow-list."""
 
     pipeline: str
     dialect: str
     tasks: list[TaskSpec]
     sources: list[SourceTable]
+    allowed_imports: list[str]
 
 
 def parse_tasks_document(tasks_yml: str) -> TasksDocument:
@@ -188,7 +194,8 @@ def parse_tasks_document(tasks_yml: str) -> TasksDocument:
         for task in document["tasks"]
     ]
     sources = [SourceTable.model_validate(source) for source in document.get("sources", [])]
-    return TasksDocument(document["pipeline"], document["dialect"], tasks, sources)
+    allowed = list(document.get("allowed_imports", []))
+    return TasksDocument(document["pipeline"], document["dialect"], tasks, sources, allowed)
 
 
 def parse_tasks(tasks_yml: str) -> list[TaskSpec]:

@@ -17,7 +17,7 @@ from black.mode import Mode, TargetVersion
 
 from airflow_llm.llm.answers import extract_code_block
 from airflow_llm.validate.findings import Finding
-from airflow_llm.validate.python_policy import policy_findings as policy_findings  # re-export
+from airflow_llm.validate.python_policy import policy_findings
 
 _CONFIG_UPSTREAM = "config: dict[str, Any], upstream: dict[str, Any]"
 SIGNATURES: dict[str, tuple[str, str]] = {
