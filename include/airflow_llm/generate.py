@@ -27,6 +27,7 @@ from airflow_llm.validate.python_policy import ALLOWED_IMPORTS
 from airflow_llm.validate.quality import normalize_suite, suite_findings, suite_json, suite_schema
 from airflow_llm.validate.secrets import secret_findings
 from airflow_llm.validate.sql import SqlValidator, written_tables
+from airflow_llm.validate.sql_execution import execution_findings
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,12 @@ class ArtifactGenerator:
         if not sql.strip():
             return "", [Finding(state.file, None, "sql.empty", "the answer has no SQL")]
         sources = [table.name for table in self.spec.sources]
-        return self.sql.check(sql, state.file, self.spec.dialect, self._sql_params(), sources)
+        params = self._sql_params()
+        content, findings = self.sql.check(sql, state.file, self.spec.dialect, params, sources)
+        if errors(findings):  # only SQL that passed the policy runs, even on sample data
+            return content, findings
+        dialect, tables = self.spec.dialect, self.spec.sources
+        return content, findings + execution_findings(content, state.file, dialect, params, tables)
 
     def _validate_python(self, state: ArtifactState, answer: str) -> tuple[str, list[Finding]]:
         task = state.task

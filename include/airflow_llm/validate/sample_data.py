@@ -15,16 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+import duckdb
 import sqlglot
 import sqlglot.expressions as exp
 
 from airflow_llm.spec import Column, SourceTable
-from airflow_llm.validate.sql import SQLGLOT_DIALECTS
+from airflow_llm.validate.sql import SAMPLE_CONTEXT, SQLGLOT_DIALECTS
 
 ROWS_PER_TABLE = 12
+SAMPLE_DATE = date.fromisoformat(SAMPLE_CONTEXT["ds"])
+"""The logical date of the sample context, which sample timestamps fall on."""
 _KEY_COLUMN = re.compile(r"(^id$|_id$|_key$)")
 _Type = exp.DataType.Type
 _INTEGERS = {_Type.TINYINT, _Type.SMALLINT, _Type.INT, _Type.BIGINT, _Type.INT128}
@@ -90,27 +92,22 @@ def sample_table(
 
 
 def seed_warehouse(
-    path: Path,
+    connection: duckdb.DuckDBPyConnection,
     sources: Sequence[SourceTable],
     dialect: str,
     logical_date: date,
     schemas: Sequence[str | None] = (),
 ) -> list[SampleTable]:
-    """Create the DuckDB file ``path`` with ``schemas`` and sample rows for ``sources``."""
-    import duckdb
-
+    """Create ``schemas`` and the ``sources`` with their sample rows in ``connection``."""
     tables = [sample_table(source, dialect, logical_date) for source in sources]
-    with duckdb.connect(str(path)) as connection:
-        wanted = {s for s in schemas if s} | {
-            t.name.rsplit(".", 1)[0] for t in tables if "." in t.name
-        }
-        for schema in sorted(wanted):
-            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        for table in tables:
-            connection.execute(table.ddl)
-            marks = ", ".join("?" for _ in table.columns)
-            insert = f"INSERT INTO {table.name} VALUES ({marks})"  # noqa: S608 - spec names
-            connection.executemany(insert, table.rows)
+    wanted = {s for s in schemas if s} | {t.name.rsplit(".", 1)[0] for t in tables if "." in t.name}
+    for schema in sorted(wanted):
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for table in tables:
+        connection.execute(table.ddl)
+        marks = ", ".join("?" for _ in table.columns)
+        insert = f"INSERT INTO {table.name} VALUES ({marks})"  # noqa: S608 - spec names
+        connection.executemany(insert, table.rows)
     return tables
 
 

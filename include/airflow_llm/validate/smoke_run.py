@@ -17,29 +17,27 @@ from __future__ import annotations
 
 import fcntl
 import json
-import re
 import shutil
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import sqlglot
-import sqlglot.expressions as exp
 import yaml
 
 from airflow_llm.bundle.render import BundleLayout, TasksDocument, artifact_file
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.validate.findings import Finding
-from airflow_llm.validate.sample_data import seed_warehouse
+from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
 from airflow_llm.validate.sandbox import run_sandboxed
-from airflow_llm.validate.sql import SAMPLE_CONTEXT, SQLGLOT_DIALECTS, render_sql, written_tables
+from airflow_llm.validate.sql import written_tables
+from airflow_llm.validate.sql_execution import duckdb_statements, missing_table
 
-LOGICAL_DATE = date.fromisoformat(SAMPLE_CONTEXT["ds"])
 NOT_RUN = {"sensor": "waits for external data", "llm": "calls the model endpoint"}
-_MISSING_TABLE = re.compile(r"Table with name ([\w.\"]+) does not exist")
 
 
 @dataclass(frozen=True)
@@ -89,9 +87,9 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
     shutil.copytree(root / "dags", home / "dags")
     shutil.copy(_template_database(settings.work_dir), home / "airflow.db")
     warehouse = home / "warehouse.duckdb"
-    seed_warehouse(
-        warehouse, document.sources, document.dialect, LOGICAL_DATE, [config.get("schema")]
-    )
+    with duckdb.connect(str(warehouse)) as connection:
+        schemas = [config.get("schema")]
+        seed_warehouse(connection, document.sources, document.dialect, SAMPLE_DATE, schemas)
     params = {"schema": config.get("schema"), "bucket": config.get("bucket"), **config["vars"]}
     transpiled = document.dialect != "duckdb"
     findings = _prepare_sql(home, layout, document, params)
@@ -100,18 +98,18 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
     arguments = {
         "dags": str(home / "dags"),
         "dag_id": document.pipeline,
-        "logical_date": datetime.combine(LOGICAL_DATE, datetime.min.time(), UTC).isoformat(),
+        "logical_date": datetime.combine(SAMPLE_DATE, datetime.min.time(), UTC).isoformat(),
         "mark_success": "|".join(f"^{t.name}$" for t in document.tasks if t.kind in NOT_RUN),
         "values": [t.name for t in document.tasks if t.kind == "quality"],
     }
-    connection = {"conn_type": "duckdb", "host": str(warehouse)}
+    airflow_connection = {"conn_type": "duckdb", "host": str(warehouse)}
     run = run_sandboxed(
         [sys.executable, "-m", "airflow_llm.validate.smoke_child", json.dumps(arguments)],
         home,
         settings.smoke_timeout,
         {
             "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-            f"AIRFLOW_CONN_{str(config['conn_id']).upper()}": json.dumps(connection),
+            f"AIRFLOW_CONN_{str(config['conn_id']).upper()}": json.dumps(airflow_connection),
             "AIRFLOW_LLM_ENVIRONMENT": environment,
         },
     )
@@ -136,50 +134,21 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
 def _prepare_sql(
     home: Path, layout: BundleLayout, document: TasksDocument, params: dict[str, Any]
 ) -> list[Finding]:
-    """Render each SQL file with the run's context, in DuckDB's dialect, in place.
-
-    A production warehouse already has the tables a pipeline inserts into; the sample
-    warehouse has only the sources, so each ``INSERT INTO t ... SELECT`` is preceded by
-    ``CREATE TABLE IF NOT EXISTS t`` shaped like the SELECT (empty).
-    """
+    """Replace each SQL file by its DuckDB statements (see ``duckdb_statements``)."""
     findings = []
-    read = SQLGLOT_DIALECTS.get(document.dialect, document.dialect) or None
     for task in document.tasks:
         if task.kind != "sql":
             continue
         relative = layout.resource(artifact_file(task))
         path = home / relative
         try:
-            statements = sqlglot.parse(render_sql(path.read_text(), params), read=read)
+            statements = duckdb_statements(path.read_text(), document.dialect, params)
         except sqlglot.errors.SqlglotError as error:
             message = f"cannot read as {document.dialect} for DuckDB: {error}"
             findings.append(Finding(relative, None, "smoke.transpile", message))
             continue
-        prepared = []
-        for statement in statements:
-            if statement is None:
-                continue
-            if isinstance(statement, exp.Insert) and isinstance(statement.expression, exp.Query):
-                prepared += _create_insert_target(statement)
-            prepared.append(statement.sql("duckdb"))
-        path.write_text(";\n".join(prepared) + "\n")
+        path.write_text(";\n".join(statements) + "\n")
     return findings
-
-
-def _create_insert_target(insert: exp.Insert) -> list[str]:
-    """DDL that creates the target of ``insert`` (empty, typed by its SELECT) if missing."""
-    target = insert.this
-    table = target.this if isinstance(target, exp.Schema) else target
-    if not isinstance(table, exp.Table):
-        return []
-    alias = exp.TableAlias(
-        this=exp.to_identifier("_shape"),
-        columns=[column.copy() for column in getattr(target, "expressions", [])],
-    )
-    shape = exp.select("*").from_(exp.Subquery(this=insert.expression.copy(), alias=alias))
-    create = exp.Create(this=table.copy(), kind="TABLE", exists=True, expression=shape.limit(0))
-    schema = [f"CREATE SCHEMA IF NOT EXISTS {table.db}"] if table.db else []
-    return [*schema, create.sql("duckdb")]
 
 
 def _task_results(
@@ -189,8 +158,6 @@ def _task_results(
     params: dict[str, Any],
     result: dict[str, Any],
 ) -> list[SmokeTask]:
-    import duckdb
-
     tasks = []
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as warehouse:
         listed = "SELECT table_schema, table_name FROM information_schema.tables"
@@ -224,11 +191,11 @@ def _failure(layout: BundleLayout, document: TasksDocument, task: SmokeTask) -> 
     (no sample data can exist for it: declare it under ``sources`` to run it)."""
     spec_task = next(t for t in document.tasks if t.name == task.name)
     file = layout.resource(artifact_file(spec_task))
-    missing = _MISSING_TABLE.search((task.error or "").replace('"', ""))
+    missing = missing_table(task.error or "")
     declared = {source.name.rsplit(".", 1)[-1].lower() for source in document.sources}
-    if missing and missing.group(1).rsplit(".", 1)[-1].lower() not in declared:
+    if missing is not None and missing not in declared:
         message = (
-            f"{task.name} reads {missing.group(1)}, which the spec does not declare under "
+            f"{task.name} reads {missing}, which the spec does not declare under "
             "sources: not verified on sample data"
         )
         return Finding(file, None, "smoke.undeclared_source", message, severity="warning")

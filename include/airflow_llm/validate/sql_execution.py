@@ -1,0 +1,113 @@
+"""Generated SQL on DuckDB: translation for the smoke run, and a dry run for the validators.
+
+``duckdb_statements`` renders a task's SQL with the sample Airflow context, translates
+it to DuckDB's dialect with sqlglot, and precedes each ``INSERT INTO t ... SELECT``
+with ``CREATE TABLE IF NOT EXISTS t`` shaped like the SELECT: a production warehouse
+already has the tables a pipeline inserts into, the sample one only has the sources.
+
+``execution_findings`` runs those statements on sample rows of the spec's sources in
+an in-memory DuckDB that cannot touch files, extensions or the network
+(``enable_external_access = false``, configuration locked), with a memory cap and a
+time limit. DuckDB's error (unknown column, type mismatch, duplicate column...) goes
+back to the model like a linter's, so the repair loop fixes what would fail at run
+time. Only SQL that already passed the statement policy is executed.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import duckdb
+import sqlglot
+import sqlglot.expressions as exp
+
+from airflow_llm.spec import SourceTable
+from airflow_llm.validate.findings import Finding
+from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
+from airflow_llm.validate.sql import SQLGLOT_DIALECTS, render_sql
+
+SAFE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False,
+    "memory_limit": "256MB",
+    "threads": 1,
+}
+_MISSING_TABLE = re.compile(r"Table with name ([\w.]+) does not exist")
+
+
+def duckdb_statements(sql: str, dialect: str, params: Mapping[str, Any]) -> list[str]:
+    """``sql`` rendered and in DuckDB's dialect, insert targets created first.
+
+    Raises ``sqlglot.errors.SqlglotError`` when sqlglot cannot read it.
+    """
+    read = SQLGLOT_DIALECTS.get(dialect, dialect) or None
+    statements = []
+    for statement in sqlglot.parse(render_sql(sql, params), read=read):
+        if statement is None:
+            continue
+        if isinstance(statement, exp.Insert) and isinstance(statement.expression, exp.Query):
+            statements += _create_insert_target(statement)
+        statements.append(statement.sql("duckdb"))
+    return statements
+
+
+def missing_table(error: str) -> str | None:
+    """The table a DuckDB catalog error says does not exist (unqualified name)."""
+    found = _MISSING_TABLE.search(error.replace('"', ""))
+    return found.group(1).rsplit(".", 1)[-1].lower() if found else None
+
+
+def execution_findings(
+    sql: str,
+    filename: str,
+    dialect: str,
+    params: Mapping[str, Any],
+    sources: Sequence[SourceTable],
+    timeout: float = 10.0,
+) -> list[Finding]:
+    """What DuckDB says when ``sql`` runs on sample rows of ``sources`` (empty when it
+    ran, or when it only failed on a table no source declares: an upstream task's)."""
+    try:
+        statements = duckdb_statements(sql, dialect, params)
+    except sqlglot.errors.SqlglotError:
+        return []  # the linter and the policy already report what cannot be parsed
+    declared = {source.name.rsplit(".", 1)[-1].lower() for source in sources}
+    with duckdb.connect(":memory:", config=SAFE_CONFIG) as connection:
+        seed_warehouse(connection, sources, dialect, SAMPLE_DATE, [params.get("schema")])
+        connection.execute("SET enable_progress_bar = false")
+        connection.execute("SET lock_configuration = true")
+        timer = threading.Timer(timeout, connection.interrupt)
+        timer.start()
+        try:
+            for statement in statements:
+                connection.execute(statement)
+        except duckdb.Error as error:
+            table = missing_table(str(error))
+            if table is not None and table not in declared:
+                return []
+            first_line = str(error).strip().splitlines()[0]
+            if isinstance(error, duckdb.InterruptException):
+                first_line = f"did not finish in {timeout:.0f} s on 12 sample rows a table"
+            message = f"fails on sample data in DuckDB: {first_line}"
+            return [Finding(filename, None, "sql.execute", message[:400])]
+        finally:
+            timer.cancel()
+    return []
+
+
+def _create_insert_target(insert: exp.Insert) -> list[str]:
+    """DDL that creates the target of ``insert`` (empty, typed by its SELECT) if missing."""
+    target = insert.this
+    table = target.this if isinstance(target, exp.Schema) else target
+    if not isinstance(table, exp.Table):
+        return []
+    alias = exp.TableAlias(
+        this=exp.to_identifier("_shape"),
+        columns=[column.copy() for column in getattr(target, "expressions", [])],
+    )
+    shape = exp.select("*").from_(exp.Subquery(this=insert.expression.copy(), alias=alias))
+    create = exp.Create(this=table.copy(), kind="TABLE", exists=True, expression=shape.limit(0))
+    schema = [f"CREATE SCHEMA IF NOT EXISTS {table.db}"] if table.db else []
+    return [*schema, create.sql("duckdb")]

@@ -1,0 +1,64 @@
+"""The DuckDB dry run of generated SQL on sample rows: what it reports, what it lets pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_llm.spec import SourceTable
+from airflow_llm.validate.sql_execution import duckdb_statements, execution_findings
+
+SOURCES = [
+    SourceTable(
+        name="raw.orders",
+        columns={"order_id": "BIGINT", "amount": "NUMERIC(12,2)", "ordered_at": "TIMESTAMP"},
+    )
+]
+PARAMS = {"schema": "analytics_dev", "bucket": None}
+
+CASES = {
+    "insert_into_a_new_table": (
+        "INSERT INTO {{ params.schema }}.totals (day, total)\n"
+        "SELECT CAST(ordered_at AS DATE), SUM(amount) FROM raw.orders\n"
+        "WHERE CAST(ordered_at AS DATE) = '{{ ds }}' GROUP BY 1",
+        None,
+    ),
+    "create_table_as": ("CREATE TABLE stg AS SELECT * FROM raw.orders WHERE amount > 0", None),
+    "upstream_table_not_declared": ("SELECT * FROM stg_orders", None),
+    "unknown_column": ("SELECT customer_name FROM raw.orders", 'column "customer_name"'),
+    "duplicate_column": (
+        "CREATE TABLE t (order_id INT, order_id INT)",
+        'Column with name "order_id" already exists',
+    ),
+    "type_mismatch": ("SELECT SUM(ordered_at) FROM raw.orders", "sum"),
+    "file_access": ("SELECT * FROM read_csv('/etc/passwd')", "disabled by configuration"),
+    "runaway_query": (
+        "SELECT count(*) FROM range(10000000000) AS a, range(10000000000) AS b",
+        "did not finish in 2 s",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_execution_findings(name: str) -> None:
+    sql, expected = CASES[name]
+    findings = execution_findings(sql, "t.sql", "postgres", PARAMS, SOURCES, timeout=2)
+    if expected is None:
+        assert findings == []
+    else:
+        assert [f.rule for f in findings] == ["sql.execute"]
+        assert expected in findings[0].message
+
+
+def test_statements_are_rendered_and_translated_for_duckdb() -> None:
+    statements = duckdb_statements(
+        "INSERT INTO t (n) SELECT order_id::text FROM raw.orders WHERE ordered_at < '{{ ds }}'",
+        "postgres",
+        PARAMS,
+    )
+    assert statements == [
+        "CREATE TABLE IF NOT EXISTS t AS SELECT * FROM "
+        "(SELECT CAST(order_id AS TEXT) FROM raw.orders WHERE ordered_at < '2024-01-31') "
+        "AS _shape(n) LIMIT 0",
+        "INSERT INTO t (n) SELECT CAST(order_id AS TEXT) FROM raw.orders "
+        "WHERE ordered_at < '2024-01-31'",
+    ]
