@@ -1,8 +1,9 @@
 """The spec -> bundle task graph, shared by the generation and the bulk regeneration DAGs.
 
 Wiring only: each task calls one stage of :mod:`airflow_llm.stages`. Model-bound tasks
-(plan, generate, repair) run in the ``llm_endpoint`` pool, sized to the endpoint's
-concurrency.
+(plan, generate, generate_quality) run in the ``llm_endpoint`` pool and keep up to
+``airflow_llm_batch_concurrency`` requests in flight each: size the pool so that pool
+slots x that concurrency is the endpoint's concurrency.
 """
 
 from __future__ import annotations
@@ -37,48 +38,60 @@ def discover(spec_uris: list[str], prefix_uri: str) -> list[str]:
     return list(spec_uris) or discover_spec_uris(prefix_uri, S3_CONN_ID)
 
 
-@task(map_index_template="{{ label }}")
-def prepare(uri: str, environment: str) -> dict[str, Any]:
-    """Parse and validate one spec for one environment; skip it when unchanged."""
+@task
+def prepare(spec_uris: Any, environments: Any) -> list[dict[str, Any]]:
+    """Parse and validate every spec for every environment; return the ones to generate.
+
+    The others (unchanged, or rejected with a report) go to ``summarize`` under the XCom
+    key ``skipped``, so a run over unchanged specs maps nothing.
+    """
     from airflow_llm.stages import prepare as run
 
-    _label(f"{environment}: {uri.rsplit('/', 1)[-1]}")
-    return run(uri, environment, _ctx())
+    ready, skipped = run(list(spec_uris), list(environments), _ctx())
+    get_current_context()["ti"].xcom_push(key="skipped", value=skipped)
+    return ready
 
 
-@task(pool=LLM_POOL, map_index_template="{{ label }}")
-def plan(prepared: dict[str, Any]) -> dict[str, Any]:
-    """Give the spec its tasks (planner for description-only specs)."""
+@task(pool=LLM_POOL)
+def plan(prepared: Any) -> list[dict[str, Any]]:
+    """Give every ready spec its tasks (the planner for description-only specs)."""
     from airflow_llm.stages import plan as run
 
-    _label(f"{prepared['environment']}: {prepared['pipeline']}")
-    return run(prepared, _ctx())
+    return run(list(prepared), _ctx())
 
 
 @task
-def flatten(plans: Any) -> list[dict[str, str]]:
-    """One work item per task of every planned spec."""
-    from airflow_llm.stages import flatten as run
+def code_batches(planned: Any) -> list[list[dict[str, str]]]:
+    """The SQL and Python tasks of every planned spec, in batches."""
+    from airflow_llm.stages import batches
 
-    return run(list(plans))
+    ctx = _ctx()
+    return batches(list(planned), quality=False, size=ctx.batch_size)
+
+
+@task
+def quality_batches(planned: Any) -> list[list[dict[str, str]]]:
+    """The quality suites of every planned spec, in batches."""
+    from airflow_llm.stages import batches
+
+    ctx = _ctx()
+    return batches(list(planned), quality=True, size=ctx.batch_size)
 
 
 @task(pool=LLM_POOL, map_index_template="{{ label }}")
-def generate(item: dict[str, str]) -> dict[str, str]:
-    """The first answer for one task."""
+def generate(batch: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Answer, validate and repair one batch of tasks' artifacts."""
     from airflow_llm.stages import generate as run
 
-    _label(f"{item['pipeline']}.{item['task']}")
-    return run(item, _ctx())
+    first = batch[0] if batch else {"pipeline": "-", "task": "-"}
+    more = f" +{len(batch) - 1}" if len(batch) > 1 else ""
+    _label(f"{first['pipeline']}.{first['task']}{more}")
+    return run(batch, _ctx())
 
 
-@task(pool=LLM_POOL, map_index_template="{{ label }}")
-def repair(item: dict[str, str]) -> dict[str, Any]:
-    """Validate one task's artifact and repair it (bounded)."""
-    from airflow_llm.stages import repair as run
-
-    _label(f"{item['pipeline']}.{item['task']}")
-    return run(item, _ctx())
+generate_quality = generate.override(task_id="generate_quality", trigger_rule="all_done")
+"""The same for quality suites, after every other artifact is final (and whatever became
+of it: one failed batch does not stop the others' suites)."""
 
 
 @task(trigger_rule="all_done", map_index_template="{{ label }}")
@@ -119,9 +132,10 @@ def publish(gated: dict[str, Any]) -> dict[str, Any]:
 
 
 @task(trigger_rule="all_done")
-def summarize(results: Any) -> list[dict[str, Any]]:
+def summarize(skipped: Any, results: Any) -> list[dict[str, Any]]:
     """One line per spec and environment: published, unchanged or rejected and why."""
-    rows = [{key: result.get(key) for key in SUMMARY_KEYS} for result in results]
+    rows = [{key: result.get(key) for key in SUMMARY_KEYS} for result in [*skipped, *results]]
+    rows.sort(key=lambda row: (str(row["uri"]), str(row["environment"])))
     for row in rows:
         reason = row.get("reason") or ""
         print(f"{row['status']:>10}  {row['environment']:<8} {row['pipeline']}  {reason}")
@@ -130,11 +144,12 @@ def summarize(results: Any) -> list[dict[str, Any]]:
 
 def generation_flow(spec_uris: Any, environments: Any) -> Any:
     """Wire the flow for every spec in ``spec_uris`` times every environment."""
-    prepared = prepare.expand(uri=spec_uris, environment=environments)
-    planned = plan.expand(prepared=prepared)
-    generated = generate.expand(item=flatten(planned))
-    repaired = repair.expand(item=generated)
+    prepared: Any = prepare(spec_uris, environments)  # also pushes "skipped"
+    planned = plan(prepared)
+    code = generate.expand(batch=code_batches(planned))
+    suites = generate_quality.expand(batch=quality_batches(planned))
+    code >> suites
     assembled = assemble.expand(planned=planned)
-    repaired >> assembled
+    suites >> assembled
     gated = gate.expand(assembled=assembled)
-    return summarize(publish.expand(gated=gated))
+    return summarize(prepared["skipped"], publish.expand(gated=gated))

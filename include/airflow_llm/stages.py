@@ -1,23 +1,34 @@
 """The spec -> bundle flow as stages, one per Airflow task (mapped where it fans out).
 
-prepare (parse, validate, skip unchanged) -> plan -> flatten -> generate (first answer
-per task) -> repair (validate, repair loop) -> assemble (render one bundle per spec)
--> gate (types, import, structure, smoke run) -> publish. Every stage reads its inputs
-from and writes its outputs to a run-scoped work prefix in object storage; XCom
-carries only small dicts of names, statuses and URIs. Nothing here needs a scheduler:
-tests call the stages directly.
+prepare (parse, validate, skip unchanged; every spec at once) -> plan (tasks for every
+ready spec) -> batches -> generate (answer, validate and repair each task of a batch;
+quality suites in a second round, once every other artifact is final) -> assemble
+(render one bundle per spec) -> gate (types, import, structure, smoke run) -> publish.
+Every stage reads its inputs from and writes its outputs to a run-scoped work prefix in
+object storage; XCom carries only small dicts of names, statuses and URIs. Nothing here
+needs a scheduler: tests call the stages directly.
+
+Model-bound stages work on many items per task instance and keep up to
+``FlowContext.concurrency`` requests in flight (threads taking turns, see
+:func:`_with_model`): mapped instances start seconds apart on a real executor and run
+one at a time under ``dag.test()``, so concurrency inside an instance is what keeps the
+endpoint busy. Batching never changes what is generated: same inputs, same bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import tempfile
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow.sdk import ObjectStoragePath
 
@@ -27,8 +38,8 @@ from airflow_llm.deployment import BUCKET
 from airflow_llm.gates import gate_bundle
 from airflow_llm.generate import ArtifactGenerator, ArtifactState
 from airflow_llm.llm.cache import ResponseCache
-from airflow_llm.llm.client import ModelClient, ModelError
-from airflow_llm.llm.endpoints import router_from_connections
+from airflow_llm.llm.client import ChatRequest, ChatResponse, ModelClient, ModelError
+from airflow_llm.llm.endpoints import ModelRouter, router_from_connections
 from airflow_llm.plan import PlanAttempt, PlanningError, plan_tasks
 from airflow_llm.prompts import PromptBudgetError, prompt_versions
 from airflow_llm.publish import current_manifest, publish_bundle, write_report
@@ -37,14 +48,23 @@ from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.spec_loading import SpecError, parse_spec, snake_case_name
 from airflow_llm.validate.findings import Finding, errors
+from airflow_llm.validate.sql import SqlValidator
 
 READY, UNCHANGED, REJECTED, PUBLISHED = "ready", "unchanged", "rejected", "published"
 DEFAULT_ROUTES = {"default": "airflow_llm_model"}
+BATCH_SIZE = 32
+"""Tasks per mapped generate instance (Airflow Variable ``airflow_llm_batch_size``)."""
+CONCURRENCY = 4
+"""Model requests one task instance keeps in flight (``airflow_llm_batch_concurrency``)."""
+
+log = logging.getLogger(__name__)
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 def context_for_run(params: Mapping[str, Any], run_id: str) -> FlowContext:
-    """The flow context of an Airflow run: the deployment's bucket, model routes and
-    attempts from Airflow Variables."""
+    """The flow context of an Airflow run: the deployment's bucket; model routes,
+    attempts, batch size and concurrency from Airflow Variables."""
     from airflow.sdk import Variable
 
     routes = json.loads(
@@ -56,6 +76,8 @@ def context_for_run(params: Mapping[str, Any], run_id: str) -> FlowContext:
         routes=routes,
         force=bool(params.get("force", False)),
         max_attempts=int(Variable.get("airflow_llm_max_attempts", default="3")),
+        batch_size=int(Variable.get("airflow_llm_batch_size", default=str(BATCH_SIZE))),
+        concurrency=int(Variable.get("airflow_llm_batch_concurrency", default=str(CONCURRENCY))),
     )
 
 
@@ -74,6 +96,9 @@ class FlowContext:
     routes: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ROUTES))
     force: bool = False
     max_attempts: int = 3
+    batch_size: int = BATCH_SIZE
+    concurrency: int = CONCURRENCY
+    _s3: Any = field(default=None, init=False, repr=False, compare=False)
 
     def work(self, environment: str, pipeline: str) -> ObjectStoragePath:
         """The run's work folder for one pipeline in one environment."""
@@ -86,16 +111,22 @@ class FlowContext:
             max_attempts=self.max_attempts, work_dir=Path(tempfile.gettempdir()) / "airflow-llm"
         )
 
-    def model_client(self) -> ModelClient:
-        """A client routed by the configured connections, caching responses in the bucket."""
-        cache = ResponseCache.at(f"s3://{self.bucket}/cache/responses/", conn_id=self.conn_id)
-        return ModelClient(router_from_connections(self.routes), cache=cache)
+    def router(self) -> ModelRouter:
+        """Endpoints per request role, from the configured connections."""
+        return router_from_connections(self.routes)
+
+    def response_cache(self) -> ResponseCache:
+        """Model responses by content, in the bucket (so reruns make no model call)."""
+        return ResponseCache.at(f"s3://{self.bucket}/cache/responses/", conn_id=self.conn_id)
 
     def s3(self) -> Any:
-        """A boto3 S3 client from the storage connection (for conditional writes)."""
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        """The boto3 S3 client of the storage connection (for conditional writes); one per
+        context, shared by its threads (boto3 clients are thread-safe)."""
+        if self._s3 is None:
+            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        return S3Hook(aws_conn_id=self.conn_id).get_conn()
+            self._s3 = S3Hook(aws_conn_id=self.conn_id).get_conn()
+        return self._s3
 
 
 def _write_json(path: ObjectStoragePath, value: Any) -> None:
@@ -136,18 +167,93 @@ def _empty_report(pipeline: str, reason: str, problems: list[Finding]) -> dict[s
     return build_report(pipeline, False, reason, {}, [], problems, totals)
 
 
-def fingerprint(spec: PipelineSpec, client: ModelClient) -> dict[str, Any]:
+def fingerprint(spec: PipelineSpec, router: ModelRouter) -> dict[str, Any]:
     """What decides a bundle's content: spec, generator version, models and prompts."""
     return {
         "spec_sha256": spec_sha256(spec),
         "generator_version": __version__,
-        "models": client.router.describe(),
+        "models": router.describe(),
         "prompt_versions": prompt_versions(),
     }
 
 
-def prepare(uri: str, environment: str, ctx: FlowContext) -> dict[str, Any]:
-    """Parse and validate one spec; skip it when its published bundle is up to date."""
+def _parallel(work: Callable[[Item], Result], items: Sequence[Item], threads: int) -> list[Result]:
+    """``work`` over ``items`` in up to ``threads`` threads; results in input order."""
+    if threads <= 1 or len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
+        return list(pool.map(work, items))
+
+
+class _SameRequests:
+    """One lock per request content: a request equal to one in flight waits for it, then
+    finds the answer in the response cache, as it would have run after it (environments
+    of one spec ask the same questions)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def lock(self, request: ChatRequest) -> threading.Lock:
+        """The lock of requests equal to ``request``."""
+        with self._guard:
+            return self._locks.setdefault(repr(request), threading.Lock())
+
+
+@dataclass
+class _TurnTakingClient(ModelClient):
+    """A model client that hands its thread's turn on while it waits for the endpoint."""
+
+    turn: threading.Lock = field(default_factory=threading.Lock)
+    same: _SameRequests = field(default_factory=_SameRequests)
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        """Answer ``request`` (see :meth:`ModelClient.complete`) without holding the turn."""
+        self.turn.release()
+        try:
+            with self.same.lock(request):
+                return super().complete(request)
+        finally:
+            self.turn.acquire()
+
+
+def _with_model(
+    work: Callable[[Item, ModelClient], Result], items: Sequence[Item], ctx: FlowContext
+) -> list[Result]:
+    """``work(item, client)`` for every item, up to ``ctx.concurrency`` at a time.
+
+    The threads take turns: one runs stage work at a time, and a thread that waits for
+    the model endpoint lets the next one run. So validators (sqlfluff, black, mypy) and
+    the work prefix never serve two threads at once, while the endpoint sees up to
+    ``ctx.concurrency`` requests. Each thread has its own client (and HTTP connection).
+    """
+    turn, same = threading.Lock(), _SameRequests()
+    router, cache = ctx.router(), ctx.response_cache()
+
+    def run(item: Item) -> Result:
+        with turn:
+            client = _TurnTakingClient(router, cache=cache, turn=turn, same=same)
+            return work(item, client)
+
+    return _parallel(run, items, ctx.concurrency)
+
+
+def prepare(
+    uris: Sequence[str], environments: Sequence[str], ctx: FlowContext
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Parse and validate every spec for every environment: the ready ones, and the others
+    (unchanged: the published bundle is up to date; rejected: with a report)."""
+    models = ctx.router()
+    ctx.s3()  # one client for every thread
+    pairs = [(uri, environment) for uri in uris for environment in environments]
+    items = _parallel(lambda pair: _prepare_one(*pair, models, ctx), pairs, ctx.concurrency)
+    ready = [item for item in items if item["status"] == READY]
+    return ready, [item for item in items if item["status"] != READY]
+
+
+def _prepare_one(
+    uri: str, environment: str, router: ModelRouter, ctx: FlowContext
+) -> dict[str, Any]:
     stem = snake_case_name(PurePosixPath(uri).stem) or "spec"
     item: dict[str, Any] = {"uri": uri, "environment": environment, "pipeline": stem}
     try:
@@ -156,7 +262,7 @@ def prepare(uri: str, environment: str, ctx: FlowContext) -> dict[str, Any]:
         problems = [Finding(p.source, p.line, p.field, p.message) for p in error.problems]
         return _reject(ctx, item, "invalid spec", _empty_report(stem, "invalid spec", problems))
     item["pipeline"] = spec.name
-    expected = fingerprint(spec, ctx.model_client())
+    expected = fingerprint(spec, router)
     published = current_manifest(ctx.s3(), ctx.bucket, environment, spec.name)
     up_to_date = published is not None and {k: published.get(k) for k in expected} == expected
     if up_to_date and not ctx.force:
@@ -167,90 +273,101 @@ def prepare(uri: str, environment: str, ctx: FlowContext) -> dict[str, Any]:
     return {**item, "status": READY}
 
 
-def plan(prepared: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
-    """Give a ready spec its tasks (the planner when it has none); list them as work items."""
-    if prepared["status"] != READY:
-        return {**prepared, "tasks": []}
+def plan(prepared: Sequence[dict[str, Any]], ctx: FlowContext) -> list[dict[str, Any]]:
+    """Give every ready spec its tasks (the planner for those without): each result maps
+    its task names to their kinds, or is rejected with a report."""
+    return _with_model(lambda item, client: _plan_one(item, client, ctx), prepared, ctx)
+
+
+def _plan_one(prepared: dict[str, Any], client: ModelClient, ctx: FlowContext) -> dict[str, Any]:
     work = ctx.work(prepared["environment"], prepared["pipeline"])
     spec = PipelineSpec.model_validate(_read_json(work / "spec.json"))
     try:
-        result = plan_tasks(spec, ctx.model_client(), ctx.settings())
+        result = plan_tasks(spec, client, ctx.settings())
     except (PlanningError, ModelError, PromptBudgetError) as error:
         attempts = error.attempts if isinstance(error, PlanningError) else []
         report = build_report(
             spec.name, False, str(error), {}, attempts, [], _plan_totals(attempts)
         )
-        return {**_reject(ctx, prepared, str(error), report), "tasks": []}
+        return {**_reject(ctx, prepared, str(error), report), "tasks": {}}
     planned = {
         **spec.model_dump(mode="json", by_alias=True),
         "tasks": [t.model_dump(mode="json") for t in result.tasks],
     }
     _write_json(work / "spec.json", planned)
     _write_json(work / "plan.json", [_plan_attempt(a) for a in result.attempts])
-    return {**prepared, "tasks": [task.name for task in result.tasks]}
+    return {**prepared, "tasks": {task.name: task.kind for task in result.tasks}}
 
 
-def flatten(plans: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """One work item per task of every planned spec."""
-    return [
-        {"environment": p["environment"], "pipeline": p["pipeline"], "task": task}
-        for p in plans
-        for task in p["tasks"]
+def batches(
+    planned: Sequence[dict[str, Any]], quality: bool, size: int
+) -> list[list[dict[str, str]]]:
+    """One work item per task of every planned spec, ``size`` to a batch: the quality
+    suites, or every other artifact."""
+    items = [
+        {"environment": p["environment"], "pipeline": p["pipeline"], "task": name}
+        for p in planned
+        for name, kind in p["tasks"].items()
+        if (kind == "quality") == quality
     ]
+    return [items[start : start + size] for start in range(0, len(items), max(1, size))]
 
 
-def _generator(item: Mapping[str, str], ctx: FlowContext) -> tuple[ArtifactGenerator, PipelineSpec]:
-    work = ctx.work(item["environment"], item["pipeline"])
-    spec = PipelineSpec.model_validate(_read_json(work / "spec.json"))
-    return ArtifactGenerator(spec, list(spec.tasks or []), ctx.model_client(), ctx.settings()), spec
+@cache
+def _sql_validator() -> SqlValidator:
+    """One SQL validator per process: its sqlfluff linters are built once and reused."""
+    return SqlValidator()
 
 
-def generate(item: dict[str, str], ctx: FlowContext) -> dict[str, str]:
-    """The first answer for one task, validated, saved to the work prefix.
+def generate(batch: Sequence[dict[str, str]], ctx: FlowContext) -> list[dict[str, Any]]:
+    """Answer, validate and repair the artifact of every task in ``batch``, save each to
+    the work prefix.
 
-    Quality suites wait for the repair stage: their prompt lists the tables upstream SQL
-    writes, and only once every ``generate`` instance has finished is that list the
-    same whatever order the mapped instances ran in (same inputs, same bytes).
+    Quality suites come in batches of their own, after every other artifact is final:
+    their prompt lists the tables upstream SQL writes, and only then is that list the
+    same whatever order tasks, batches and repairs ran in (same inputs, same bytes).
     """
-    generator, spec = _generator(item, ctx)
-    task = next(t for t in spec.tasks or [] if t.name == item["task"])
-    if task.kind != "quality":
-        _first_attempt(generator, spec, item, ctx)
-    return item
+    specs: dict[str, PipelineSpec] = {}
+
+    def run(item: dict[str, str], client: ModelClient) -> dict[str, Any]:
+        work = ctx.work(item["environment"], item["pipeline"])
+        if str(work) not in specs:
+            specs[str(work)] = PipelineSpec.model_validate(_read_json(work / "spec.json"))
+        return _generate_one(item, specs[str(work)], work, client, ctx)
+
+    return _with_model(run, batch, ctx)
 
 
-def _first_attempt(
-    generator: ArtifactGenerator, spec: PipelineSpec, item: Mapping[str, str], ctx: FlowContext
-) -> None:
-    work = ctx.work(item["environment"], item["pipeline"])
+def _generate_one(
+    item: dict[str, str],
+    spec: PipelineSpec,
+    work: ObjectStoragePath,
+    client: ModelClient,
+    ctx: FlowContext,
+) -> dict[str, Any]:
     task = next(t for t in spec.tasks or [] if t.name == item["task"])
-    upstream = {}
-    for name in task.depends_on:
-        path = work / "artifacts" / f"{name}.json"
-        if path.exists():
-            upstream[name] = ArtifactState.from_dict(_read_json(path))
+    artifacts = work / "artifacts"
+    upstream = {
+        name: ArtifactState.from_dict(_read_json(artifacts / f"{name}.json"))
+        for name in task.depends_on
+        if (artifacts / f"{name}.json").exists()
+    }
+    generator = ArtifactGenerator(
+        spec,
+        list(spec.tasks or []),
+        client,
+        ctx.settings(),
+        sql=_sql_validator(),
+        progress=lambda line: log.info("%s.%s", spec.name, line),
+    )
     try:
         state = generator.first_attempt(task, upstream)
-    except (ModelError, PromptBudgetError) as error:  # repair finds no artifact: invalid
-        _write_json(work / "artifacts" / f"{task.name}.error.json", {"error": str(error)})
-        return
-    _write_json(work / "artifacts" / f"{task.name}.json", state.to_dict())
-
-
-def repair(item: dict[str, str], ctx: FlowContext) -> dict[str, Any]:
-    """Validate one task's artifact and repair it until it passes or attempts run out
-    (a quality suite gets its first answer here)."""
-    generator, spec = _generator(item, ctx)
-    artifacts = ctx.work(item["environment"], item["pipeline"]) / "artifacts"
-    path = artifacts / f"{item['task']}.json"
-    if not path.exists() and not (artifacts / f"{item['task']}.error.json").exists():
-        _first_attempt(generator, spec, item, ctx)
-    if not path.exists():
+    except (ModelError, PromptBudgetError) as error:  # no artifact: assemble rejects the spec
+        log.warning("%s.%s: no answer: %s", spec.name, task.name, error)
         return {**item, "valid": False}
-    state = ArtifactState.from_dict(_read_json(path))
     with contextlib.suppress(ModelError):  # the attempts so far are kept; it stays invalid
         generator.repair(state)
-    _write_json(path, state.to_dict())
+    _write_json(artifacts / f"{task.name}.json", state.to_dict())
     return {**item, "valid": state.valid}
 
 
@@ -323,7 +440,7 @@ def gate(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     files["manifest.json"] = build_manifest(
         results.spec.name,
         spec_sha256(results.spec),
-        ctx.model_client().router,
+        ctx.router(),
         files,
         results.states,
         results.plan_attempts,

@@ -1,0 +1,147 @@
+"""Batched generation stages on the real SeaweedFS, with a scripted endpoint over HTTP.
+
+A batch keeps several requests in flight and still writes the same artifacts as one
+task at a time; environments of one spec ask each question once; quality suites see
+the tables of the repaired SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from airflow_llm.connections import MODEL_CONN_ID, conn_env_var
+from airflow_llm.embedded.config import EmbeddedConfig
+from airflow_llm.embedded.s3_server import s3_client
+from airflow_llm.stages import FlowContext, batches, generate, plan, prepare
+from tests.scripted_endpoint import Answer, ScriptedModel
+from tests.unit.test_generate import GOOD_PYTHON, GOOD_SQL, GOOD_SUITE
+
+pytestmark = pytest.mark.integration
+SPEC = """\
+name: {name}
+description: Copy order ids into totals, check them and count them.
+dialect: postgres
+sources:
+  - {{name: orders, columns: {{id: BIGINT, d: DATE}}}}
+tasks:
+  - {{name: build_totals, kind: sql, description: Copy ids into totals.}}
+  - {{name: check_totals, kind: quality, depends_on: build_totals, description: ids are set.}}
+  - {{name: count_totals, kind: python, depends_on: check_totals, description: Count.}}
+"""
+
+
+@contextmanager
+def model_connection(
+    script: ScriptedModel, model: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Serve ``script`` as the default model connection, naming the model ``model``."""
+    with script.serve() as base_url:
+        connection = {"conn_type": "openai", "host": base_url, "extra": {"model": model}}
+        monkeypatch.setenv(conn_env_var(MODEL_CONN_ID), json.dumps(connection))
+        yield
+
+
+def upload_specs(config: EmbeddedConfig, prefix: str, names: list[str]) -> list[str]:
+    client = s3_client(config)
+    for name in names:
+        key = f"{prefix}{name}.yml"
+        client.put_object(Bucket=config.bucket, Key=key, Body=SPEC.format(name=name).encode())
+    return [f"s3://{config.bucket}/{prefix}{name}.yml" for name in names]
+
+
+def run_stages(uris: list[str], environments: list[str], ctx: FlowContext) -> list[dict[str, Any]]:
+    """prepare -> plan -> every code batch -> every quality batch, as the DAG runs them."""
+    ready, skipped = prepare(uris, environments, ctx)
+    assert skipped == []
+    planned = plan(ready, ctx)
+    results = []
+    for quality in (False, True):
+        for batch in batches(planned, quality=quality, size=ctx.batch_size):
+            results += generate(batch, ctx)
+    return results
+
+
+def artifacts(ctx: FlowContext, environment: str, pipeline: str) -> dict[str, Any]:
+    """Each task's artifact content and findings (attempt timings and cache flags aside)."""
+    folder = ctx.work(environment, pipeline) / "artifacts"
+    states = {path.name: json.loads(path.read_text()) for path in folder.iterdir()}
+    return {
+        name: [(a["content"], a["findings"]) for a in state["attempts"]]
+        for name, state in states.items()
+    }
+
+
+def waiting_for(parties: int, answer: str) -> Answer:
+    """An answer given only once ``parties`` requests are in flight together."""
+    barrier = threading.Barrier(parties, timeout=60)
+
+    def respond(body: dict[str, Any]) -> str:
+        barrier.wait()
+        return answer
+
+    return respond
+
+
+def test_a_batch_keeps_requests_in_flight_and_writes_what_one_at_a_time_writes(
+    s3_connection: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = ["batch_a", "batch_b", "batch_c"]
+    uris = upload_specs(s3_connection, "batch-stages/", names)
+    bucket = s3_connection.bucket
+
+    together = ScriptedModel(
+        {"sql": [waiting_for(3, GOOD_SQL)], "quality": [GOOD_SUITE], "python": [GOOD_PYTHON]}
+    )
+    batched = FlowContext(bucket, "batched", batch_size=8, concurrency=3)
+    with model_connection(together, "scripted-batched", monkeypatch):
+        results = run_stages(uris, ["dev"], batched)
+    assert all(result["valid"] for result in results)
+    assert len(results) == 9
+    assert sorted(together.roles()) == ["python"] * 3 + ["quality"] * 3 + ["sql"] * 3
+
+    alone = ScriptedModel({"sql": [GOOD_SQL], "quality": [GOOD_SUITE], "python": [GOOD_PYTHON]})
+    serial = FlowContext(bucket, "serial", batch_size=1, concurrency=1)
+    with model_connection(alone, "scripted-serial", monkeypatch):
+        run_stages(uris, ["dev"], serial)
+    for name in names:
+        assert artifacts(batched, "dev", name) == artifacts(serial, "dev", name)
+
+
+def test_environments_of_one_spec_ask_each_question_once(
+    s3_connection: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uris = upload_specs(s3_connection, "batch-envs/", ["batch_envs"])
+    script = ScriptedModel({"sql": [GOOD_SQL], "quality": [GOOD_SUITE], "python": [GOOD_PYTHON]})
+    ctx = FlowContext(s3_connection.bucket, "envs", concurrency=4)
+    with model_connection(script, "scripted-envs", monkeypatch):
+        results = run_stages(uris, ["dev", "staging", "prod"], ctx)
+    assert len(results) == 9
+    assert all(result["valid"] for result in results)
+    assert sorted(script.roles()) == ["python", "quality", "sql"]
+
+
+def test_quality_suites_see_the_tables_of_the_repaired_sql(
+    s3_connection: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uris = upload_specs(s3_connection, "batch-repair/", ["batch_repair"])
+    script = ScriptedModel(
+        {
+            "sql": ["```sql\nSELEC broken\n```"],
+            "repair": [GOOD_SQL],
+            "quality": [GOOD_SUITE],
+            "python": [GOOD_PYTHON],
+        }
+    )
+    ctx = FlowContext(s3_connection.bucket, "repair", concurrency=4)
+    with model_connection(script, "scripted-repair", monkeypatch):
+        results = run_stages(uris, ["dev"], ctx)
+    assert all(result["valid"] for result in results)
+    suite_request = next(body for body in script.requests if "response_format" in body)
+    schema = suite_request["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["table"]["enum"] == ["orders", "totals"]
