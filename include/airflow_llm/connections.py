@@ -34,7 +34,8 @@ def embedded_connections(config: EmbeddedConfig) -> dict[str, str]:
         "conn_type": "openai",
         "host": config.model_base_url,
         "password": "not-needed",
-        "extra": {"model": config.model_alias},
+        # a small model on a few CPU cores: an answer can take minutes when slots are busy
+        "extra": {"model": config.model_alias, "timeout": 600},
     }
     return {
         conn_env_var(S3_CONN_ID): json.dumps(s3),

@@ -140,7 +140,7 @@ def report_markdown(report: Mapping[str, Any]) -> str:
     problems = [
         f"- `{f['file']}:{f['line'] or '?'}` [{f['rule']}] {f['message']}"
         for task in report["tasks"]
-        if not task["valid"]
+        if not task["valid"] and task["attempts"]
         for f in task["attempts"][-1]["findings"]
         if f["severity"] == "error"
     ]

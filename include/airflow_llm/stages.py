@@ -24,7 +24,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -177,14 +177,6 @@ def fingerprint(spec: PipelineSpec, router: ModelRouter) -> dict[str, Any]:
     }
 
 
-def _parallel(work: Callable[[Item], Result], items: Sequence[Item], threads: int) -> list[Result]:
-    """``work`` over ``items`` in up to ``threads`` threads; results in input order."""
-    if threads <= 1 or len(items) <= 1:
-        return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
-        return list(pool.map(work, items))
-
-
 class _SameRequests:
     """One lock per request content: a request equal to one in flight waits for it, then
     finds the answer in the response cache, as it would have run after it (environments
@@ -218,9 +210,13 @@ class _TurnTakingClient(ModelClient):
 
 
 def _with_model(
-    work: Callable[[Item, ModelClient], Result], items: Sequence[Item], ctx: FlowContext
+    work: Callable[[Item, ModelClient], Result],
+    items: Sequence[Item],
+    ctx: FlowContext,
+    after: Callable[[int], Sequence[int]] = lambda index: (),
 ) -> list[Result]:
-    """``work(item, client)`` for every item, up to ``ctx.concurrency`` at a time.
+    """``work(item, client)`` for every item, up to ``ctx.concurrency`` at a time, each
+    once the items at the indices ``after(index)`` are done; results in input order.
 
     The threads take turns: one runs stage work at a time, and a thread that waits for
     the model endpoint lets the next one run. So validators (sqlfluff, black, mypy) and
@@ -232,10 +228,23 @@ def _with_model(
 
     def run(item: Item) -> Result:
         with turn:
-            client = _TurnTakingClient(router, cache=cache, turn=turn, same=same)
-            return work(item, client)
+            return work(item, _TurnTakingClient(router, cache=cache, turn=turn, same=same))
 
-    return _parallel(run, items, ctx.concurrency)
+    waiting = {index: set(after(index)) for index in range(len(items))}
+    results: dict[int, Result] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(ctx.concurrency, len(items)))) as pool:
+        running: dict[Future[Result], int] = {}
+        while waiting or running:
+            for index in [index for index, before in waiting.items() if not before]:
+                del waiting[index]
+                running[pool.submit(run, items[index])] = index
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)
+                results[index] = future.result()
+                for before in waiting.values():
+                    before.discard(index)
+    return [results[index] for index in range(len(items))]
 
 
 def prepare(
@@ -243,10 +252,11 @@ def prepare(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Parse and validate every spec for every environment: the ready ones, and the others
     (unchanged: the published bundle is up to date; rejected: with a report)."""
-    models = ctx.router()
+    router = ctx.router()
     ctx.s3()  # one client for every thread
     pairs = [(uri, environment) for uri in uris for environment in environments]
-    items = _parallel(lambda pair: _prepare_one(*pair, models, ctx), pairs, ctx.concurrency)
+    with ThreadPoolExecutor(max_workers=max(1, min(ctx.concurrency, len(pairs)))) as pool:
+        items = list(pool.map(lambda pair: _prepare_one(pair[0], pair[1], router, ctx), pairs))
     ready = [item for item in items if item["status"] == READY]
     return ready, [item for item in items if item["status"] != READY]
 
@@ -300,16 +310,41 @@ def _plan_one(prepared: dict[str, Any], client: ModelClient, ctx: FlowContext) -
 
 
 def batches(
-    planned: Sequence[dict[str, Any]], quality: bool, size: int
-) -> list[list[dict[str, str]]]:
-    """One work item per task of every planned spec, ``size`` to a batch: the quality
-    suites, or every other artifact."""
-    items = [
-        {"environment": p["environment"], "pipeline": p["pipeline"], "task": name}
-        for p in planned
-        for name, kind in p["tasks"].items()
-        if (kind == "quality") == quality
-    ]
+    planned: Sequence[dict[str, Any]], size: int
+) -> tuple[list[list[dict[str, str]]], list[list[dict[str, str]]]]:
+    """One work item per task of every planned spec, in batches of up to ``size`` items,
+    and the quality suites left for a second round, in batches too.
+
+    A quality suite's prompt lists the tables its spec's SQL writes, so it waits until
+    that SQL is final (same inputs, same bytes). Specs that fit in a batch stay whole
+    and their suites wait inside it; larger specs (every spec, at size 1) are split, and
+    their suites wait for the second round, after every batch.
+    """
+    first: list[list[dict[str, str]]] = []
+    later: list[dict[str, str]] = []
+    filling: list[dict[str, str]] = []
+    for spec in planned:
+        items = [
+            {"environment": spec["environment"], "pipeline": spec["pipeline"], "task": name}
+            | {"kind": kind}
+            for name, kind in spec["tasks"].items()
+        ]
+        code = [item for item in items if item["kind"] != "quality"]
+        suites = [item for item in items if item["kind"] == "quality"]
+        if len(items) > size:
+            first += _chunks(code, size)
+            later += suites
+            continue
+        if filling and len(filling) + len(items) > size:
+            first.append(filling)
+            filling = []
+        filling += code + suites
+    if filling:
+        first.append(filling)
+    return first, _chunks(later, size)
+
+
+def _chunks(items: list[dict[str, str]], size: int) -> list[list[dict[str, str]]]:
     return [items[start : start + size] for start in range(0, len(items), max(1, size))]
 
 
@@ -320,13 +355,9 @@ def _sql_validator() -> SqlValidator:
 
 
 def generate(batch: Sequence[dict[str, str]], ctx: FlowContext) -> list[dict[str, Any]]:
-    """Answer, validate and repair the artifact of every task in ``batch``, save each to
-    the work prefix.
-
-    Quality suites come in batches of their own, after every other artifact is final:
-    their prompt lists the tables upstream SQL writes, and only then is that list the
-    same whatever order tasks, batches and repairs ran in (same inputs, same bytes).
-    """
+    """Answer, validate and repair the artifact of every task in ``batch`` (see
+    :func:`batches`), save each to the work prefix; a quality suite starts once its
+    spec's other artifacts in the batch are final."""
     specs: dict[str, PipelineSpec] = {}
 
     def run(item: dict[str, str], client: ModelClient) -> dict[str, Any]:
@@ -335,7 +366,18 @@ def generate(batch: Sequence[dict[str, str]], ctx: FlowContext) -> list[dict[str
             specs[str(work)] = PipelineSpec.model_validate(_read_json(work / "spec.json"))
         return _generate_one(item, specs[str(work)], work, client, ctx)
 
-    return _with_model(run, batch, ctx)
+    def after(index: int) -> list[int]:
+        item = batch[index]
+        if item["kind"] != "quality":
+            return []
+        return [
+            other
+            for other, code in enumerate(batch)
+            if code["kind"] != "quality"
+            and (code["environment"], code["pipeline"]) == (item["environment"], item["pipeline"])
+        ]
+
+    return _with_model(run, batch, ctx, after)
 
 
 def _generate_one(
@@ -345,12 +387,14 @@ def _generate_one(
     client: ModelClient,
     ctx: FlowContext,
 ) -> dict[str, Any]:
-    task = next(t for t in spec.tasks or [] if t.name == item["task"])
-    artifacts = work / "artifacts"
-    upstream = {
+    tasks = {t.name: t for t in spec.tasks or []}
+    task, artifacts = tasks[item["task"]], work / "artifacts"
+    upstream = {  # what a quality suite's prompt reads: the final SQL before it
         name: ArtifactState.from_dict(_read_json(artifacts / f"{name}.json"))
         for name in task.depends_on
-        if (artifacts / f"{name}.json").exists()
+        if task.kind == "quality"
+        and tasks[name].kind != "quality"
+        and (artifacts / f"{name}.json").exists()
     }
     generator = ArtifactGenerator(
         spec,
@@ -364,6 +408,7 @@ def _generate_one(
         state = generator.first_attempt(task, upstream)
     except (ModelError, PromptBudgetError) as error:  # no artifact: assemble rejects the spec
         log.warning("%s.%s: no answer: %s", spec.name, task.name, error)
+        _write_json(artifacts / f"{task.name}.error.json", {"error": str(error)})
         return {**item, "valid": False}
     with contextlib.suppress(ModelError):  # the attempts so far are kept; it stays invalid
         generator.repair(state)
@@ -415,6 +460,12 @@ def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     work = ctx.work(planned["environment"], planned["pipeline"])
     results = _results(work)
     failed = sorted(name for name, state in results.states.items() if not state.valid)
+    unanswered = [name for name in failed if not results.states[name].attempts]
+    if unanswered:
+        error = work / "artifacts" / f"{unanswered[0]}.error.json"
+        why = _read_json(error)["error"] if error.exists() else "no artifact"
+        reason = f"no answer from the model for {', '.join(unanswered)}: {why}"
+        return _reject(ctx, planned, reason, results.report(reason, []))
     if failed:
         reason = f"still invalid after repairs: {', '.join(failed)}"
         return _reject(ctx, planned, reason, results.report(reason, []))
