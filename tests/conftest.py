@@ -8,8 +8,6 @@ temporary state folder, so tests never touch a developer's running services.
 from __future__ import annotations
 
 import os
-import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,35 +32,9 @@ from airflow_llm.embedded.process import ManagedProcess  # noqa: E402
 from airflow_llm.embedded.services import EmbeddedServices  # noqa: E402
 
 
-def _ports_free(ports: list[int]) -> bool:
-    for port in ports:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
-
-
-def free_port_block(size: int) -> int:
-    """A base port such that base..base+size-1 and their +10000 gRPC twins are free.
-
-    Ports come from below the kernel's ephemeral range (32768+), so the outgoing
-    connections of the servers themselves can never take a port they are about to bind.
-    """
-    rng = random.SystemRandom()
-    for _ in range(200):
-        base = rng.randrange(10000, 22000)
-        ports = [base + i for i in range(size)] + [base + i + 10000 for i in range(size)]
-        if _ports_free(ports):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
 def config_on_free_ports(state_dir: Path) -> EmbeddedConfig:
     """Embedded-service settings on free ports, keeping state in ``state_dir``."""
-    base = free_port_block(6)  # S3 and the four other weed servers, then the model server
-    return EmbeddedConfig(state_dir=state_dir, s3_port=base, model_port=base + 5)
+    return EmbeddedConfig.on_free_ports(state_dir)
 
 
 @pytest.fixture(scope="session")

@@ -31,14 +31,15 @@ def run_demo(specs_dir: Path, config: EmbeddedConfig, out_dir: Path, dags_dir: P
     """Run the demo; return 0 when the DAG run succeeded (rejected specs are reported)."""
     started = time.monotonic()
     airflow_home = out_dir / "airflow_home"
-    _isolate_airflow(airflow_home, dags_dir, config)
+    isolate_airflow(airflow_home, dags_dir, config)
     with running_services(config):
         from airflow_llm.storage import storage_path, upload_specs
 
         uploaded = upload_specs(specs_dir, storage_path(f"s3://{config.bucket}/specs/", S3_CONN_ID))
         print(f"uploaded {len(uploaded)} specs from {specs_dir}/ to s3://{config.bucket}/specs/")
-        _airflow("db", "migrate")
-        _airflow("pools", "set", "llm_endpoint", str(config.model_parallel), "model endpoint slots")
+        airflow_cli("db", "migrate")
+        slots = str(config.model_parallel)
+        airflow_cli("pools", "set", "llm_endpoint", slots, "model endpoint slots")
         print(f"running {DAG_ID} with dag.test() (the embedded 135M model is slow: minutes)")
         rows = _run_dag()
         summary = [_summary_row(row, config) for row in rows]
@@ -54,7 +55,9 @@ def run_demo(specs_dir: Path, config: EmbeddedConfig, out_dir: Path, dags_dir: P
 SUMMARY_HEADERS = ("spec", "tasks", "attempts", "outcome", "bundle", "tokens", "seconds")
 
 
-def _isolate_airflow(airflow_home: Path, dags_dir: Path, config: EmbeddedConfig) -> None:
+def isolate_airflow(airflow_home: Path, dags_dir: Path, config: EmbeddedConfig) -> None:
+    """Point this process (before it imports Airflow) and its children at a private
+    Airflow home, the DAGs in ``dags_dir`` and the embedded services of ``config``."""
     os.environ.update(embedded_connections(config))
     os.environ.update(
         {
@@ -70,7 +73,8 @@ def _isolate_airflow(airflow_home: Path, dags_dir: Path, config: EmbeddedConfig)
     airflow_home.mkdir(parents=True, exist_ok=True)
 
 
-def _airflow(*args: str) -> None:
+def airflow_cli(*args: str) -> None:
+    """Run the ``airflow`` command of this virtualenv (``db migrate``, ``pools set``...)."""
     airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run([airflow, *args], check=True, capture_output=True)
 

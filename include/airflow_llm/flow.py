@@ -61,21 +61,19 @@ def plan(prepared: Any) -> list[dict[str, Any]]:
 
 
 @task
-def code_batches(planned: Any) -> list[list[dict[str, str]]]:
-    """The SQL and Python tasks of every planned spec, in batches."""
-    from airflow_llm.stages import batches
+def batches(planned: Any) -> list[list[dict[str, str]]]:
+    """Every planned spec's tasks in batches; a spec that fits in one stays whole."""
+    from airflow_llm.stages import batches as run
 
-    ctx = _ctx()
-    return batches(list(planned), quality=False, size=ctx.batch_size)
+    return run(list(planned), _ctx().batch_size)[0]
 
 
 @task
-def quality_batches(planned: Any) -> list[list[dict[str, str]]]:
-    """The quality suites of every planned spec, in batches."""
-    from airflow_llm.stages import batches
+def split_suites(planned: Any) -> list[list[dict[str, str]]]:
+    """The quality suites of specs larger than a batch, for a second round."""
+    from airflow_llm.stages import batches as run
 
-    ctx = _ctx()
-    return batches(list(planned), quality=True, size=ctx.batch_size)
+    return run(list(planned), _ctx().batch_size)[1]
 
 
 @task(pool=LLM_POOL, map_index_template="{{ label }}")
@@ -90,8 +88,8 @@ def generate(batch: list[dict[str, str]]) -> list[dict[str, Any]]:
 
 
 generate_quality = generate.override(task_id="generate_quality", trigger_rule="all_done")
-"""The same for quality suites, after every other artifact is final (and whatever became
-of it: one failed batch does not stop the others' suites)."""
+"""The second round: suites of split specs, once every batch is done (whatever became of
+it: one failed batch does not stop the other specs' suites)."""
 
 
 @task(trigger_rule="all_done", map_index_template="{{ label }}")
@@ -146,9 +144,9 @@ def generation_flow(spec_uris: Any, environments: Any) -> Any:
     """Wire the flow for every spec in ``spec_uris`` times every environment."""
     prepared: Any = prepare(spec_uris, environments)  # also pushes "skipped"
     planned = plan(prepared)
-    code = generate.expand(batch=code_batches(planned))
-    suites = generate_quality.expand(batch=quality_batches(planned))
-    code >> suites
+    first = generate.expand(batch=batches(planned))
+    suites = generate_quality.expand(batch=split_suites(planned))
+    first >> suites
     assembled = assemble.expand(planned=planned)
     suites >> assembled
     gated = gate.expand(assembled=assembled)

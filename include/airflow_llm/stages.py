@@ -23,8 +23,9 @@ import logging
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -45,7 +46,7 @@ from airflow_llm.prompts import PromptBudgetError, prompt_versions
 from airflow_llm.publish import current_manifest, publish_bundle, write_report
 from airflow_llm.report import build_manifest, build_report, report_markdown
 from airflow_llm.settings import GenerationSettings
-from airflow_llm.spec import PipelineSpec
+from airflow_llm.spec import PipelineSpec, TaskSpec
 from airflow_llm.spec_loading import SpecError, parse_spec, snake_case_name
 from airflow_llm.validate.findings import Finding, errors
 from airflow_llm.validate.sql import SqlValidator
@@ -199,18 +200,23 @@ class _TurnTakingClient(ModelClient):
     turn: threading.Lock = field(default_factory=threading.Lock)
     same: _SameRequests = field(default_factory=_SameRequests)
 
-    def complete(self, request: ChatRequest) -> ChatResponse:
-        """Answer ``request`` (see :meth:`ModelClient.complete`) without holding the turn."""
+    @contextmanager
+    def outside_turn(self) -> Iterator[None]:
+        """Let the other threads run meanwhile (waiting for the endpoint, or for storage)."""
         self.turn.release()
         try:
-            with self.same.lock(request):
-                return super().complete(request)
+            yield
         finally:
             self.turn.acquire()
 
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        """Answer ``request`` (see :meth:`ModelClient.complete`) without holding the turn."""
+        with self.outside_turn(), self.same.lock(request):
+            return super().complete(request)
+
 
 def _with_model(
-    work: Callable[[Item, ModelClient], Result],
+    work: Callable[[Item, _TurnTakingClient], Result],
     items: Sequence[Item],
     ctx: FlowContext,
     after: Callable[[int], Sequence[int]] = lambda index: (),
@@ -223,6 +229,8 @@ def _with_model(
     the work prefix never serve two threads at once, while the endpoint sees up to
     ``ctx.concurrency`` requests. Each thread has its own client (and HTTP connection).
     """
+    if not items:
+        return []
     turn, same = threading.Lock(), _SameRequests()
     router, cache = ctx.router(), ctx.response_cache()
 
@@ -231,11 +239,15 @@ def _with_model(
             return work(item, _TurnTakingClient(router, cache=cache, turn=turn, same=same))
 
     waiting = {index: set(after(index)) for index in range(len(items))}
+    awaited = set().union(*waiting.values())
     results: dict[int, Result] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(ctx.concurrency, len(items)))) as pool:
+    threads = max(1, min(ctx.concurrency, len(items)))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         running: dict[Future[Result], int] = {}
         while waiting or running:
-            for index in [index for index, before in waiting.items() if not before]:
+            # items others wait for first, so that the last ones to run are independent
+            ready = sorted((i not in awaited, i) for i, before in waiting.items() if not before)
+            for _, index in ready[: threads - len(running)]:
                 del waiting[index]
                 running[pool.submit(run, items[index])] = index
             done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -280,16 +292,20 @@ def _prepare_one(
     _write_json(
         ctx.work(environment, spec.name) / "spec.json", spec.model_dump(mode="json", by_alias=True)
     )
-    return {**item, "status": READY}
+    return {**item, "status": READY} | ({} if spec.tasks is None else {"tasks": _kinds(spec.tasks)})
 
 
 def plan(prepared: Sequence[dict[str, Any]], ctx: FlowContext) -> list[dict[str, Any]]:
-    """Give every ready spec its tasks (the planner for those without): each result maps
-    its task names to their kinds, or is rejected with a report."""
-    return _with_model(lambda item, client: _plan_one(item, client, ctx), prepared, ctx)
+    """Give every ready spec without tasks its tasks from the planner (or reject it with a
+    report); every result maps its task names to their kinds."""
+    todo = [item for item in prepared if "tasks" not in item]  # the others list theirs
+    planned = iter(_with_model(lambda item, client: _plan_one(item, client, ctx), todo, ctx))
+    return [item if "tasks" in item else next(planned) for item in prepared]
 
 
-def _plan_one(prepared: dict[str, Any], client: ModelClient, ctx: FlowContext) -> dict[str, Any]:
+def _plan_one(
+    prepared: dict[str, Any], client: _TurnTakingClient, ctx: FlowContext
+) -> dict[str, Any]:
     work = ctx.work(prepared["environment"], prepared["pipeline"])
     spec = PipelineSpec.model_validate(_read_json(work / "spec.json"))
     try:
@@ -306,7 +322,11 @@ def _plan_one(prepared: dict[str, Any], client: ModelClient, ctx: FlowContext) -
     }
     _write_json(work / "spec.json", planned)
     _write_json(work / "plan.json", [_plan_attempt(a) for a in result.attempts])
-    return {**prepared, "tasks": {task.name: task.kind for task in result.tasks}}
+    return {**prepared, "tasks": _kinds(result.tasks)}
+
+
+def _kinds(tasks: Sequence[TaskSpec]) -> dict[str, str]:
+    return {task.name: task.kind for task in tasks}
 
 
 def batches(
@@ -360,7 +380,7 @@ def generate(batch: Sequence[dict[str, str]], ctx: FlowContext) -> list[dict[str
     spec's other artifacts in the batch are final."""
     specs: dict[str, PipelineSpec] = {}
 
-    def run(item: dict[str, str], client: ModelClient) -> dict[str, Any]:
+    def run(item: dict[str, str], client: _TurnTakingClient) -> dict[str, Any]:
         work = ctx.work(item["environment"], item["pipeline"])
         if str(work) not in specs:
             specs[str(work)] = PipelineSpec.model_validate(_read_json(work / "spec.json"))
@@ -384,7 +404,7 @@ def _generate_one(
     item: dict[str, str],
     spec: PipelineSpec,
     work: ObjectStoragePath,
-    client: ModelClient,
+    client: _TurnTakingClient,
     ctx: FlowContext,
 ) -> dict[str, Any]:
     tasks = {t.name: t for t in spec.tasks or []}
@@ -412,7 +432,8 @@ def _generate_one(
         return {**item, "valid": False}
     with contextlib.suppress(ModelError):  # the attempts so far are kept; it stays invalid
         generator.repair(state)
-    _write_json(artifacts / f"{task.name}.json", state.to_dict())
+    with client.outside_turn():
+        _write_json(artifacts / f"{task.name}.json", state.to_dict())
     return {**item, "valid": state.valid}
 
 

@@ -56,15 +56,11 @@ def upload_specs(config: EmbeddedConfig, prefix: str, names: list[str]) -> list[
 
 
 def run_stages(uris: list[str], environments: list[str], ctx: FlowContext) -> list[dict[str, Any]]:
-    """prepare -> plan -> every code batch -> every quality batch, as the DAG runs them."""
+    """prepare -> plan -> every batch -> the second round, as the DAG runs them."""
     ready, skipped = prepare(uris, environments, ctx)
     assert skipped == []
-    planned = plan(ready, ctx)
-    results = []
-    for quality in (False, True):
-        for batch in batches(planned, quality=quality, size=ctx.batch_size):
-            results += generate(batch, ctx)
-    return results
+    first, later = batches(plan(ready, ctx), ctx.batch_size)
+    return [result for batch in first + later for result in generate(batch, ctx)]
 
 
 def artifacts(ctx: FlowContext, environment: str, pipeline: str) -> dict[str, Any]:
@@ -98,7 +94,7 @@ def test_a_batch_keeps_requests_in_flight_and_writes_what_one_at_a_time_writes(
     together = ScriptedModel(
         {"sql": [waiting_for(3, GOOD_SQL)], "quality": [GOOD_SUITE], "python": [GOOD_PYTHON]}
     )
-    batched = FlowContext(bucket, "batched", batch_size=8, concurrency=3)
+    batched = FlowContext(bucket, "batched", batch_size=9, concurrency=3)
     with model_connection(together, "scripted-batched", monkeypatch):
         results = run_stages(uris, ["dev"], batched)
     assert all(result["valid"] for result in results)

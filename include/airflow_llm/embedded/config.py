@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,31 @@ DEFAULT_MODEL_ALIAS = "smollm2-135m-instruct"
 # Credentials of the local development server only; real deployments use Airflow connections.
 DEV_ACCESS_KEY = "airflow-llm-dev"
 DEV_SECRET_KEY = "airflow-llm-dev-secret"  # noqa: S105
+
+
+def _ports_free(ports: list[int]) -> bool:
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def free_port_block(size: int) -> int:
+    """A base port such that base..base+size-1 and their +10000 gRPC twins are free.
+
+    Ports come from below the kernel's ephemeral range (32768+), so the outgoing
+    connections of the servers themselves can never take a port they are about to bind.
+    """
+    rng = random.SystemRandom()
+    for _ in range(200):
+        base = rng.randrange(10000, 22000)
+        ports = [base + i for i in range(size)] + [base + i + 10000 for i in range(size)]
+        if _ports_free(ports):
+            return base
+    raise RuntimeError("no free block of ports")
 
 
 def default_model_threads() -> int:
@@ -61,6 +88,13 @@ class EmbeddedConfig:
             model_parallel=int(environ.get("AIRFLOW_LLM_MODEL_PARALLEL", 4)),
             airflow_port=int(environ.get("AIRFLOW_LLM_AIRFLOW_PORT", 8080)),
         )
+
+    @classmethod
+    def on_free_ports(cls, state_dir: Path) -> EmbeddedConfig:
+        """Settings on free ports (S3 and the four other weed servers, then the model
+        server), keeping state in ``state_dir``: for tests and benchmarks."""
+        base = free_port_block(6)
+        return cls(state_dir=state_dir, s3_port=base, model_port=base + 5)
 
     @property
     def s3_endpoint(self) -> str:
