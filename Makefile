@@ -17,7 +17,7 @@ export AIRFLOW_LLM_STATE_DIR := $(CURDIR)/.services
 export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
 export AIRFLOW_LLM_WORK_DIR := $(CURDIR)/.cache/airflow-llm
 
-.PHONY: venv test pytest lint format demo eval up down services-up services-down services-status lock clean
+.PHONY: venv test pytest lint format demo eval bench up down services-up services-down services-status lock clean
 
 venv: $(VENV)/.installed
 
@@ -76,6 +76,12 @@ demo: venv
 # eval/results/<timestamp>.{json,md}. Options: EVAL_ARGS="--limit 5 --skip-sql-accuracy".
 eval: venv
 	$(BIN)/airflow-llm eval $(EVAL_ARGS)
+
+# Benchmarks of the generation DAG against a benchmark endpoint (a harness with a known
+# service time per token), validation throughput and the embedded model; prints a table
+# and writes bench/results/<timestamp>.json. BENCH_ARGS="--skip-embedded" for a quick run.
+bench: venv
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lock: venv
 	$(BIN)/uv pip compile requirements-dev.txt -o requirements.lock --python-version 3.11 --no-header

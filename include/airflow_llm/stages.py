@@ -53,10 +53,14 @@ from airflow_llm.validate.sql import SqlValidator
 
 READY, UNCHANGED, REJECTED, PUBLISHED = "ready", "unchanged", "rejected", "published"
 DEFAULT_ROUTES = {"default": "airflow_llm_model"}
-BATCH_SIZE = 32
-"""Tasks per mapped generate instance (Airflow Variable ``airflow_llm_batch_size``)."""
+BATCH_SIZE = 100
+"""Tasks per mapped generate instance, whole specs (Variable ``airflow_llm_batch_size``):
+few instances, so few process start-ups (about 10 s of imports before the first check)
+and few ends of batch where the endpoint idles (``make bench``)."""
 CONCURRENCY = 4
-"""Model requests one task instance keeps in flight (``airflow_llm_batch_concurrency``)."""
+"""Model requests one task instance keeps in flight (``airflow_llm_batch_concurrency``):
+the embedded server's slots. For a bigger endpoint, about twice the slots one instance
+may use, so the endpoint's queue covers the pauses while answers are validated."""
 
 log = logging.getLogger(__name__)
 Item = TypeVar("Item")

@@ -1,0 +1,158 @@
+"""Bulk runs of the real generation DAG against the benchmark endpoint, and the no-op rerun.
+
+Each bulk run is one ``dag.test()`` of ``airflow_llm_generate`` over the bench specs on
+the embedded SeaweedFS, with a fresh benchmark endpoint (its own model name, so its
+responses are not cached yet). The bundle gates are stubbed in these runs: a gate
+costs tens of seconds of CPU per bundle (see the gate figure) and would swamp what is
+measured here, the generation fan-out; everything else is the product as deployed.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+from airflow_llm.gates import GateResult
+from airflow_llm.generate import ArtifactGenerator
+from bench.airflow_runs import (
+    TimedRun,
+    empty_dag,
+    flow_variables,
+    load_dag,
+    model_connection,
+    run_dag,
+    set_pool,
+)
+from bench.endpoint import BenchEndpoint
+from bench.workload import answers
+
+GENERATION_TASKS = ("generate", "generate_quality")
+IN_FLIGHT_PER_SLOT = 2
+
+
+@dataclass(frozen=True)
+class BulkCase:
+    """Endpoint concurrency, tasks per mapped instance, and how many specs."""
+
+    concurrency: int
+    batch_size: int
+    specs: int
+
+    @property
+    def name(self) -> str:
+        """A short label, also the endpoint's model name."""
+        return f"c{self.concurrency}-b{self.batch_size}-s{self.specs}"
+
+
+class ValidationClock:
+    """Seconds spent in the generator's validators (each artifact's checks and mypy).
+
+    Validators run one at a time inside a batch (see ``stages._with_model``), so the
+    sum is wall time.
+    """
+
+    METHODS = ("_validate", "_add_mypy_findings")
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def _timed(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.monotonic()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds += time.monotonic() - started
+
+        return timed
+
+    @contextmanager
+    def measuring(self) -> Iterator[None]:
+        """Count validation time inside."""
+        with ExitStack() as stack:
+            for name in self.METHODS:
+                timed = self._timed(getattr(ArtifactGenerator, name))
+                stack.enter_context(mock.patch.object(ArtifactGenerator, name, timed))
+            yield
+
+
+@contextmanager
+def serving(case: BulkCase, seconds_per_token: float) -> Iterator[BenchEndpoint]:
+    """A fresh benchmark endpoint for ``case``, set as the model connection, with the
+    flow's batch size, the pool (the endpoint's concurrency) and twice that in flight
+    per instance (the endpoint queues the rest, so it never waits for validation)."""
+    endpoint = BenchEndpoint(
+        answers=answers(),
+        concurrency=case.concurrency,
+        seconds_per_token=seconds_per_token,
+        model=f"bench-{case.name}",
+    )
+    with endpoint.serve() as base_url:
+        model_connection(base_url, endpoint.model)
+        flow_variables(case.batch_size, IN_FLIGHT_PER_SLOT * case.concurrency)
+        set_pool(case.concurrency)
+        yield endpoint
+
+
+def bulk_run(case: BulkCase, spec_uris: list[str], endpoint: BenchEndpoint) -> dict[str, Any]:
+    """One bulk run of ``airflow_llm_generate``; its figures."""
+    clock = ValidationClock()
+    stub = mock.patch("airflow_llm.stages.gate_bundle", return_value=GateResult([]))
+    with stub, clock.measuring():
+        run = run_dag(
+            load_dag("airflow_llm_generate"),
+            {"spec_uris": spec_uris[: case.specs], "environment": "dev"},
+        )
+    return _figures(case, run, endpoint, clock.seconds)
+
+
+def _figures(
+    case: BulkCase, run: TimedRun, endpoint: BenchEndpoint, validation: float
+) -> dict[str, Any]:
+    ideal = endpoint.ideal_seconds()
+    generation = run.until_end_of(*GENERATION_TASKS)
+    return {
+        "case": case.name,
+        "endpoint_concurrency": case.concurrency,
+        "in_flight_per_instance": IN_FLIGHT_PER_SLOT * case.concurrency,
+        "batch_size": case.batch_size,
+        "specs": case.specs,
+        "state": run.state,
+        "statuses": dict(Counter(row["status"] for row in run.rows)),
+        "endpoint": endpoint.books.snapshot(),
+        "ideal_seconds": round(ideal, 2),
+        "generation_seconds": round(generation, 2),
+        "run_seconds": round(run.seconds, 2),
+        "generation_ratio": round(generation / ideal, 3) if ideal else None,
+        "run_ratio": round(run.seconds / ideal, 3) if ideal else None,
+        "task_seconds": {
+            task: {"instances": run.instances(task), "seconds": round(run.busy_seconds(task), 2)}
+            for task in sorted({timing.task_id for timing in run.tasks})
+        },
+        "validation_seconds": round(validation, 2),
+        "validation_share": round(validation / generation, 3) if generation else None,
+        "after_generation_seconds": round(run.seconds - generation, 2),
+    }
+
+
+def noop_run(endpoint: BenchEndpoint) -> dict[str, Any]:
+    """``airflow_llm_regenerate`` right after a bulk run over the same, unchanged specs."""
+    calls = endpoint.books.requests
+    startup = run_dag(empty_dag())
+    run = run_dag(load_dag("airflow_llm_regenerate"))
+    return {
+        "state": run.state,
+        "statuses": dict(Counter(row["status"] for row in run.rows)),
+        "model_calls": endpoint.books.requests - calls,
+        "run_seconds": round(run.seconds, 2),
+        "empty_dag_seconds": round(startup.seconds, 2),
+        "beyond_startup_seconds": round(run.seconds - startup.seconds, 2),
+        "task_instances": len(run.tasks),
+    }

@@ -1,0 +1,95 @@
+"""The benchmark endpoint: a harness standing in for a model server, not a model.
+
+It answers chat completions by prompt role like ``tests/scripted_endpoint.py`` (it is
+a :class:`~tests.scripted_endpoint.ScriptedModel` served over real HTTP), and behaves
+like a server of fixed capacity: it admits ``concurrency`` requests at a time, queues
+the rest, and spends ``seconds_per_token`` per completion token on each admitted
+request (a decode stream of a large model on vLLM: 20-40 ms/token). Its books say
+what the endpoint-bound ideal of a run is: total service time / concurrency.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+
+from airflow_llm.llm.tokens import count_message_tokens, count_tokens
+from tests.scripted_endpoint import ScriptedModel, Wire, chat_completion
+
+
+@dataclass
+class Books:
+    """What the endpoint served: requests, tokens, service time, queueing, occupancy."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    service_seconds: float = 0.0
+    """Sum of every request's service time (completion tokens x seconds per token)."""
+    queue_seconds: float = 0.0
+    """Sum of the time requests waited for admission."""
+    max_in_flight: int = 0
+    in_flight: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-ready totals."""
+        return {
+            "requests": self.requests,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "service_seconds": round(self.service_seconds, 3),
+            "queue_seconds": round(self.queue_seconds, 3),
+            "max_in_flight": self.max_in_flight,
+        }
+
+
+@dataclass
+class BenchEndpoint(ScriptedModel):
+    """Answers by role (see :class:`ScriptedModel`) at a known service time per token."""
+
+    concurrency: int = 4
+    seconds_per_token: float = 0.03
+    model: str = "bench"
+    books: Books = field(default_factory=Books)
+    _admission: threading.Semaphore = field(init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._admission = threading.Semaphore(self.concurrency)
+
+    def ideal_seconds(self) -> float:
+        """The endpoint-bound ideal of what it served so far: service time / concurrency."""
+        return self.books.service_seconds / self.concurrency
+
+    def respond(self, body: dict[str, Any], url: str = "") -> httpx2.Response | Wire:
+        """The scripted answer, after waiting for a slot and serving its tokens."""
+        scripted = super().respond(body, url)
+        if not isinstance(scripted, httpx2.Response) or scripted.status_code != 200:
+            return scripted
+        content = scripted.json()["choices"][0]["message"]["content"]
+        completion_tokens = count_tokens(content, self.model)
+        prompt_tokens = count_message_tokens(body["messages"], self.model)
+        self._serve(prompt_tokens, completion_tokens)
+        return httpx2.Response(200, json=chat_completion(content, prompt_tokens, completion_tokens))
+
+    def _serve(self, prompt_tokens: int, completion_tokens: int) -> None:
+        service = completion_tokens * self.seconds_per_token
+        arrived = time.monotonic()
+        with self._admission:
+            admitted = time.monotonic()
+            with self._lock:
+                books = self.books
+                books.requests += 1
+                books.prompt_tokens += prompt_tokens
+                books.completion_tokens += completion_tokens
+                books.service_seconds += service
+                books.queue_seconds += admitted - arrived
+                books.in_flight += 1
+                books.max_in_flight = max(books.max_in_flight, books.in_flight)
+            time.sleep(service)
+            with self._lock:
+                books.in_flight -= 1
