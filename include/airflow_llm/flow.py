@@ -2,8 +2,8 @@
 
 Wiring only: each task calls one stage of :mod:`airflow_llm.stages`. Model-bound tasks
 (plan, generate, generate_quality) run in the ``llm_endpoint`` pool and keep up to
-``airflow_llm_batch_concurrency`` requests in flight each: size the pool so that pool
-slots x that concurrency is the endpoint's concurrency.
+``airflow_llm_batch_concurrency`` requests in flight each: pool slots x that concurrency
+= about twice the endpoint's concurrency keeps the endpoint busy.
 """
 
 from __future__ import annotations

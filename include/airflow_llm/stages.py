@@ -1,9 +1,9 @@
 """The spec -> bundle flow as stages, one per Airflow task (mapped where it fans out).
 
 prepare (parse, validate, skip unchanged; every spec at once) -> plan (tasks for every
-ready spec) -> batches -> generate (answer, validate and repair each task of a batch;
-quality suites in a second round, once every other artifact is final) -> assemble
-(render one bundle per spec) -> gate (types, import, structure, smoke run) -> publish.
+ready spec) -> batches -> generate (answer, validate and repair each task of a batch of
+whole specs; a quality suite after its spec's SQL) -> assemble (render one bundle per
+spec) -> gate (types, import, structure, smoke run) -> publish.
 Every stage reads its inputs from and writes its outputs to a run-scoped work prefix in
 object storage; XCom carries only small dicts of names, statuses and URIs. Nothing here
 needs a scheduler: tests call the stages directly.
