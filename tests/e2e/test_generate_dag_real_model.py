@@ -69,7 +69,8 @@ def test_real_model_run_publishes_or_reports_and_reruns_for_free(
         assert outcome["reason"] == report["reason"]
         findings = [f for t in report["tasks"] for f in t["attempts"][-1]["findings"]]
         assert findings or report["gates"], "the report says why"
-        listed = client.list_objects_v2(Bucket=bucket, Prefix="bundles/staging/")
+        prefix = "bundles/staging/daily_customer_totals/"  # the bucket is shared by the session
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix)
         assert "Contents" not in listed, "nothing invalid is published"
 
     log = model_server.state_dir / "model-server.log"

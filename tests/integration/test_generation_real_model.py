@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(900)  # up to three answers from a 135M model on CPU
 def test_simplest_example_spec_ends_valid_or_rejected_with_its_reasons(  # type: ignore[no-untyped-def]
     model_server, tmp_path: Path
 ) -> None:
