@@ -41,7 +41,7 @@ def published_versions() -> list[dict[str, Any]]:
 def promote_to(target: str) -> Any:
     """A task promoting one version into ``target`` (mapped over the versions)."""
 
-    @task(task_id=f"promote_to_{target}", outlets=[BUNDLES_ALIAS])
+    @task(task_id=f"promote_to_{target}", outlets=[BUNDLES_ALIAS], multiple_outputs=False)
     def promote(item: dict[str, Any]) -> dict[str, Any]:
         from airflow_llm.promotion import promote as run
         from airflow_llm.stages import context_for_run

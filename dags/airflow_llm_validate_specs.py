@@ -31,14 +31,14 @@ def airflow_llm_validate_specs() -> None:
 
         return discover_spec_uris(specs_uri, S3_CONN_ID)
 
-    @task(map_index_template="{{ spec_uri }}")
+    @task(map_index_template="{{ spec_uri }}", multiple_outputs=False)
     def validate(uri: str) -> dict[str, Any]:
         from airflow_llm.intake import check_spec_object
 
         get_current_context()["spec_uri"] = uri  # type: ignore[typeddict-unknown-key]
         return dict(check_spec_object(uri, S3_CONN_ID))
 
-    @task
+    @task(multiple_outputs=False)
     def summarize(checks: list[dict[str, Any]]) -> dict[str, int]:
         invalid = [check for check in checks if not check["valid"]]
         for check in invalid:

@@ -3,7 +3,9 @@
 Wiring only: each task calls one stage of :mod:`airflow_llm.stages`. Model-bound tasks
 (plan, generate, generate_quality) run in the ``llm_endpoint`` pool and keep up to
 ``airflow_llm_batch_concurrency`` requests in flight each: pool slots x that concurrency
-= about twice the endpoint's concurrency keeps the endpoint busy.
+= about twice the endpoint's concurrency keeps the endpoint busy. Tasks that return a
+dict say ``multiple_outputs=False``: TaskFlow would also push each key as an XCom of its
+own, one API call each.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ generate_quality = generate.override(task_id="generate_quality", trigger_rule="a
 it: one failed batch does not stop the other specs' suites)."""
 
 
-@task(trigger_rule="all_done", map_index_template="{{ label }}")
+@task(trigger_rule="all_done", map_index_template="{{ label }}", multiple_outputs=False)
 def assemble(planned: dict[str, Any]) -> dict[str, Any]:
     """Render one spec's bundle (or write its report when a task stayed invalid)."""
     from airflow_llm.stages import assemble as run
@@ -101,7 +103,7 @@ def assemble(planned: dict[str, Any]) -> dict[str, Any]:
     return run(planned, _ctx())
 
 
-@task(map_index_template="{{ label }}")
+@task(map_index_template="{{ label }}", multiple_outputs=False)
 def gate(assembled: dict[str, Any]) -> dict[str, Any]:
     """Gate one bundle: types, sandboxed import, structure, smoke run on sample data."""
     from airflow_llm.stages import gate as run
@@ -110,7 +112,7 @@ def gate(assembled: dict[str, Any]) -> dict[str, Any]:
     return run(assembled, _ctx())
 
 
-@task(outlets=[BUNDLES_ALIAS], map_index_template="{{ label }}")
+@task(outlets=[BUNDLES_ALIAS], map_index_template="{{ label }}", multiple_outputs=False)
 def publish(gated: dict[str, Any]) -> dict[str, Any]:
     """Publish one bundle and add its environment's Asset event (only when it changed)."""
     from airflow_llm.stages import PUBLISHED

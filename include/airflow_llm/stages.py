@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
@@ -103,7 +103,6 @@ class FlowContext:
     max_attempts: int = 3
     batch_size: int = BATCH_SIZE
     concurrency: int = CONCURRENCY
-    _s3: Any = field(default=None, init=False, repr=False, compare=False)
 
     def work(self, environment: str, pipeline: str) -> ObjectStoragePath:
         """The run's work folder for one pipeline in one environment."""
@@ -125,13 +124,20 @@ class FlowContext:
         return ResponseCache.at(f"s3://{self.bucket}/cache/responses/", conn_id=self.conn_id)
 
     def s3(self) -> Any:
-        """The boto3 S3 client of the storage connection (for conditional writes); one per
-        context, shared by its threads (boto3 clients are thread-safe)."""
-        if self._s3 is None:
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+        """The boto3 S3 client of the storage connection (for conditional writes)."""
+        from airflow.sdk import BaseHook
 
-            self._s3 = S3Hook(aws_conn_id=self.conn_id).get_conn()
-        return self._s3
+        return _s3_client(self.conn_id, BaseHook.get_connection(self.conn_id).get_uri())
+
+
+@lru_cache(maxsize=8)
+def _s3_client(conn_id: str, settings: str) -> Any:
+    """One boto3 S3 client per process and connection ``settings`` (its URI: changed
+    settings get a new client), shared by every task and thread of the process: making
+    one costs about 0.2 s, and boto3 clients are thread-safe."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return S3Hook(aws_conn_id=conn_id).get_conn()
 
 
 def _write_json(path: ObjectStoragePath, value: Any) -> None:
@@ -141,6 +147,14 @@ def _write_json(path: ObjectStoragePath, value: Any) -> None:
 
 def _read_json(path: ObjectStoragePath) -> Any:
     return json.loads(path.read_text())
+
+
+def _read_json_if_present(path: ObjectStoragePath) -> Any | None:
+    """``path``'s JSON, or None when there is no such object (one request, not two)."""
+    try:
+        return _read_json(path)
+    except FileNotFoundError:
+        return None
 
 
 def _reject(
@@ -414,11 +428,11 @@ def _generate_one(
     tasks = {t.name: t for t in spec.tasks or []}
     task, artifacts = tasks[item["task"]], work / "artifacts"
     upstream = {  # what a quality suite's prompt reads: the final SQL before it
-        name: ArtifactState.from_dict(_read_json(artifacts / f"{name}.json"))
+        name: ArtifactState.from_dict(saved)
         for name in task.depends_on
         if task.kind == "quality"
         and tasks[name].kind != "quality"
-        and (artifacts / f"{name}.json").exists()
+        and (saved := _read_json_if_present(artifacts / f"{name}.json")) is not None
     }
     generator = ArtifactGenerator(
         spec,
@@ -469,12 +483,11 @@ def _results(work: ObjectStoragePath) -> _Results:
     spec = PipelineSpec.model_validate(_read_json(work / "spec.json"))
     states = {}
     for task in spec.tasks or []:
-        path = work / "artifacts" / f"{task.name}.json"
+        saved = _read_json_if_present(work / "artifacts" / f"{task.name}.json")
         states[task.name] = (
-            ArtifactState.from_dict(_read_json(path)) if path.exists() else ArtifactState(task, "-")
+            ArtifactState(task, "-") if saved is None else ArtifactState.from_dict(saved)
         )
-    plan_file = work / "plan.json"
-    attempts = [_plan_attempt_from(a) for a in _read_json(plan_file)] if plan_file.exists() else []
+    attempts = [_plan_attempt_from(a) for a in _read_json_if_present(work / "plan.json") or []]
     return _Results(spec, states, attempts)
 
 
@@ -488,7 +501,7 @@ def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     unanswered = [name for name in failed if not results.states[name].attempts]
     if unanswered:
         error = work / "artifacts" / f"{unanswered[0]}.error.json"
-        why = _read_json(error)["error"] if error.exists() else "no artifact"
+        why = (_read_json_if_present(error) or {"error": "no artifact"})["error"]
         reason = f"no answer from the model for {', '.join(unanswered)}: {why}"
         return _reject(ctx, planned, reason, results.report(reason, []))
     if failed:
