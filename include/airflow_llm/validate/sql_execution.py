@@ -11,13 +11,20 @@ an in-memory DuckDB that cannot touch files, extensions or the network
 time limit. DuckDB's error (unknown column, type mismatch, duplicate column...) goes
 back to the model like a linter's, so the repair loop fixes what would fail at run
 time. Only SQL that already passed the statement policy is executed.
+
+Each script runs in a transaction that is rolled back, on a seeded database kept per
+(sources, dialect, schema): opening and seeding one costs about 50 ms, more than most
+scripts take to run.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -35,6 +42,56 @@ SAFE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "threads": 1,
 }
 _MISSING_TABLE = re.compile(r"Table with name ([\w.]+) does not exist")
+_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|START|COMMIT|ROLLBACK|END|ABORT)\b", re.IGNORECASE)
+
+
+class _SampleWarehouses:
+    """Seeded in-memory DuckDB databases, the most recently used few, each used by one
+    thread at a time inside a transaction that is always rolled back."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._guard = threading.Lock()
+        self._open: OrderedDict[str, tuple[duckdb.DuckDBPyConnection, threading.Lock]] = (
+            OrderedDict()
+        )
+
+    @contextmanager
+    def transaction(
+        self, sources: Sequence[SourceTable], dialect: str, schema: str | None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the sample warehouse of ``sources``, inside a transaction."""
+        key = json.dumps([[s.model_dump(mode="json") for s in sources], dialect, schema])
+        with self._guard:
+            if key not in self._open:
+                self._open[key] = (_seeded(sources, dialect, schema), threading.Lock())
+            self._open.move_to_end(key)
+            connection, lock = self._open[key]
+            while len(self._open) > self._size:  # an evicted one closes once unused
+                self._open.popitem(last=False)
+        with lock:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                yield connection
+            finally:
+                try:
+                    connection.execute("ROLLBACK")
+                except duckdb.Error:  # unusable now: the next script seeds a new one
+                    with self._guard:
+                        self._open.pop(key, None)
+
+
+def _seeded(
+    sources: Sequence[SourceTable], dialect: str, schema: str | None
+) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(":memory:", config=SAFE_CONFIG)
+    seed_warehouse(connection, sources, dialect, SAMPLE_DATE, [schema])
+    connection.execute("SET enable_progress_bar = false")
+    connection.execute("SET lock_configuration = true")
+    return connection
+
+
+_WAREHOUSES = _SampleWarehouses()
 
 
 def duckdb_statements(sql: str, dialect: str, params: Mapping[str, Any]) -> list[str]:
@@ -73,11 +130,11 @@ def execution_findings(
         statements = duckdb_statements(sql, dialect, params)
     except sqlglot.errors.SqlglotError:
         return []  # the linter and the policy already report what cannot be parsed
+    if any(_TRANSACTION_CONTROL.match(statement) for statement in statements):
+        message = "transaction control (BEGIN, COMMIT, ROLLBACK) is not allowed in a task"
+        return [Finding(filename, None, "sql.execute", message)]
     declared = {source.name.rsplit(".", 1)[-1].lower() for source in sources}
-    with duckdb.connect(":memory:", config=SAFE_CONFIG) as connection:
-        seed_warehouse(connection, sources, dialect, SAMPLE_DATE, [params.get("schema")])
-        connection.execute("SET enable_progress_bar = false")
-        connection.execute("SET lock_configuration = true")
+    with _WAREHOUSES.transaction(sources, dialect, params.get("schema")) as connection:
         timer = threading.Timer(timeout, connection.interrupt)
         timer.start()
         try:
