@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -29,8 +30,7 @@ from bench.airflow_runs import (
     run_dag,
     set_pool,
 )
-from bench.endpoint import BenchEndpoint
-from bench.workload import answers
+from bench.endpoint import EndpointProcess, serve_in_own_process
 
 GENERATION_TASKS = ("generate", "generate_quality")
 IN_FLIGHT_PER_SLOT = 2
@@ -84,24 +84,20 @@ class ValidationClock:
 
 
 @contextmanager
-def serving(case: BulkCase, seconds_per_token: float) -> Iterator[BenchEndpoint]:
-    """A fresh benchmark endpoint for ``case``, set as the model connection, with the
-    flow's batch size, the pool (the endpoint's concurrency) and twice that in flight
-    per instance (the endpoint queues the rest, so it never waits for validation)."""
-    endpoint = BenchEndpoint(
-        answers=answers(),
-        concurrency=case.concurrency,
-        seconds_per_token=seconds_per_token,
-        model=f"bench-{case.name}",
-    )
-    with endpoint.serve() as base_url:
-        model_connection(base_url, endpoint.model)
+def serving(case: BulkCase, seconds_per_token: float, work_dir: Path) -> Iterator[EndpointProcess]:
+    """A fresh benchmark endpoint for ``case`` in its own process, set as the model
+    connection, with the flow's batch size, the pool (the endpoint's concurrency) and
+    twice that in flight per instance (the endpoint queues the rest, so it never waits
+    for validation)."""
+    model = f"bench-{case.name}"
+    with serve_in_own_process(case.concurrency, seconds_per_token, model, work_dir) as endpoint:
+        model_connection(endpoint.base_url, model)
         flow_variables(case.batch_size, IN_FLIGHT_PER_SLOT * case.concurrency)
         set_pool(case.concurrency)
         yield endpoint
 
 
-def bulk_run(case: BulkCase, spec_uris: list[str], endpoint: BenchEndpoint) -> dict[str, Any]:
+def bulk_run(case: BulkCase, spec_uris: list[str], endpoint: EndpointProcess) -> dict[str, Any]:
     """One bulk run of ``airflow_llm_generate``; its figures."""
     clock = ValidationClock()
     stub = mock.patch("airflow_llm.stages.gate_bundle", return_value=GateResult([]))
@@ -114,7 +110,7 @@ def bulk_run(case: BulkCase, spec_uris: list[str], endpoint: BenchEndpoint) -> d
 
 
 def _figures(
-    case: BulkCase, run: TimedRun, endpoint: BenchEndpoint, validation: float
+    case: BulkCase, run: TimedRun, endpoint: EndpointProcess, validation: float
 ) -> dict[str, Any]:
     ideal = endpoint.ideal_seconds()
     generation = run.until_end_of(*GENERATION_TASKS)
@@ -126,7 +122,7 @@ def _figures(
         "specs": case.specs,
         "state": run.state,
         "statuses": dict(Counter(row["status"] for row in run.rows)),
-        "endpoint": endpoint.books.snapshot(),
+        "endpoint": endpoint.books().snapshot(),
         "ideal_seconds": round(ideal, 2),
         "generation_seconds": round(generation, 2),
         "run_seconds": round(run.seconds, 2),
@@ -142,15 +138,15 @@ def _figures(
     }
 
 
-def noop_run(endpoint: BenchEndpoint) -> dict[str, Any]:
+def noop_run(endpoint: EndpointProcess) -> dict[str, Any]:
     """``airflow_llm_regenerate`` right after a bulk run over the same, unchanged specs."""
-    calls = endpoint.books.requests
+    calls = endpoint.books().requests
     startup = run_dag(empty_dag())
     run = run_dag(load_dag("airflow_llm_regenerate"))
     return {
         "state": run.state,
         "statuses": dict(Counter(row["status"] for row in run.rows)),
-        "model_calls": endpoint.books.requests - calls,
+        "model_calls": endpoint.books().requests - calls,
         "run_seconds": round(run.seconds, 2),
         "empty_dag_seconds": round(startup.seconds, 2),
         "beyond_startup_seconds": round(run.seconds - startup.seconds, 2),

@@ -6,13 +6,26 @@ like a server of fixed capacity: it admits ``concurrency`` requests at a time, q
 the rest, and spends ``seconds_per_token`` per completion token on each admitted
 request (a decode stream of a large model on vLLM: 20-40 ms/token). Its books say
 what the endpoint-bound ideal of a run is: total service time / concurrency.
+
+The bulk runs start it in a process of its own (:func:`serve_in_own_process`), as a
+model server is: its HTTP handling and token counting then take neither the GIL nor
+the time of the run being measured. Its books come back through a JSON file.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -55,6 +68,8 @@ class BenchEndpoint(ScriptedModel):
     seconds_per_token: float = 0.03
     model: str = "bench"
     books: Books = field(default_factory=Books)
+    books_file: Path | None = None
+    """Where to write the books after every request, when set."""
     _admission: threading.Semaphore = field(init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -93,3 +108,78 @@ class BenchEndpoint(ScriptedModel):
             time.sleep(service)
             with self._lock:
                 books.in_flight -= 1
+                if self.books_file is not None:
+                    written = self.books_file.with_suffix(".tmp")
+                    written.write_text(json.dumps(asdict(books)))
+                    written.replace(self.books_file)
+
+
+@dataclass(frozen=True)
+class EndpointProcess:
+    """A benchmark endpoint served by another process (see :func:`serve_in_own_process`)."""
+
+    base_url: str
+    concurrency: int
+    books_file: Path
+
+    def books(self) -> Books:
+        """What it served so far."""
+        if not self.books_file.exists():
+            return Books()
+        return Books(**json.loads(self.books_file.read_text()))
+
+    def ideal_seconds(self) -> float:
+        """The endpoint-bound ideal of what it served so far: service time / concurrency."""
+        return self.books().service_seconds / self.concurrency
+
+
+@contextmanager
+def serve_in_own_process(
+    concurrency: int, seconds_per_token: float, model: str, work_dir: Path
+) -> Iterator[EndpointProcess]:
+    """A benchmark endpoint with the bench's answers, in a child process, until exit."""
+    books_file = work_dir / f"{model}.books.json"
+    command = [
+        *(sys.executable, "-m", "bench.endpoint", "--model", model),
+        *("--concurrency", str(concurrency), "--seconds-per-token", str(seconds_per_token)),
+        *("--books-file", str(books_file)),
+    ]
+    root = Path(__file__).resolve().parent.parent
+    child = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        assert child.stdout is not None
+        base_url = child.stdout.readline().strip()  # printed once it listens
+        if not base_url.startswith("http"):
+            raise RuntimeError(f"the benchmark endpoint did not start (exit {child.poll()})")
+        yield EndpointProcess(base_url, concurrency, books_file)
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Serve the bench's answers until terminated; print the base URL once listening."""
+    from bench.workload import answers
+
+    parser = argparse.ArgumentParser(prog="python -m bench.endpoint")
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--concurrency", type=int, required=True)
+    parser.add_argument("--seconds-per-token", type=float, required=True)
+    parser.add_argument("--books-file", type=Path, required=True)
+    args = parser.parse_args(argv)
+    endpoint = BenchEndpoint(
+        answers=answers(),
+        concurrency=args.concurrency,
+        seconds_per_token=args.seconds_per_token,
+        model=args.model,
+        books_file=args.books_file,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with endpoint.serve() as base_url:
+        print(base_url, flush=True)
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()

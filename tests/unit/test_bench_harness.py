@@ -14,7 +14,7 @@ from airflow_llm.llm.endpoints import Endpoint, ModelRouter
 from airflow_llm.llm.tokens import count_tokens
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec_loading import parse_spec
-from bench.endpoint import BenchEndpoint
+from bench.endpoint import BenchEndpoint, serve_in_own_process
 from bench.workload import PYTHON, SUITE, answers, bench_specs, sql_answer
 from tests.scripted_endpoint import ROLE_MARKERS
 
@@ -47,6 +47,15 @@ def test_the_endpoint_books_service_time_per_token_and_admits_its_concurrency() 
     assert 1 <= books.max_in_flight <= 2
     assert contents[1:3] == [PYTHON, SUITE]
     assert "INSERT INTO daily_totals" in contents[0]
+
+
+def test_the_endpoint_in_its_own_process_reports_its_books(tmp_path: Path) -> None:
+    with serve_in_own_process(3, 0.0001, "bench-child", tmp_path) as endpoint:
+        assert endpoint.books().requests == 0
+        content = ask(endpoint.base_url, "sql")
+        books = endpoint.books()
+    assert (books.requests, books.completion_tokens) == (1, count_tokens(content))
+    assert endpoint.ideal_seconds() == books.service_seconds / 3
 
 
 def test_the_bench_answers_pass_every_validator_at_the_first_attempt(tmp_path: Path) -> None:
