@@ -10,7 +10,7 @@ an in-memory DuckDB that cannot touch files, extensions or the network
 (``enable_external_access = false``, configuration locked), with a memory cap and a
 time limit. DuckDB's error (unknown column, type mismatch, duplicate column...) goes
 back to the model like a linter's, so the repair loop fixes what would fail at run
-time. Only SQL that already passed the statement policy is executed.
+time. Only SQL that passes the statement policy is executed.
 
 Each script runs in a transaction that is rolled back, on a seeded database kept per
 (sources, dialect, schema): opening and seeding one costs about 50 ms, more than most
@@ -32,9 +32,9 @@ import sqlglot
 import sqlglot.expressions as exp
 
 from airflow_llm.spec import SourceTable
-from airflow_llm.validate.findings import Finding
+from airflow_llm.validate.findings import Finding, errors
 from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
-from airflow_llm.validate.sql import SQLGLOT_DIALECTS, render_sql
+from airflow_llm.validate.sql import SQLGLOT_DIALECTS, render_sql, statement_policy
 
 SAFE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "enable_external_access": False,
@@ -42,7 +42,6 @@ SAFE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "threads": 1,
 }
 _MISSING_TABLE = re.compile(r"Table with name ([\w.]+) does not exist")
-_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|START|COMMIT|ROLLBACK|END|ABORT)\b", re.IGNORECASE)
 
 
 class _SampleWarehouses:
@@ -130,9 +129,11 @@ def execution_findings(
         statements = duckdb_statements(sql, dialect, params)
     except sqlglot.errors.SqlglotError:
         return []  # the linter and the policy already report what cannot be parsed
-    if any(_TRANSACTION_CONTROL.match(statement) for statement in statements):
-        message = "transaction control (BEGIN, COMMIT, ROLLBACK) is not allowed in a task"
-        return [Finding(filename, None, "sql.execute", message)]
+    # only what the statement policy allows runs on the shared warehouse (no transaction
+    # control, no ATTACH or SET): callers normally checked already, so this finds nothing
+    refused = errors(statement_policy(sql, filename, dialect, params, [s.name for s in sources]))
+    if refused:
+        return refused
     declared = {source.name.rsplit(".", 1)[-1].lower() for source in sources}
     with _WAREHOUSES.transaction(sources, dialect, params.get("schema")) as connection:
         timer = threading.Timer(timeout, connection.interrupt)
