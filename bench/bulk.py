@@ -112,7 +112,8 @@ def bulk_run(case: BulkCase, spec_uris: list[str], endpoint: EndpointProcess) ->
 def _figures(
     case: BulkCase, run: TimedRun, endpoint: EndpointProcess, validation: float
 ) -> dict[str, Any]:
-    ideal = endpoint.ideal_seconds()
+    ideal, books = endpoint.ideal_seconds(), endpoint.books()
+    packed = books.packed_seconds(case.concurrency)
     generation = run.until_end_of(*GENERATION_TASKS)
     return {
         "case": case.name,
@@ -122,11 +123,13 @@ def _figures(
         "specs": case.specs,
         "state": run.state,
         "statuses": dict(Counter(row["status"] for row in run.rows)),
-        "endpoint": endpoint.books().snapshot(),
+        "endpoint": books.snapshot(),
         "ideal_seconds": round(ideal, 2),
+        "packed_seconds": round(packed, 2),
         "generation_seconds": round(generation, 2),
         "run_seconds": round(run.seconds, 2),
         "generation_ratio": round(generation / ideal, 3) if ideal else None,
+        "generation_packed_ratio": round(generation / packed, 3) if packed else None,
         "run_ratio": round(run.seconds / ideal, 3) if ideal else None,
         "task_seconds": {
             task: {"instances": run.instances(task), "seconds": round(run.busy_seconds(task), 2)}

@@ -14,7 +14,7 @@ from airflow_llm.llm.endpoints import Endpoint, ModelRouter
 from airflow_llm.llm.tokens import count_tokens
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec_loading import parse_spec
-from bench.endpoint import BenchEndpoint, serve_in_own_process
+from bench.endpoint import BenchEndpoint, Books, serve_in_own_process
 from bench.workload import PYTHON, SUITE, answers, bench_specs, sql_answer
 from tests.scripted_endpoint import ROLE_MARKERS
 
@@ -47,6 +47,13 @@ def test_the_endpoint_books_service_time_per_token_and_admits_its_concurrency() 
     assert 1 <= books.max_in_flight <= 2
     assert contents[1:3] == [PYTHON, SUITE]
     assert "INSERT INTO daily_totals" in contents[0]
+
+
+def test_packing_equal_requests_leaves_the_last_round_part_empty() -> None:
+    books = Books(service_seconds=500.0, services=[5.0] * 100)
+    assert books.service_seconds / 16 == 31.25  # the ideal
+    assert books.packed_seconds(16) == 35.0  # 7 rounds, the last one 4/16 full
+    assert Books(services=[9.0, 1.0, 1.0, 1.0]).packed_seconds(2) == 9.0
 
 
 def test_the_endpoint_in_its_own_process_reports_its_books(tmp_path: Path) -> None:
