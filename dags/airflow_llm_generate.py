@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from airflow.sdk import Asset, AssetWatcher, Param, dag, task
+from airflow.sdk import Asset, AssetWatcher, Param, dag
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
@@ -57,12 +57,8 @@ def _specs_asset() -> Asset:
     doc_md=__doc__,
 )
 def airflow_llm_generate() -> None:
-    @task
-    def environments(environment: str) -> list[str]:
-        return [environment]
-
     spec_uris = discover("{{ params.spec_uris }}", specs_uri("{{ params.prefix }}"))
-    generation_flow(spec_uris, environments("{{ params.environment }}"))
+    generation_flow(spec_uris, ["{{ params.environment }}"])
 
 
 airflow_llm_generate()

@@ -38,7 +38,7 @@ def test_airflow_macros_render_in_the_linter(sql: SqlValidator) -> None:
 def test_lint_failures_are_fixed_only_when_they_fail(sql: SqlValidator) -> None:
     fixed, findings = sql.check("select a,b from t", "t.sql", "postgres", PARAMS)
     assert rules(findings) == []
-    assert fixed == "select\n    a,\n    b\nfrom t\n"
+    assert fixed == "select a, b from t\n"  # LT01 (spacing) fixed
 
 
 @pytest.mark.parametrize(
