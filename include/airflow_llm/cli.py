@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="generate a validated DAG bundle")
     _spec_arguments(generate)
     generate.add_argument("--out", type=Path, required=True, help="bundle root to write")
+    _smoke_run_argument(generate)
     generate.set_defaults(run=_generate)
 
     plan = commands.add_parser("plan", help="print the task plan of a spec or description")
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
     recheck = commands.add_parser("validate", help="re-run the validators on a written bundle")
     recheck.add_argument("bundle", type=Path, help="bundle root (holds dags/ and manifest.json)")
+    _smoke_run_argument(recheck)
     recheck.set_defaults(run=_validate_bundle)
 
     demo = commands.add_parser("demo", help="run the spec -> bundle DAG on the embedded services")
@@ -131,6 +133,14 @@ def _spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--owner", action="append", help="owner (repeatable)")
     _endpoint_arguments(parser)
     parser.add_argument("--no-cache", action="store_true", help="always call the model")
+
+
+def _smoke_run_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-smoke-run",
+        action="store_true",
+        help="gate without running the DAG on sample data (faster; for development)",
+    )
 
 
 def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
@@ -175,7 +185,8 @@ def _spec_and_client(
 def _client(args: argparse.Namespace, cache: bool) -> tuple[ModelClient, GenerationSettings]:
     from airflow_llm.local_run import local_client
 
-    settings = GenerationSettings(max_attempts=args.max_attempts)
+    smoke_run = not getattr(args, "no_smoke_run", False)  # only generate gates
+    settings = GenerationSettings(max_attempts=args.max_attempts, smoke_run=smoke_run)
     client = local_client(
         settings,
         base_url=args.base_url,
@@ -239,7 +250,7 @@ def _validate_bundle(args: argparse.Namespace) -> int:
     from airflow_llm.recheck import recheck_bundle
     from airflow_llm.validate.findings import errors
 
-    findings = recheck_bundle(args.bundle, GenerationSettings())
+    findings = recheck_bundle(args.bundle, GenerationSettings(smoke_run=not args.no_smoke_run))
     for finding in findings:
         print(finding)
     blocking = len(errors(findings))

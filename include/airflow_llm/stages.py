@@ -69,7 +69,7 @@ Result = TypeVar("Result")
 
 def context_for_run(params: Mapping[str, Any], run_id: str) -> FlowContext:
     """The flow context of an Airflow run: the deployment's bucket; model routes,
-    attempts, batch size and concurrency from Airflow Variables."""
+    attempts, batch size, concurrency and the smoke-run switch from Airflow Variables."""
     from airflow.sdk import Variable
 
     routes = json.loads(
@@ -83,6 +83,7 @@ def context_for_run(params: Mapping[str, Any], run_id: str) -> FlowContext:
         max_attempts=int(Variable.get("airflow_llm_max_attempts", default="3")),
         batch_size=int(Variable.get("airflow_llm_batch_size", default=str(BATCH_SIZE))),
         concurrency=int(Variable.get("airflow_llm_batch_concurrency", default=str(CONCURRENCY))),
+        smoke_run=Variable.get("airflow_llm_smoke_run", default="true").lower() != "false",
     )
 
 
@@ -103,6 +104,7 @@ class FlowContext:
     max_attempts: int = 3
     batch_size: int = BATCH_SIZE
     concurrency: int = CONCURRENCY
+    smoke_run: bool = True
 
     def work(self, environment: str, pipeline: str) -> ObjectStoragePath:
         """The run's work folder for one pipeline in one environment."""
@@ -112,7 +114,9 @@ class FlowContext:
     def settings(self) -> GenerationSettings:
         """Generation settings (the mypy cache lives on the worker's disk)."""
         return GenerationSettings(
-            max_attempts=self.max_attempts, work_dir=Path(tempfile.gettempdir()) / "airflow-llm"
+            max_attempts=self.max_attempts,
+            work_dir=Path(tempfile.gettempdir()) / "airflow-llm",
+            smoke_run=self.smoke_run,
         )
 
     def router(self) -> ModelRouter:

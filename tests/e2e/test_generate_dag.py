@@ -92,6 +92,14 @@ def test_specs_become_published_bundles_and_reruns_are_free(
     assert len(scripted_model.requests) == calls, "an unchanged spec costs no model call"
 
 
+@pytest.fixture
+def without_smoke_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gates without the smoke run (30 s a bundle), for tests about something else: the
+    first test here and tests/integration/test_gates.py cover it."""
+    monkeypatch.setenv("AIRFLOW_VAR_AIRFLOW_LLM_SMOKE_RUN", "false")
+
+
+@pytest.mark.usefixtures("without_smoke_runs")
 def test_promotion_copies_identical_bytes_to_staging_and_prod(
     airflow_db: Path, s3_connection: EmbeddedConfig, scripted_model: ScriptedModel
 ) -> None:
@@ -120,6 +128,7 @@ def test_promotion_copies_identical_bytes_to_staging_and_prod(
     assert snapshot("prod") == dev
 
 
+@pytest.mark.usefixtures("without_smoke_runs")
 def test_bulk_regeneration_covers_every_environment_and_is_incremental(
     airflow_db: Path, s3_connection: EmbeddedConfig, scripted_model: ScriptedModel
 ) -> None:

@@ -58,7 +58,8 @@ def test_generate_from_a_description_writes_the_seed_layout(
     assert "build_totals: attempt 1" in result.stderr, "progress lines"
     assert script.roles() == ["plan", "sql", "quality", "python"]
 
-    recheck = run_cli(base_url, tmp_path / "work", "validate", str(out))
+    # the first run had the smoke run; the recheck and the rerun skip it (30 s each)
+    recheck = run_cli(base_url, tmp_path / "work", "validate", "--no-smoke-run", str(out))
     assert recheck.returncode == 0, recheck.stdout + recheck.stderr
 
     again = run_cli(
@@ -70,6 +71,7 @@ def test_generate_from_a_description_writes_the_seed_layout(
         "totals",
         "--out",
         str(out),
+        "--no-smoke-run",
     )
     assert again.returncode == 0
     assert "model calls 0, cache hits 4" in again.stdout
