@@ -13,7 +13,6 @@ dialect and sources), so the same gates re-run on published bytes before promoti
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,20 +46,17 @@ def gate_bundle(
     """Run every gate on the bundle ``files`` (paths relative to the bundle root).
 
     The gates work in a stable scratch folder per pipeline (mypy's cache knows files by
-    path); a lock keeps two gates of the same pipeline (say, for two environments on
-    one worker) from sharing it at the same time.
+    path), one gate at a time (say, for two environments on one worker).
     """
-    lock_file = settings.work_dir / "scratch" / f"gate-{pipeline}.lock"
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return _gate(pipeline, files, settings)
+    with settings.scratch_dir(f"gate-{pipeline}") as root:
+        return _gate(pipeline, files, settings, root)
 
 
-def _gate(pipeline: str, files: Mapping[str, str], settings: GenerationSettings) -> GateResult:
+def _gate(
+    pipeline: str, files: Mapping[str, str], settings: GenerationSettings, root: Path
+) -> GateResult:
     layout = BundleLayout(pipeline)
     document = parse_tasks_document(files[layout.resource("tasks.yml")])
-    root = settings.scratch_dir(f"gate-{pipeline}")
     for relative, content in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(content)

@@ -275,12 +275,12 @@ class ArtifactGenerator:
         if not checkable:
             return
         names = "-".join(sorted(state.task.name for state in checkable))
-        root = self.settings.scratch_dir(f"mypy-{self.spec.name}-{sha256_text(names)[:12]}")
-        for state in checkable:
-            (root / state.file).write_text(state.content)
-        found = mypy_findings(
-            [root / s.file for s in checkable], self.settings.work_dir / "mypy-cache", root
-        )
+        with self.settings.scratch_dir(f"mypy-{self.spec.name}-{sha256_text(names)[:12]}") as root:
+            for state in checkable:
+                (root / state.file).write_text(state.content)
+            found = mypy_findings(
+                [root / s.file for s in checkable], self.settings.work_dir / "mypy-cache", root
+            )
         for state in checkable:
             mine = [finding for finding in found if finding.file == state.file]
             if mine:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,16 +35,22 @@ class GenerationSettings:
     smoke_timeout: float = 300.0
     """Seconds the smoke-run gate gives the generated DAG to run end to end."""
 
-    def scratch_dir(self, name: str) -> Path:
-        """An emptied folder at a stable path under ``work_dir``.
+    @contextmanager
+    def scratch_dir(self, name: str) -> Iterator[Path]:
+        """An emptied folder at a stable path under ``work_dir``, this process's alone
+        until exit (a file lock: tasks of one worker may want the same folder).
 
         mypy's cache remembers files by path: checking generated code at stable paths
         keeps the cache warm and its reports pointing at the files just written.
         """
-        folder = self.work_dir / "scratch" / name
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        return folder
+        scratch = self.work_dir / "scratch"
+        scratch.mkdir(parents=True, exist_ok=True)
+        with (scratch / f"{name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            folder = scratch / name
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            yield folder
 
     def prompt_budget(self, role: str) -> int:
         """Tokens the prompt may use so that the answer still fits the context."""

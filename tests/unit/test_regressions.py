@@ -20,9 +20,9 @@ def test_mypy_reports_name_the_files_just_checked_when_the_cache_is_warm(tmp_pat
     settings = GenerationSettings(work_dir=tmp_path)
     cache = tmp_path / "cache"
     for _ in range(2):  # the second run hits mypy's cache for the same module name
-        root = settings.scratch_dir("same-module")
-        (root / "f_function.py").write_text("def f(x: int) -> str:\n    return x\n")
-        findings = mypy_findings([root / "f_function.py"], cache, root)
+        with settings.scratch_dir("same-module") as root:
+            (root / "f_function.py").write_text("def f(x: int) -> str:\n    return x\n")
+            findings = mypy_findings([root / "f_function.py"], cache, root)
         assert [(f.file, f.line) for f in findings] == [("f_function.py", 2)]
 
 
