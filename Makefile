@@ -41,8 +41,10 @@ format: venv
 	$(BIN)/black --quiet .
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
+# PYTEST_WORKERS processes (pytest-xdist); the model server's tests share one worker.
+PYTEST_WORKERS ?= 2
 pytest: venv
-	@$(BIN)/pytest; rc=$$?; \
+	@$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test: lint pytest

@@ -20,7 +20,8 @@ from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.s3_server import s3_client
 from airflow_llm.validate.dag_import import import_dags
 
-pytestmark = pytest.mark.integration
+# one test worker runs every test of the model server (one server, 2 threads, at a time)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("model_server")]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

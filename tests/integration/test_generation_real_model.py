@@ -20,7 +20,8 @@ from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec_loading import load_spec
 from airflow_llm.validate.dag_import import import_dags
 
-pytestmark = pytest.mark.integration
+# one test worker runs every test of the model server (one server, 2 threads, at a time)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("model_server")]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

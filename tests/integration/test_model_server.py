@@ -9,7 +9,8 @@ from openai import OpenAI
 
 from airflow_llm.embedded.config import EmbeddedConfig
 
-pytestmark = pytest.mark.integration
+# one test worker runs every test of the model server (one server, 2 threads, at a time)
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("model_server")]
 
 
 def _client(config: EmbeddedConfig) -> OpenAI:
