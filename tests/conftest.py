@@ -13,6 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,13 @@ from airflow_llm.embedded.services import EmbeddedServices  # noqa: E402
 
 
 def config_on_free_ports(state_dir: Path) -> EmbeddedConfig:
-    """Embedded-service settings on free ports, keeping state in ``state_dir``."""
-    return EmbeddedConfig.on_free_ports(state_dir)
+    """Embedded-service settings on free ports, keeping state in ``state_dir``.
+
+    The model server decodes on one thread: ``make test`` runs two test workers on two
+    cores, and llama.cpp's threads spin-wait when they share a core with other work
+    (the real-model tests took 6 times longer with two threads).
+    """
+    return replace(EmbeddedConfig.on_free_ports(state_dir), model_threads=1)
 
 
 @pytest.fixture(scope="session")
