@@ -30,8 +30,9 @@ class GenerationSettings:
     work_dir: Path = field(default_factory=_default_work_dir)
     """Persistent working state: the mypy cache lives here."""
     smoke_run: bool = True
-    """Run the generated DAG on sample data before a bundle counts as valid (only fast
-    unit tests of other stages turn it off)."""
+    """Run the generated DAG on sample data before a bundle counts as valid. Off only for
+    development and tests of other things (``--no-smoke-run``, the Airflow Variable
+    ``airflow_llm_smoke_run``)."""
     smoke_timeout: float = 300.0
     """Seconds the smoke-run gate gives the generated DAG to run end to end."""
 
