@@ -112,8 +112,8 @@ def bulk_run(case: BulkCase, spec_uris: list[str], endpoint: EndpointProcess) ->
 def _figures(
     case: BulkCase, run: TimedRun, endpoint: EndpointProcess, validation: float
 ) -> dict[str, Any]:
-    ideal, books = endpoint.ideal_seconds(), endpoint.books()
-    packed = books.packed_seconds(case.concurrency)
+    books = endpoint.books()
+    ideal, packed = books.ideal_seconds(case.concurrency), books.packed_seconds(case.concurrency)
     generation = run.until_end_of(*GENERATION_TASKS)
     return {
         "case": case.name,

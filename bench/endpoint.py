@@ -51,6 +51,10 @@ class Books:
     services: list[float] = field(default_factory=list)
     """Each request's service time, in the order they were admitted."""
 
+    def ideal_seconds(self, concurrency: int) -> float:
+        """The endpoint-bound ideal of these requests: service time / concurrency."""
+        return self.service_seconds / concurrency
+
     def packed_seconds(self, concurrency: int) -> float:
         """How long the endpoint needs for these requests if they all wait ready from the
         start: longest first, each on the slot that frees first. With requests of about
@@ -89,10 +93,6 @@ class BenchEndpoint(ScriptedModel):
 
     def __post_init__(self) -> None:
         self._admission = threading.Semaphore(self.concurrency)
-
-    def ideal_seconds(self) -> float:
-        """The endpoint-bound ideal of what it served so far: service time / concurrency."""
-        return self.books.service_seconds / self.concurrency
 
     def respond(self, body: dict[str, Any], url: str = "") -> httpx2.Response | Wire:
         """The scripted answer, after waiting for a slot and serving its tokens."""
@@ -142,10 +142,6 @@ class EndpointProcess:
         if not self.books_file.exists():
             return Books()
         return Books(**json.loads(self.books_file.read_text()))
-
-    def ideal_seconds(self) -> float:
-        """The endpoint-bound ideal of what it served so far: service time / concurrency."""
-        return self.books().service_seconds / self.concurrency
 
 
 @contextmanager

@@ -43,7 +43,7 @@ def test_the_endpoint_books_service_time_per_token_and_admits_its_concurrency() 
     assert books.requests == 6
     assert books.completion_tokens == tokens
     assert abs(books.service_seconds - tokens * 0.0001) < 1e-9
-    assert endpoint.ideal_seconds() == books.service_seconds / 2
+    assert books.ideal_seconds(2) == books.service_seconds / 2
     assert 1 <= books.max_in_flight <= 2
     assert contents[1:3] == [PYTHON, SUITE]
     assert "INSERT INTO daily_totals" in contents[0]
@@ -62,7 +62,7 @@ def test_the_endpoint_in_its_own_process_reports_its_books(tmp_path: Path) -> No
         content = ask(endpoint.base_url, "sql")
         books = endpoint.books()
     assert (books.requests, books.completion_tokens) == (1, count_tokens(content))
-    assert endpoint.ideal_seconds() == books.service_seconds / 3
+    assert books.ideal_seconds(3) == books.service_seconds / 3
 
 
 def test_the_bench_answers_pass_every_validator_at_the_first_attempt(tmp_path: Path) -> None:
