@@ -12,7 +12,7 @@ policy lets a task read, and write tables that are not the spec's sources, nothi
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,6 +169,15 @@ def render_sql(sql: str, params: Mapping[str, Any]) -> str:
     )
 
 
+def parse_rendered(sql: str, dialect: str, params: Mapping[str, Any]) -> list[exp.Expr]:
+    """``sql`` rendered with the sample context and parsed by sqlglot, empty statements
+    left out. Raises sqlglot's errors, ``RecursionError`` (nesting beyond sqlglot) and
+    Jinja's ``TemplateError``."""
+    read_dialect = SQLGLOT_DIALECTS.get(dialect, dialect) or None
+    statements = sqlglot.parse(render_sql(sql, params), read=read_dialect)
+    return [statement for statement in statements if statement is not None]
+
+
 def statement_policy(
     sql: str,
     filename: str,
@@ -182,22 +191,27 @@ def statement_policy(
     findings = template_policy(sql, filename)
     if findings:
         return findings
-    read_dialect = SQLGLOT_DIALECTS.get(dialect, dialect) or None
     try:
-        statements = sqlglot.parse(render_sql(sql, params), read=read_dialect)
+        statements = parse_rendered(sql, dialect, params)
     except (sqlglot.errors.SqlglotError, RecursionError) as error:  # nesting beyond sqlglot
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         return [Finding(filename, None, "policy.parse", f"sqlglot cannot parse: {message}")]
     except jinja2.TemplateError as error:
         return [Finding(filename, None, "policy.template", f"template error: {error}")]
+    return statement_findings(statements, filename, read_only)
+
+
+def statement_findings(
+    statements: Sequence[exp.Expr], filename: str, read_only: Collection[str] = ()
+) -> list[Finding]:
+    """The statement policy (see :func:`statement_policy`) on parsed statements."""
     protected = {_table_key(name) for name in read_only}
-    for statement in statements:
-        if statement is not None:
-            findings += [
-                Finding(filename, None, rule, message)
-                for rule, message in _statement_problems(statement, protected)
-            ]
-    if not findings and not any(s is not None for s in statements):
+    findings = [
+        Finding(filename, None, rule, message)
+        for statement in statements
+        for rule, message in _statement_problems(statement, protected)
+    ]
+    if not findings and not statements:
         findings.append(Finding(filename, None, "policy.empty", "the script has no statement"))
     return findings
 
@@ -286,9 +300,8 @@ def _is_protected(table: exp.Table, protected: set[tuple[str, ...]]) -> bool:
 
 def written_tables(sql: str, dialect: str, params: Mapping[str, Any]) -> list[str]:
     """Tables the script writes (INSERT, MERGE, CREATE targets), best effort."""
-    read_dialect = SQLGLOT_DIALECTS.get(dialect, dialect) or None
     try:
-        statements = sqlglot.parse(render_sql(sql, params), read=read_dialect)
+        statements = parse_rendered(sql, dialect, params)
     except (sqlglot.errors.SqlglotError, RecursionError, jinja2.TemplateError):
         return []
     tables = []

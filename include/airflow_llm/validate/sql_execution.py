@@ -34,7 +34,7 @@ import sqlglot.expressions as exp
 from airflow_llm.spec import SourceTable
 from airflow_llm.validate.findings import Finding, errors
 from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
-from airflow_llm.validate.sql import SQLGLOT_DIALECTS, render_sql, statement_policy
+from airflow_llm.validate.sql import parse_rendered, statement_findings, template_policy
 
 SAFE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "enable_external_access": False,
@@ -98,11 +98,12 @@ def duckdb_statements(sql: str, dialect: str, params: Mapping[str, Any]) -> list
 
     Raises ``sqlglot.errors.SqlglotError`` when sqlglot cannot read it.
     """
-    read = SQLGLOT_DIALECTS.get(dialect, dialect) or None
+    return _in_duckdb(parse_rendered(sql, dialect, params))
+
+
+def _in_duckdb(parsed: Sequence[exp.Expr]) -> list[str]:
     statements = []
-    for statement in sqlglot.parse(render_sql(sql, params), read=read):
-        if statement is None:
-            continue
+    for statement in parsed:
         if isinstance(statement, exp.Insert) and isinstance(statement.expression, exp.Query):
             statements += _create_insert_target(statement)
         statements.append(statement.sql("duckdb"))
@@ -126,14 +127,18 @@ def execution_findings(
     """What DuckDB says when ``sql`` runs on sample rows of ``sources`` (empty when it
     ran, or when it only failed on a table no source declares: an upstream task's)."""
     try:
-        statements = duckdb_statements(sql, dialect, params)
+        parsed = parse_rendered(sql, dialect, params)
     except sqlglot.errors.SqlglotError:
         return []  # the linter and the policy already report what cannot be parsed
     # only what the statement policy allows runs on the shared warehouse (no transaction
     # control, no ATTACH or SET): callers normally checked already, so this finds nothing
-    refused = errors(statement_policy(sql, filename, dialect, params, [s.name for s in sources]))
+    read_only = [source.name for source in sources]
+    refused = errors(
+        template_policy(sql, filename) or statement_findings(parsed, filename, read_only)
+    )
     if refused:
         return refused
+    statements = _in_duckdb(parsed)
     declared = {source.name.rsplit(".", 1)[-1].lower() for source in sources}
     with _WAREHOUSES.transaction(sources, dialect, params.get("schema")) as connection:
         timer = threading.Timer(timeout, connection.interrupt)
