@@ -1,4 +1,4 @@
-"""The NL -> SQL question set is self-consistent; answers are compared and sandboxed right."""
+"""The NL -> SQL question sets are self-consistent; answers are compared and sandboxed right."""
 
 from __future__ import annotations
 
@@ -15,25 +15,46 @@ from airflow_llm.evaluation.result_sets import normalize_rows, same_result
 from airflow_llm.evaluation.sql_questions import QueryError, Question, QuestionSet, SampleDatabase
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-QUESTIONS = QuestionSet.load(REPO_ROOT / "eval" / "sql_accuracy")
+QUESTION_SETS = {
+    # eval/sql_accuracy/ (the default set) is "default", eval/sql_accuracy_library/ "library"
+    folder.name.removeprefix("sql_accuracy").lstrip("_") or "default": QuestionSet.load(folder)
+    for folder in sorted((REPO_ROOT / "eval").glob("sql_accuracy*"))
+    if folder.is_dir()
+}
+QUESTIONS = QUESTION_SETS["default"]
 
 
 @pytest.fixture(scope="module")
-def database() -> Iterator[SampleDatabase]:
-    database = QUESTIONS.database()
-    yield database
-    database.close()
+def databases() -> Iterator[dict[str, SampleDatabase]]:
+    opened = {name: question_set.database() for name, question_set in QUESTION_SETS.items()}
+    yield opened
+    for database in opened.values():
+        database.close()
 
 
-def test_the_set_has_at_least_30_questions() -> None:
-    assert len(QUESTIONS.questions) >= 30
+@pytest.fixture(scope="module")
+def database(databases: dict[str, SampleDatabase]) -> SampleDatabase:
+    return databases["default"]
 
 
-@pytest.mark.parametrize("question", QUESTIONS.questions, ids=lambda q: q.id)
+@pytest.mark.parametrize("name", list(QUESTION_SETS))
+def test_the_set_has_at_least_30_questions(name: str) -> None:
+    assert len(QUESTION_SETS[name].questions) >= 30
+
+
+@pytest.mark.parametrize(
+    ("name", "question"),
+    [
+        pytest.param(name, question, id=f"{name}-{question.id}")
+        for name, question_set in QUESTION_SETS.items()
+        for question in question_set.questions
+    ],
+)
 def test_every_gold_query_yields_exactly_its_expected_rows(
-    question: Question, database: SampleDatabase
+    name: str, question: Question, databases: dict[str, SampleDatabase]
 ) -> None:
-    got, want = normalize_rows(database.run(question.gold)), normalize_rows(question.expected)
+    rows = databases[name].run(question.gold)
+    got, want = normalize_rows(rows), normalize_rows(question.expected)
     assert got == want if question.ordered else Counter(got) == Counter(want)
 
 
