@@ -17,6 +17,7 @@ from airflow_llm.gates import GateResult, gate_bundle
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.python_code import assemble_function
+from airflow_llm.validate.sandbox import network_isolation
 
 pytestmark = pytest.mark.integration
 
@@ -147,24 +148,32 @@ def test_a_hanging_dag_is_stopped_at_the_timeout(settings: GenerationSettings) -
 
 
 @pytest.fixture
-def listening_port() -> Iterator[int]:
-    """A server on loopback the generated code will try to reach."""
+def listening_server() -> Iterator[socket.socket]:
+    """A server on loopback the generated code will try to reach (non-blocking, so
+    ``accept`` tells at once whether anything connected)."""
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
-        yield server.getsockname()[1]
+        server.setblocking(False)
+        yield server
 
 
 def test_code_reaching_for_the_network_fails_in_the_sandbox(
-    settings: GenerationSettings, listening_port: int
+    settings: GenerationSettings, listening_server: socket.socket
 ) -> None:
+    assert network_isolation(), "unshare --net is unavailable: the sandbox cannot cut the network"
+    port = listening_server.getsockname()[1]
     exfiltrate = (
         "def run(config, upstream, item):\n"
-        f"    return str(__import__('socket').create_connection(('127.0.0.1', {listening_port})))\n"
+        f"    return str(__import__('socket').create_connection(('127.0.0.1', {port})))\n"
     )
     result = gate_bundle(SPEC.name, bundle(function=exfiltrate), settings)
     assert rules(result) == ["smoke.failed"]
-    assert "count_orders" in result.findings[0].message
+    # the child's own network namespace has no interface up, not even loopback
+    assert "count_orders: OSError: [Errno 101] Network is unreachable" in str(result.findings[0])
+    assert smoke_task(result, "stage_orders")["state"] == "success", "the rest of the DAG ran"
+    with pytest.raises(BlockingIOError):
+        listening_server.accept()  # no connection reached the server
 
 
 def test_code_reading_a_secret_finds_none(
