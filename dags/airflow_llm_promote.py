@@ -2,7 +2,9 @@
 
 Runs when the first environment's bundle Asset gets an event (a bundle was published
 there). For each published version, and for each next environment in turn, the
-bundle gates run again on the version's own bytes, an optional human approval step
+version's files are read back and checked against its manifest (every sha256, no file
+missing or added), every validator and gate of the first publish runs again on those
+bytes (:mod:`airflow_llm.promotion`), an optional human approval step
 (``AIRFLOW_LLM_REQUIRE_APPROVAL=true``, Airflow's HITL ApprovalOperator) waits for a
 person, and the exact files are published there with an Asset event.
 """
@@ -80,7 +82,10 @@ def airflow_llm_promote() -> None:
             approval = ApprovalOperator(
                 task_id=f"approve_{target}",
                 subject=f"Promote the new airflow-llm bundles to {target}?",
-                body="The bundle gates passed on the exact bytes to be promoted.",
+                body=(
+                    "Each version passed every check when it was published; its bytes"
+                    " are checked again before they are written."
+                ),
             )
             versions >> approval
             promoted = promote_to(target).expand(item=versions)

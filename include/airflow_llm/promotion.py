@@ -1,11 +1,19 @@
-"""Promotion: the exact bytes of a published version, gated again, into the next environment."""
+"""Promotion: the exact bytes of a published version, checked again, into the next environment.
+
+Before anything is written to the target environment, the version's objects are read
+back and must be the bytes that were published: its manifest's sha256 is the one
+announced, every file's sha256 equals its manifest entry, and the files are exactly the
+ones the manifest lists. Then :func:`airflow_llm.recheck.recheck_files` runs on those
+bytes every check of the first publish (the validators of each resource, the secrets
+scan, and the bundle gates: types, import, structure, smoke run), the same function
+``airflow-llm validate DIR`` runs. Any blocking finding refuses the promotion, with a
+message that names each file and what is wrong with it.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from airflow_llm.gates import gate_bundle
 from airflow_llm.publish import (
     MANIFEST,
     PublishResult,
@@ -14,32 +22,42 @@ from airflow_llm.publish import (
     read_manifest,
     version_prefix,
 )
+from airflow_llm.recheck import manifest_findings, recheck_files
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.validate.findings import Finding, errors
 
+MAX_LISTED = 10
+"""Findings a refusal's message lists in full (the rest are counted)."""
+
 
 class PromotionError(RuntimeError):
-    """The version cannot be promoted: missing, altered, or failing its gates."""
+    """The version cannot be promoted: missing, altered, or failing its checks."""
 
 
 def load_version(
     client: Any, bucket: str, environment: str, pipeline: str, version: str, sha256: str
 ) -> dict[str, str]:
-    """Every file of a published version, checked against the manifest's sha256."""
+    """Every file of a published version, checked against the manifest: the manifest's
+    own sha256 is ``sha256``, each file's sha256 is its entry, none is missing or extra."""
     prefix = version_prefix(environment, pipeline, version)
+    where = f"{pipeline} {version} (s3://{bucket}/{prefix})"
     files: dict[str, str] = {}
     paginator = client.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
+            key = item["Key"][len(prefix) :]
             body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-            files[item["Key"][len(prefix) :]] = body.decode()
+            try:
+                files[key] = body.decode()
+            except UnicodeDecodeError:
+                raise PromotionError(f"{where}: {key} is not UTF-8 text") from None
     if MANIFEST not in files:
-        raise PromotionError(f"{pipeline} {version}: no manifest under s3://{bucket}/{prefix}")
+        raise PromotionError(f"{where}: no manifest")
     if manifest_sha256(files[MANIFEST]) != sha256:
-        raise PromotionError(f"{pipeline} {version}: manifest does not match sha256 {sha256}")
-    listed = json.loads(files[MANIFEST])["files"]
-    if set(listed) != set(files) - {MANIFEST}:
-        raise PromotionError(f"{pipeline} {version}: files differ from the manifest's list")
+        raise PromotionError(f"{where}: {MANIFEST} does not match sha256 {sha256}")
+    refused = errors(manifest_findings(files))
+    if refused:
+        raise PromotionError(f"{where} differs from its manifest: {_listed(refused)}")
     return files
 
 
@@ -56,12 +74,17 @@ def current_versions(client: Any, bucket: str, environment: str) -> list[dict[st
     return sorted(versions, key=lambda item: item["pipeline"])
 
 
-def gate_version(
+def recheck_version(
     files: dict[str, str], pipeline: str, settings: GenerationSettings
 ) -> list[Finding]:
-    """The bundle gates (types, import, structure, smoke run) on the version's own bytes."""
-    dag_files = {path: content for path, content in files.items() if path.startswith("dags/")}
-    return errors(gate_bundle(pipeline, dag_files, settings).findings)
+    """The blocking findings of every check of the first publish on the version's bytes,
+    and whether the bundle is ``pipeline``'s."""
+    findings = errors(recheck_files(files, settings))
+    dag_file = f"dags/{pipeline}.py"
+    if dag_file not in files:
+        message = f"the bundle has no {dag_file}: it is not {pipeline!r}'s"
+        findings.append(Finding(dag_file, None, "bundle.layout", message))
+    return findings
 
 
 def promote(
@@ -74,14 +97,21 @@ def promote(
     sha256: str,
     settings: GenerationSettings,
 ) -> PublishResult:
-    """Gate the version published in ``source`` and publish the same bytes to ``target``."""
+    """Check the version published in ``source`` again and publish the same bytes to
+    ``target``; raise :class:`PromotionError`, writing nothing, when a check fails."""
     files = load_version(client, bucket, source, pipeline, version, sha256)
-    findings = gate_version(files, pipeline, settings)
+    findings = recheck_version(files, pipeline, settings)
     if findings:
-        raise PromotionError(f"{pipeline} {version} failed its gates: {findings[0]}")
+        raise PromotionError(f"{pipeline} {version} failed its checks: {_listed(findings)}")
     result = publish_bundle(
         client, bucket, target, pipeline, files, report_uri=f"promoted from {source}"
     )
     if result.sha256 != sha256:
         raise PromotionError(f"{pipeline}: promoted sha256 {result.sha256} differs from {sha256}")
     return result
+
+
+def _listed(findings: list[Finding]) -> str:
+    shown = "; ".join(str(finding) for finding in findings[:MAX_LISTED])
+    more = len(findings) - MAX_LISTED
+    return shown + (f"; and {more} more" if more > 0 else "")
