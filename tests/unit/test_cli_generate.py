@@ -3,6 +3,7 @@ OpenAI-compatible endpoint served over HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -98,12 +99,17 @@ def test_generate_exits_1_and_writes_only_reports_when_invalid(tmp_path: Path) -
 
 
 def test_plan_prints_the_task_table(served: tuple[ScriptedModel, str], tmp_path: Path) -> None:
-    _, base_url = served
+    script, base_url = served
     result = run_cli(base_url, tmp_path / "work", "plan", "Copy order ids into totals.")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0].split() == ["task", "kind", "depends", "on", "description"]
-    assert "check_totals  quality  build_totals" in result.stdout
-    assert PLAN  # the scripted plan answered
+    assert script.roles() == ["plan"], "the model was asked for the plan, once"
+    header, _, *rows = result.stdout.splitlines()
+    assert header.split() == ["task", "kind", "depends", "on", "description"]
+    answered = json.loads(PLAN)["tasks"]  # what the scripted model answered
+    assert [row.split(maxsplit=3) for row in rows] == [
+        [task["name"], task["kind"], " ".join(task["depends_on"]) or "-", task["description"]]
+        for task in answered
+    ]
 
 
 def test_generate_rejects_an_invalid_spec_with_exit_2(tmp_path: Path) -> None:
