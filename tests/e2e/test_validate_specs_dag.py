@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
+from airflow_llm import deployment
 from airflow_llm.connections import S3_CONN_ID
 from airflow_llm.embedded.config import EmbeddedConfig
+from airflow_llm.embedded.s3_server import s3_client
 from airflow_llm.storage import storage_path
 
 pytestmark = pytest.mark.integration
@@ -18,7 +20,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def test_one_bad_spec_does_not_stop_the_others(
     airflow_db: Path, s3_connection: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prefix = storage_path(f"s3://{s3_connection.bucket}/e2e-specs/", S3_CONN_ID)
+    # specs in a bucket other than the default, named the way a deployment names it:
+    # AIRFLOW_LLM_BUCKET, which airflow_llm.deployment reads when it is imported
+    bucket = "e2e-specs-elsewhere"
+    assert bucket != deployment.BUCKET
+    client = s3_client(s3_connection)
+    if bucket not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket=bucket)
+    monkeypatch.setenv("AIRFLOW_LLM_BUCKET", bucket)
+    monkeypatch.setattr(deployment, "BUCKET", bucket)
+    prefix = storage_path(f"s3://{bucket}/e2e-specs/", S3_CONN_ID)
     (prefix / "orders_etl.yml").write_bytes((REPO_ROOT / "specs" / "orders_etl.yml").read_bytes())
     (prefix / "digest.md").write_bytes(
         (REPO_ROOT / "specs" / "support_ticket_digest.md").read_bytes()
@@ -28,7 +39,6 @@ def test_one_bad_spec_does_not_stop_the_others(
         b"  - {name: a, kind: sql, description: d, depends_on: [b]}\n"
         b"  - {name: b, kind: sql, description: d, depends_on: [a]}\n"
     )
-    monkeypatch.setenv("AIRFLOW_VAR_AIRFLOW_LLM_BUCKET", s3_connection.bucket)
 
     dag = DagBag(dag_folder=str(REPO_ROOT / "dags")).get_dag("airflow_llm_validate_specs")
     assert dag is not None
@@ -39,7 +49,7 @@ def test_one_bad_spec_does_not_stop_the_others(
     validate = sorted(
         ti.rendered_map_index for (task, _), ti in instances.items() if task == "validate"
     )
-    base = f"s3://{s3_connection.bucket}/e2e-specs/"
+    base = f"s3://{bucket}/e2e-specs/"
     assert validate == [f"{base}digest.md", f"{base}orders_etl.yml", f"{base}team/cyclic.yml"]
     summary = instances[("summarize", -1)].xcom_pull(task_ids="summarize")
     assert summary == {"specs": 3, "valid": 2, "invalid": 1}
