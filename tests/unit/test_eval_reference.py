@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from itertools import pairwise
 
 import pytest
 
 from airflow_llm.evaluation.reference import extract_reference
-from tests.unit.test_eval_corpus import EVAL_DIR
+from tests.unit.test_eval_corpus import EVAL_DIR, require_corpus
 
 
 def prompt2dag(name: str) -> str:
     path = EVAL_DIR / name
-    if not path.is_file() and os.environ.get("CI") != "true":
-        pytest.skip(f"no eval corpus at {EVAL_DIR} (set AIRFLOW_LLM_EVAL_DIR)")
+    require_corpus(path)
     return path.read_text()
 
 
