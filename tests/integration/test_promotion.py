@@ -1,9 +1,10 @@
 """Promotion on the real SeaweedFS server: only the published bytes, checked again in full.
 
-A version is published to ``dev`` the way the flow publishes it (files, then a manifest
-listing each file's sha256), then changed in the bucket or published with bytes that
-only the validators refuse; promoting it to ``staging`` must be refused with a message
-that names the file, and must write nothing under the target environment.
+A version is published the way the flow publishes it (files, then a manifest listing
+each file's sha256), then changed in the bucket or published with bytes that only the
+validators refuse; promoting it must be refused with a message that names the file, and
+must write nothing under the target environment. The environments are this module's
+own: the promotion DAG's tests promote every current bundle of ``dev`` in the bucket.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.integration.test_gates import GOOD_FUNCTION, GOOD_SQL, GOOD_SUITE, SP
 
 pytestmark = pytest.mark.integration
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+SOURCE, TARGET = "promotion-source", "promotion-target"
 
 
 def bundle_files(
@@ -78,21 +80,21 @@ def snapshot(client: Any, bucket: str, prefix: str) -> dict[str, bytes]:
     }
 
 
-def publish_to_dev(s3: tuple[Any, str], files: dict[str, str]) -> PublishResult:
+def publish_to_source(s3: tuple[Any, str], files: dict[str, str]) -> PublishResult:
     client, bucket = s3
     pipeline = json.loads(files[MANIFEST])["pipeline"]
-    return publish_bundle(client, bucket, "dev", pipeline, files, report_uri="r")
+    return publish_bundle(client, bucket, SOURCE, pipeline, files, report_uri="r")
 
 
-def promote_to_staging(
+def promote_to_target(
     s3: tuple[Any, str], published: PublishResult, settings: GenerationSettings
 ) -> PublishResult:
     client, bucket = s3
     return promote(
         client,
         bucket,
-        "dev",
-        "staging",
+        SOURCE,
+        TARGET,
         published.pipeline,
         published.version,
         published.sha256,
@@ -100,22 +102,22 @@ def promote_to_staging(
     )
 
 
-def assert_staging_untouched(s3: tuple[Any, str], pipeline: str) -> None:
+def assert_target_untouched(s3: tuple[Any, str], pipeline: str) -> None:
     client, bucket = s3
-    assert keys(client, bucket, f"bundles/staging/{pipeline}/") == []
-    assert keys(client, bucket, f"bundle-versions/staging/{pipeline}/") == []
+    assert keys(client, bucket, f"bundles/{TARGET}/{pipeline}/") == []
+    assert keys(client, bucket, f"bundle-versions/{TARGET}/{pipeline}/") == []
 
 
 def test_an_unchanged_version_is_promoted_byte_for_byte(
     s3: tuple[Any, str], settings: GenerationSettings
 ) -> None:
     client, bucket = s3
-    published = publish_to_dev(s3, bundle_files("promo_ok"))
-    promoted = promote_to_staging(s3, published, settings)
+    published = publish_to_source(s3, bundle_files("promo_ok"))
+    promoted = promote_to_target(s3, published, settings)
     assert (promoted.published, promoted.sha256) == (True, published.sha256)
-    dev = snapshot(client, bucket, "bundles/dev/promo_ok/")
-    assert MANIFEST in dev
-    assert snapshot(client, bucket, "bundles/staging/promo_ok/") == dev
+    source = snapshot(client, bucket, f"bundles/{SOURCE}/promo_ok/")
+    assert MANIFEST in source
+    assert snapshot(client, bucket, f"bundles/{TARGET}/promo_ok/") == source
 
 
 def tamper_sql(client: Any, bucket: str, prefix: str, pipeline: str) -> str:
@@ -150,13 +152,13 @@ def test_a_version_changed_after_publishing_is_refused(
 ) -> None:
     client, bucket = s3
     pipeline = f"promo_{change.__name__}"
-    published = publish_to_dev(s3, bundle_files(pipeline))
-    expected = change(client, bucket, version_prefix("dev", pipeline, published.version), pipeline)
+    published = publish_to_source(s3, bundle_files(pipeline))
+    expected = change(client, bucket, version_prefix(SOURCE, pipeline, published.version), pipeline)
     with pytest.raises(PromotionError) as refused:
-        promote_to_staging(s3, published, settings)
+        promote_to_target(s3, published, settings)
     assert expected in str(refused.value)
     assert AWS_SECRET not in str(refused.value)
-    assert_staging_untouched(s3, pipeline)
+    assert_target_untouched(s3, pipeline)
 
 
 @pytest.mark.parametrize(
@@ -194,12 +196,12 @@ def test_a_version_its_validators_refuse_is_refused_though_its_manifest_matches(
     """Bytes that reached the bucket without passing generation's validators (written
     by hand, or by an older generator), manifest and all."""
     pipeline = f"promo_{case}"
-    published = publish_to_dev(s3, bundle_files(pipeline, sql=sql, function=function))
+    published = publish_to_source(s3, bundle_files(pipeline, sql=sql, function=function))
     with pytest.raises(PromotionError, match="failed its checks") as refused:
-        promote_to_staging(s3, published, settings)
+        promote_to_target(s3, published, settings)
     assert f"dags/resources/{pipeline}/{expected}" in str(refused.value)
     assert "hunter2" not in str(refused.value), "messages never repeat a secret"
-    assert_staging_untouched(s3, pipeline)
+    assert_target_untouched(s3, pipeline)
 
 
 def test_the_recheck_runs_the_smoke_run_too(
@@ -209,12 +211,12 @@ def test_the_recheck_runs_the_smoke_run_too(
     fails_when_run = (
         "def run(config, upstream, item):\n    raise RuntimeError('only at run time')\n"
     )
-    published = publish_to_dev(s3, bundle_files("promo_smoke", function=fails_when_run))
+    published = publish_to_source(s3, bundle_files("promo_smoke", function=fails_when_run))
     with pytest.raises(PromotionError) as refused:
-        promote_to_staging(s3, published, replace(settings, smoke_run=True))
+        promote_to_target(s3, published, replace(settings, smoke_run=True))
     message = str(refused.value)
     assert (
         "dags/resources/promo_smoke/count_orders_function.py: error: [smoke.failed] "
         "count_orders: RuntimeError: only at run time"
     ) in message
-    assert_staging_untouched(s3, "promo_smoke")
+    assert_target_untouched(s3, "promo_smoke")
