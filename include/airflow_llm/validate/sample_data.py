@@ -18,25 +18,25 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
-import sqlglot
 import sqlglot.expressions as exp
 
 from airflow_llm.spec import Column, SourceTable
-from airflow_llm.validate.sql import SAMPLE_CONTEXT, SQLGLOT_DIALECTS
+from airflow_llm.sql_types import (
+    DECIMALS,
+    DOCUMENTS,
+    INTEGERS,
+    SCALARS,
+    TEXT,
+    TIMESTAMPS,
+    parse_type,
+)
+from airflow_llm.validate.sql import SAMPLE_CONTEXT
 
 ROWS_PER_TABLE = 12
 SAMPLE_DATE = date.fromisoformat(SAMPLE_CONTEXT["ds"])
 """The logical date of the sample context, which sample timestamps fall on."""
 _KEY_COLUMN = re.compile(r"(^id$|_id$|_key$)")
 _Type = exp.DataType.Type
-_INTEGERS = {_Type.TINYINT, _Type.SMALLINT, _Type.INT, _Type.BIGINT, _Type.INT128}
-_INTEGERS |= {_Type.UTINYINT, _Type.USMALLINT, _Type.UINT, _Type.UBIGINT}
-_DECIMALS = {_Type.DECIMAL, _Type.DOUBLE, _Type.FLOAT, _Type.MONEY, _Type.BIGDECIMAL}
-_TIMESTAMPS = {_Type.TIMESTAMP, _Type.TIMESTAMPTZ, _Type.TIMESTAMPLTZ, _Type.TIMESTAMPNTZ}
-_TIMESTAMPS |= {_Type.DATETIME, _Type.DATETIME2, _Type.SMALLDATETIME}
-_TEXT = {_Type.VARCHAR, _Type.CHAR, _Type.TEXT, _Type.NVARCHAR, _Type.NCHAR, _Type.UUID}
-_DOCUMENTS = {_Type.JSON, _Type.JSONB, _Type.VARIANT, _Type.OBJECT, _Type.STRUCT, _Type.MAP}
-_SCALARS = _INTEGERS | _DECIMALS | _TIMESTAMPS | _TEXT | {_Type.BOOLEAN, _Type.DATE}
 
 
 @dataclass(frozen=True)
@@ -57,15 +57,10 @@ class SampleTable:
 def duckdb_type(declared: str, dialect: str) -> exp.DataType:
     """The declared column type in DuckDB terms: documents (VARIANT, STRUCT...) become
     JSON, types without sample values (arrays, binary...) and unreadable ones VARCHAR."""
-    read = SQLGLOT_DIALECTS.get(dialect, dialect) or None
-    try:
-        parsed = sqlglot.parse_one(f"CAST(x AS {declared})", read=read)
-    except sqlglot.errors.ParseError:
-        return exp.DataType.build("VARCHAR")
-    cast = parsed if isinstance(parsed, exp.Cast) else parsed.find(exp.Cast)
-    if cast is None or cast.to.this in _DOCUMENTS:
-        return exp.DataType.build("JSON" if cast is not None else "VARCHAR")
-    return cast.to if cast.to.this in _SCALARS else exp.DataType.build("VARCHAR")
+    parsed = parse_type(declared, dialect)
+    if parsed.this in DOCUMENTS:
+        return exp.DataType.build("JSON")
+    return parsed.copy() if parsed.this in SCALARS else exp.DataType.build("VARCHAR")
 
 
 def sample_table(
@@ -115,13 +110,13 @@ def _value(
     column: Column, sql_type: exp.DataType, index: int, generator: random.Random, day: date
 ) -> Any:
     kind = sql_type.this
-    if kind in _INTEGERS:
+    if kind in INTEGERS:
         return index + 1 if _KEY_COLUMN.search(column.name.lower()) else generator.randint(0, 500)
-    if kind in _DECIMALS:
+    if kind in DECIMALS:
         return Decimal(generator.randint(0, 100_000)) / 100
     if kind == _Type.BOOLEAN:
         return index % 3 == 0
-    if kind in _TIMESTAMPS:
+    if kind in TIMESTAMPS:
         moment = datetime(day.year, day.month, day.day) - timedelta(days=index % 2)
         return moment + timedelta(minutes=generator.randint(0, 24 * 60 - 1))
     if kind == _Type.DATE:
@@ -130,4 +125,4 @@ def _value(
         return '{"sample": ' + str(index) + "}"
     text = f"{column.name}_{index % 5}"
     length = sql_type.find(exp.Literal)
-    return text[-int(length.this) :] if length is not None and kind in _TEXT else text
+    return text[-int(length.this) :] if length is not None and kind in TEXT else text

@@ -24,6 +24,7 @@ import sqlglot.expressions as exp
 from jinja2 import nodes
 from sqlfluff.core import FluffConfig, Linter
 
+from airflow_llm.sql_types import sqlglot_dialect
 from airflow_llm.validate.findings import Finding
 
 # Parse and templating failures block; style rules that `fix` could not settle only warn.
@@ -48,9 +49,6 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "dag_run": "",
 }
 """The Airflow context values SQL templates may use, with sample values."""
-
-# sqlfluff dialect -> sqlglot dialect, where the names differ.
-SQLGLOT_DIALECTS = {"ansi": "", "sparksql": "spark", "db2": "", "greenplum": "postgres"}
 
 ALLOWED_STATEMENTS = (
     exp.Query,  # SELECT, UNION, WITH ... SELECT
@@ -173,7 +171,7 @@ def parse_rendered(sql: str, dialect: str, params: Mapping[str, Any]) -> list[ex
     """``sql`` rendered with the sample context and parsed by sqlglot, empty statements
     left out. Raises sqlglot's errors, ``RecursionError`` (nesting beyond sqlglot) and
     Jinja's ``TemplateError``."""
-    read_dialect = SQLGLOT_DIALECTS.get(dialect, dialect) or None
+    read_dialect = sqlglot_dialect(dialect) or None
     statements = sqlglot.parse(render_sql(sql, params), read=read_dialect)
     return [statement for statement in statements if statement is not None]
 
@@ -298,8 +296,11 @@ def _is_protected(table: exp.Table, protected: set[tuple[str, ...]]) -> bool:
     )
 
 
-def written_tables(sql: str, dialect: str, params: Mapping[str, Any]) -> list[str]:
-    """Tables the script writes (INSERT, MERGE, CREATE targets), best effort."""
+def written_tables(
+    sql: str, dialect: str, params: Mapping[str, Any], qualified: bool = False
+) -> list[str]:
+    """Tables the script writes (INSERT, MERGE, CREATE targets), best effort; with their
+    schema when ``qualified``."""
     try:
         statements = parse_rendered(sql, dialect, params)
     except (sqlglot.errors.SqlglotError, RecursionError, jinja2.TemplateError):
@@ -309,5 +310,5 @@ def written_tables(sql: str, dialect: str, params: Mapping[str, Any]) -> list[st
         if isinstance(statement, exp.Insert | exp.Merge | exp.Create):
             table = _target(statement)
             if table is not None and table.name:
-                tables.append(table.name)
+                tables.append(".".join(p.name for p in table.parts) if qualified else table.name)
     return tables
