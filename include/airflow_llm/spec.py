@@ -13,6 +13,7 @@ import keyword
 import re
 import unicodedata
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Annotated, Any, Final, Literal
 
 from croniter import croniter
@@ -185,6 +186,49 @@ class Resources(_Model):
     memory: str | None = None
 
 
+UNIT_TEST_DATE: Final = "2024-01-31"
+"""The logical date unit tests run at (``{{ ds }}``; the data interval is that day)."""
+
+
+def _cell(value: Any) -> Any:
+    """A table cell: dates and timestamps (YAML reads 2024-01-31 as a date) become ISO
+    text; lists and mappings are refused."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        raise PydanticCustomError(
+            "cell", "a cell holds one value (text, number, true/false, a date or null)"
+        )
+    return value
+
+
+Cell = Annotated[str | bool | int | float | None, BeforeValidator(_cell)]
+ColumnName = Annotated[str, Field(pattern=COLUMN_PATTERN)]
+TableName = Annotated[str, Field(pattern=TABLE_PATTERN)]
+Row = dict[ColumnName, Cell]
+
+
+class UnitTest(_Model):
+    """Rows in, rows (or a verdict) out: what a task must do, stated by its author.
+
+    ``given`` rows fill the tables the task reads (columns left out are NULL, tables
+    left out are empty); a SQL task's ``expect`` is the rows its target holds
+    afterwards (only the columns named are compared, rows as a multiset, numbers
+    rounded to two decimals); a quality task's is ``pass`` or ``fail``. Tests run
+    at the logical date 2024-01-31 (the data interval is that day), on DuckDB.
+    """
+
+    name: Name
+    given: dict[TableName, list[Row]] = Field(
+        default_factory=dict, description="rows per table the task reads"
+    )
+    expect: list[Row] | Literal["pass", "fail"] = Field(
+        description="sql: the target's rows afterwards; quality: pass or fail"
+    )
+
+
 RESERVED_TASK_NAMES = frozenset(
     {word for word in keyword.kwlist if word.islower()}
     | {name for name in dir(builtins) if name.islower() and not name.startswith("_")}
@@ -209,6 +253,11 @@ class TaskSpec(_Model):
     retries: int = Field(default=2, ge=0, le=10)
     retry_delay: Seconds = 300
     timeout: Seconds = 3600
+    tests: list[UnitTest] = Field(
+        default_factory=list,
+        max_length=20,
+        description="unit tests (sql and quality tasks): given rows, expected rows or verdict",
+    )
 
     @field_validator("name")
     @classmethod
@@ -221,6 +270,30 @@ class TaskSpec(_Model):
                 {"value": value},
             )
         return value
+
+    @model_validator(mode="after")
+    def _tests_fit_the_kind(self) -> TaskSpec:
+        problems = []
+        for index, test in enumerate(self.tests):
+            loc: tuple[str | int, ...] = ("tests", index, "expect")
+            if self.kind not in ("sql", "quality"):
+                message = f"only sql and quality tasks take tests, not {self.kind} tasks"
+                problems.append(_problem(("tests", index), "tests", message, test.name))
+            elif self.kind == "sql" and not isinstance(test.expect, list):
+                message = "a sql task's test expects rows (a list of column: value mappings)"
+                problems.append(_problem(loc, "expect", message, test.expect))
+            elif self.kind == "quality" and isinstance(test.expect, list):
+                message = "a quality task's test expects 'pass' or 'fail'"
+                problems.append(_problem(loc, "expect", message, "rows"))
+        names = [test.name for test in self.tests]
+        problems += [
+            _problem(("tests", index, "name"), "duplicate_test", f"duplicate test {name!r}", name)
+            for index, name in enumerate(names)
+            if name in names[:index]
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
 
 
 class EnvironmentConfig(_Model):
@@ -304,6 +377,7 @@ class PipelineSpec(_Model):
     @model_validator(mode="after")
     def _task_graph_and_text_are_sound(self) -> PipelineSpec:
         problems = task_graph_problems(self.tasks or []) + text_problems(self)
+        problems += test_table_problems(self.tasks or [], self.sources)
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
@@ -347,6 +421,25 @@ def task_graph_problems(tasks: list[TaskSpec]) -> list[InitErrorDetails]:
             index = first_index[cycle[0]]
             message = "dependency cycle (each depends on the next): " + " -> ".join(cycle)
             problems.append(_problem(("tasks", index, "depends_on"), "cycle", message, cycle))
+    return problems
+
+
+def test_table_problems(
+    tasks: list[TaskSpec], sources: list[SourceTable]
+) -> list[InitErrorDetails]:
+    """Unit-test rows of a declared source may only name that source's columns."""
+    columns = {source.name: {column.name for column in source.columns} for source in sources}
+    problems = []
+    for index, task in enumerate(tasks):
+        for test_index, test in enumerate(task.tests):
+            for table, rows in test.given.items():
+                known = columns.get(table)
+                for row_index, row in enumerate(rows):
+                    for column in row:
+                        if known is not None and column not in known:
+                            loc = ("tasks", index, "tests", test_index, "given", table, row_index)
+                            message = f"{table} has no column {column!r}; it has {sorted(known)}"
+                            problems.append(_problem((*loc, column), "column", message, column))
     return problems
 
 
