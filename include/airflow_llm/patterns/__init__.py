@@ -1,0 +1,78 @@
+"""The hybrid catalog: patterns the model parameterizes and the project renders.
+
+A task's kind decides which patterns may serve it (:func:`patterns_for`); the model
+picks one of them, or ``custom`` when none fits (the task is then written free-form),
+from a menu ranked by the task's words (:func:`ranked_pattern_names`).
+"""
+
+from __future__ import annotations
+
+from airflow_llm.patterns.aggregation import Aggregate, RollingWindow
+from airflow_llm.patterns.base import ParameterError, Pattern, Rendered, narrowed
+from airflow_llm.patterns.combining import JoinEnrich, Union
+from airflow_llm.patterns.context import Relation, TaskContext, context_for
+from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
+from airflow_llm.patterns.deduplication import LatestPerKey
+from airflow_llm.patterns.merging import Upsert
+from airflow_llm.patterns.quality import ExpectationSuite
+
+CUSTOM = "custom"
+"""The menu choice "no pattern fits": the task is written free-form."""
+
+CATALOG: tuple[Pattern, ...] = (  # type: ignore[type-arg]
+    CopyInterval(),
+    Aggregate(),
+    LatestPerKey(),
+    JoinEnrich(),
+    Union(),
+    RollingWindow(),
+    Upsert(),
+    MaskPii(),
+    Snapshot(),
+    ExpectationSuite(),
+)
+
+__all__ = [
+    "CATALOG",
+    "CUSTOM",
+    "ParameterError",
+    "Pattern",
+    "Relation",
+    "Rendered",
+    "TaskContext",
+    "context_for",
+    "pattern_menu",
+    "pattern_named",
+    "patterns_for",
+    "ranked_pattern_names",
+]
+
+
+def patterns_for(kind: str) -> list[Pattern]:  # type: ignore[type-arg]
+    """The patterns that write artifacts of task kind ``kind`` (none: free-form only)."""
+    return [pattern for pattern in CATALOG if pattern.kind == kind]
+
+
+def pattern_named(name: str) -> Pattern:  # type: ignore[type-arg]
+    """The catalog's pattern called ``name``; raises ``KeyError``."""
+    for pattern in CATALOG:
+        if pattern.name == name:
+            return pattern
+    raise KeyError(name)
+
+
+def ranked_pattern_names(ctx: TaskContext) -> list[str]:
+    """The patterns that can serve ``ctx``'s task, the ones its words cue first."""
+    usable = [p for p in patterns_for(ctx.task.kind) if p.applies(ctx)]
+    lexicon = {pattern.name: pattern.cues for pattern in usable}
+    return ctx.text.rank_by_cues([pattern.name for pattern in usable], lexicon)
+
+
+def pattern_menu(ctx: TaskContext) -> list[str]:
+    """The patterns to offer: on a first answer, the ones the task's words cue most (if
+    any pattern is cued at all); every usable one, ranked, when repairing."""
+    ranked = ranked_pattern_names(ctx)
+    counts = ctx.text.cue_counts({name: pattern_named(name).cues for name in ranked})
+    best = max(counts.values(), default=0)
+    cued = [name for name in ranked if best and counts[name] == best]
+    return narrowed(ctx, cued, ranked)
