@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.process import ServiceError
-from airflow_llm.settings import GenerationSettings
+from airflow_llm.settings import STRATEGIES, GenerationSettings
 
 if TYPE_CHECKING:
     from airflow_llm.llm.client import ModelClient
@@ -151,6 +151,13 @@ def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model name at that endpoint")
     parser.add_argument("--api-key", help="API key (default: $AIRFLOW_LLM_API_KEY)")
     parser.add_argument("--max-attempts", type=int, default=3, help="answers per artifact")
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="auto",
+        help="hybrid: the model fills pattern parameters; free: it writes code; auto "
+        "(default): hybrid where a pattern fits, free-form otherwise",
+    )
 
 
 def _spec_and_client(
@@ -186,7 +193,9 @@ def _client(args: argparse.Namespace, cache: bool) -> tuple[ModelClient, Generat
     from airflow_llm.local_run import local_client
 
     smoke_run = not getattr(args, "no_smoke_run", False)  # only generate gates
-    settings = GenerationSettings(max_attempts=args.max_attempts, smoke_run=smoke_run)
+    settings = GenerationSettings(
+        max_attempts=args.max_attempts, smoke_run=smoke_run, strategy=args.strategy
+    )
     client = local_client(
         settings,
         base_url=args.base_url,

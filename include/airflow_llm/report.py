@@ -45,6 +45,14 @@ def build_manifest(
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
 
+def _pattern_of(state: ArtifactState) -> str | None:
+    """``name@version`` of the pattern that wrote the latest attempt (None: free-form)."""
+    last = state.attempts[-1] if state.attempts else None
+    if last is None or last.pattern is None:
+        return None
+    return f"{last.pattern}@{last.pattern_version}"
+
+
 def _token_usage(
     states: Mapping[str, ArtifactState], plan_attempts: list[PlanAttempt]
 ) -> dict[str, int]:
@@ -87,9 +95,15 @@ def build_report(
                 "kind": state.task.kind,
                 "file": state.file,
                 "valid": state.valid,
+                "strategy": state.strategy,
+                "pattern": _pattern_of(state),
                 "attempts": [
                     {
                         "attempt": a.number,
+                        "strategy": a.strategy,
+                        "pattern": a.pattern,
+                        "pattern_version": a.pattern_version,
+                        "parameters": a.parameters,
                         "cached": a.cached,
                         "prompt_tokens": a.prompt_tokens,
                         "completion_tokens": a.completion_tokens,

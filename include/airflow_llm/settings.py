@@ -9,6 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+Strategy = Literal["free", "hybrid", "auto"]
+STRATEGIES: tuple[str, ...] = ("free", "hybrid", "auto")
 
 
 def _default_work_dir() -> Path:
@@ -35,6 +39,11 @@ class GenerationSettings:
     ``airflow_llm_smoke_run``)."""
     smoke_timeout: float = 300.0
     """Seconds the smoke-run gate gives the generated DAG to run end to end."""
+    strategy: Strategy = "auto"
+    """How artifacts are written: ``hybrid`` (the model fills a pattern's parameters, the
+    project renders), ``free`` (the model writes code), or ``auto``: hybrid where a
+    pattern fits, free-form where the model answers ``custom`` or none serves the kind,
+    and hybrid for free-form that fails all its repairs."""
 
     @contextmanager
     def scratch_dir(self, name: str) -> Iterator[Path]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
+from airflow_llm.patterns.context import Relation
 from airflow_llm.spec import TABLE_PATTERN, PipelineSpec
 from airflow_llm.validate.findings import Finding
 
@@ -17,8 +19,11 @@ EXPECTATION_TYPES = (
     "expect_column_values_to_be_between",
     "expect_column_values_to_be_in_set",
     "expect_column_values_to_match_regex",
+    "expect_column_values_to_be_increasing",
+    "expect_column_max_to_be_between",
+    "expect_column_value_lengths_to_equal",
 )
-_KWARGS = ("column", "min_value", "max_value", "value_set", "regex")
+_KWARGS = ("column", "min_value", "max_value", "value_set", "regex", "value")
 
 
 def suite_schema(tables: list[str]) -> dict[str, Any]:
@@ -68,12 +73,22 @@ def normalize_suite(document: dict[str, Any], name: str) -> dict[str, Any]:
         raw = item.get("kwargs")
         kwargs: dict[str, Any] = raw if isinstance(raw, dict) else {}
         kept = {key: kwargs[key] for key in _KWARGS if kwargs.get(key) is not None}
-        expectations.append({"type": item.get("type"), "kwargs": kept})
+        meta = item.get("meta")
+        expectations.append(
+            {"type": item.get("type"), "kwargs": kept}
+            | ({"meta": meta} if isinstance(meta, dict) else {})
+        )
     return {"name": name, "table": document.get("table"), "expectations": expectations}
 
 
-def suite_findings(suite: dict[str, Any], filename: str, spec: PipelineSpec) -> list[Finding]:
-    """Whether the suite names a safe table, known columns, and loads into GX."""
+def suite_findings(
+    suite: dict[str, Any],
+    filename: str,
+    spec: PipelineSpec,
+    relations: Sequence[Relation] = (),
+) -> list[Finding]:
+    """Whether the suite names a safe table, known columns (of the spec's sources and of
+    the ``relations`` upstream tasks write), and loads into GX."""
     import great_expectations as gx
 
     findings = []
@@ -83,6 +98,7 @@ def suite_findings(suite: dict[str, Any], filename: str, spec: PipelineSpec) -> 
     if not suite["expectations"]:
         findings.append(Finding(filename, None, "gx.empty", "the suite has no expectation"))
     known = {t.name.split(".")[-1]: {c.name for c in t.columns} for t in spec.sources}
+    known |= {r.short_name: set(r.column_names) for r in relations}
     columns = known.get(str(table).split(".")[-1])
     for index, expectation in enumerate(suite["expectations"]):
         if expectation["type"] not in EXPECTATION_TYPES:

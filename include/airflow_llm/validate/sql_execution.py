@@ -31,9 +31,11 @@ import duckdb
 import sqlglot
 import sqlglot.expressions as exp
 
-from airflow_llm.spec import SourceTable
+from airflow_llm.patterns.context import Relation
+from airflow_llm.spec import Column, SourceTable
+from airflow_llm.sql_types import parse_type, sqlglot_dialect
 from airflow_llm.validate.findings import Finding, errors
-from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
+from airflow_llm.validate.sample_data import SAMPLE_DATE, duckdb_type, seed_warehouse
 from airflow_llm.validate.sql import parse_rendered, statement_findings, template_policy
 
 SAFE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
@@ -174,3 +176,79 @@ def _create_insert_target(insert: exp.Insert) -> list[str]:
     create = exp.Create(this=table.copy(), kind="TABLE", exists=True, expression=shape.limit(0))
     schema = [f"CREATE SCHEMA IF NOT EXISTS {table.db}"] if table.db else []
     return [*schema, create.sql("duckdb")]
+
+
+def written_relation(
+    sql: str,
+    task: str,
+    dialect: str,
+    params: Mapping[str, Any],
+    relations: Sequence[Relation],
+) -> Relation | None:
+    """The table ``sql`` writes last, with the columns and types (in ``dialect``'s names)
+    its dry run on sample data gives it; None when it writes no table or does not run.
+
+    Free-form SQL does not say what its target holds; the tasks after it need to know.
+    Tables of ``relations`` that upstream tasks write are created empty first.
+    """
+    try:
+        parsed = parse_rendered(sql, dialect, params)
+    except sqlglot.errors.SqlglotError:
+        return None
+    sources = [r for r in relations if r.produced_by is None]
+    declared = [SourceTable(name=r.name, columns=list(r.columns)) for r in sources]
+    targets = [
+        ".".join(part.name for part in table.parts)
+        for statement in parsed
+        if isinstance(statement, exp.Insert | exp.Merge | exp.Create)
+        and (
+            table := (
+                statement.this
+                if isinstance(statement.this, exp.Table)
+                else statement.this.find(exp.Table)
+            )
+        )
+        is not None
+    ]
+    if not targets:
+        return None
+    schema = params.get("schema")
+    with _WAREHOUSES.transaction(declared, dialect, schema) as connection:
+        try:
+            for relation in relations:
+                if relation.produced_by is not None:
+                    _create_empty(connection, relation, dialect, schema)
+            for statement in _in_duckdb(parsed):
+                connection.execute(statement)
+            described = connection.execute(f"DESCRIBE {targets[-1]}").fetchall()
+        except duckdb.Error:
+            return None
+    columns = [
+        Column(
+            name=str(name),
+            type=parse_type(str(kind), "duckdb").sql(sqlglot_dialect(dialect) or None),
+        )
+        for name, kind, *_ in described
+    ]
+    name = (
+        targets[-1].rsplit(".", 1)[-1]
+        if schema and targets[-1].startswith(f"{schema}.")
+        else targets[-1]
+    )
+    return Relation(name, tuple(columns), produced_by=task) if columns else None
+
+
+def _create_empty(
+    connection: duckdb.DuckDBPyConnection, relation: Relation, dialect: str, schema: str | None
+) -> None:
+    """An upstream task's table, empty, where SQL may look for it (bare and in ``schema``)."""
+    columns = ", ".join(
+        f'"{c.name}" {duckdb_type(c.type, dialect).sql("duckdb")}' for c in relation.columns
+    )
+    names = [relation.name] + (
+        [f"{schema}.{relation.name}"] if schema and "." not in relation.name else []
+    )
+    for name in names:
+        if "." in name:
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {name.rsplit('.', 1)[0]}")
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
