@@ -3,7 +3,10 @@
 Started by :mod:`airflow_llm.validate.smoke_run` as ``python -m
 airflow_llm.validate.smoke_child '<json>'`` with the DAG folder, the DAG id, the
 logical date and the tasks to mark successful without running. Reports every task's
-state, the error it failed with, and the return value of the tasks asked for.
+state, the error it failed with, and the return value of the tasks asked for. Then,
+still in the sandbox, it runs each SQL task's statements a second time for the same
+logical date (row counts of the tables it writes, before and after: an idempotent
+task leaves them equal), and the spec's unit tests from ``tasks.yml``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from airflow_llm.validate.sandbox import report_result
@@ -62,14 +66,72 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
         states.setdefault(ti.task_id, []).append(str(ti.state))
         if ti.task_id in arguments["values"] and str(ti.state) == "success":
             values[ti.task_id] = ti.xcom_pull(task_ids=ti.task_id)
+    tasks = {
+        task_id: {"state": _worst(found), "error": errors.get(task_id)}
+        for task_id, found in states.items()
+    }
+    succeeded = [
+        item for item in arguments["rerun"] if tasks.get(item["task"], {}).get("state") == "success"
+    ]
     return {
         "state": str(run.state),
-        "tasks": {
-            task_id: {"state": _worst(found), "error": errors.get(task_id)}
-            for task_id, found in states.items()
-        },
+        "tasks": tasks,
         "values": values,
+        "reruns": _rerun(arguments["warehouse"], succeeded),
+        "unit_tests": _unit_tests(arguments["unit_tests"]),
     }
+
+
+def _rerun(warehouse: str, items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Row counts of each task's tables before and after running its SQL once more."""
+    import duckdb
+
+    counts: dict[str, dict[str, Any]] = {}
+    with duckdb.connect(warehouse) as connection:
+        for item in items:
+
+            def count(table: str) -> int:
+                found = connection.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+                return int(found[0]) if found else 0
+
+            before = {table: count(table) for table in item["tables"]}
+            try:
+                connection.execute(Path(item["file"]).read_text())
+            except duckdb.Error as error:
+                counts[item["task"]] = {"error": str(error).splitlines()[0]}
+                continue
+            counts[item["task"]] = {
+                table: [before[table], count(table)] for table in item["tables"]
+            }
+    return counts
+
+
+def _unit_tests(run: dict[str, Any]) -> dict[str, list[str]]:
+    """The unit tests of ``tasks.yml`` on the bundle's resources: failures by task."""
+    if not run:
+        return {}
+    from airflow_llm.bundle.render import parse_tasks_document
+    from airflow_llm.validate.unit_tests import suite_test_findings, unit_test_findings
+
+    document = parse_tasks_document(Path(run["tasks_yml"]).read_text())
+    failures: dict[str, list[str]] = {}
+    for task in document.tasks:
+        if not task.tests:
+            continue
+        relations = document.relations(task.name)
+        path = Path(run["resources"]) / run["files"][task.name]
+        content = path.read_text()
+        if task.kind == "sql":
+            found = unit_test_findings(
+                content, path.name, task, relations, document.dialect, run["params"]
+            )
+        else:
+            found = suite_test_findings(
+                json.loads(content), path.name, task, relations, document.dialect, run["params"]
+            )
+        if found:
+            failures[task.name] = [finding.message for finding in found]
+    return failures
 
 
 if __name__ == "__main__":

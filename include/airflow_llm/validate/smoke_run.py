@@ -29,8 +29,9 @@ import duckdb
 import sqlglot
 import yaml
 
-from airflow_llm.bundle.render import BundleLayout, TasksDocument, artifact_file
+from airflow_llm.bundle.render import BundleLayout, TasksDocument, artifact_file, ordered_tasks
 from airflow_llm.settings import GenerationSettings
+from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.findings import Finding
 from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
 from airflow_llm.validate.sandbox import run_sandboxed
@@ -50,6 +51,9 @@ class SmokeTask:
     rows: dict[str, int] = field(default_factory=dict)
     expectations: str | None = None
     error: str | None = None
+    rerun_rows: dict[str, int] = field(default_factory=dict)
+    """Rows in the tables it wrote after its SQL ran a second time for the same date."""
+    unit_tests: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,25 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
     findings = _prepare_sql(home, layout, document, params)
     if findings:
         return SmokeReport(environment, document.dialect, transpiled, [], findings)
+    sql_tasks = [t for t in ordered_tasks(document.tasks) if t.kind == "sql"]
     arguments = {
         "dags": str(home / "dags"),
         "dag_id": document.pipeline,
         "logical_date": datetime.combine(SAMPLE_DATE, datetime.min.time(), UTC).isoformat(),
         "mark_success": "|".join(f"^{t.name}$" for t in document.tasks if t.kind in NOT_RUN),
         "values": [t.name for t in document.tasks if t.kind == "quality"],
+        "warehouse": str(warehouse),
+        "rerun": [_rerun_item(home, layout, task, params) for task in sql_tasks],
+        "unit_tests": (
+            {
+                "tasks_yml": str(root / layout.resource("tasks.yml")),
+                "resources": str(root / layout.resources),
+                "files": {task.name: artifact_file(task) for task in document.tasks},
+                "params": params,
+            }
+            if any(task.tests for task in document.tasks)
+            else {}
+        ),
     }
     airflow_connection = {"conn_type": "duckdb", "host": str(warehouse)}
     run = run_sandboxed(
@@ -128,7 +145,53 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
         )
     tasks = _task_results(home, layout, document, params, run.result)
     findings = [_failure(layout, document, t) for t in tasks if t.state == "failed"]
+    findings += _rerun_findings(layout, document, run.result.get("reruns", {}))
+    findings += _unit_test_findings(layout, document, run.result.get("unit_tests", {}))
     return SmokeReport(environment, document.dialect, transpiled, tasks, findings)
+
+
+def _rerun_item(
+    home: Path, layout: BundleLayout, task: TaskSpec, params: dict[str, Any]
+) -> dict[str, Any]:
+    """What the child runs again for ``task``: its DuckDB statements and written tables."""
+    path = home / layout.resource(artifact_file(task))
+    tables = written_tables(path.read_text(), "duckdb", params, qualified=True)
+    return {"task": task.name, "file": str(path), "tables": tables}
+
+
+def _rerun_findings(
+    layout: BundleLayout, document: TasksDocument, reruns: dict[str, dict[str, Any]]
+) -> list[Finding]:
+    """A finding per SQL task whose second run for the same date changed a row count."""
+    findings = []
+    for task in document.tasks:
+        counts = reruns.get(task.name, {})
+        file = layout.resource(artifact_file(task))
+        if "error" in counts:
+            message = (
+                f"{task.name}: a second run for the same logical date fails: {counts['error'][0]}"
+            )
+            findings.append(Finding(file, None, "smoke.idempotent", message))
+            continue
+        changed = {table: pair for table, pair in counts.items() if pair[0] != pair[1]}
+        for table, (before, after) in changed.items():
+            message = (
+                f"{task.name} is not idempotent: running it again for the same logical date "
+                f"took {table} from {before} to {after} rows"
+            )
+            findings.append(Finding(file, None, "smoke.idempotent", message))
+    return findings
+
+
+def _unit_test_findings(
+    layout: BundleLayout, document: TasksDocument, failures: dict[str, list[str]]
+) -> list[Finding]:
+    """The unit tests that failed in the smoke run's sandbox."""
+    return [
+        Finding(layout.resource(artifact_file(task)), None, "smoke.unit_test", message)
+        for task in document.tasks
+        for message in failures.get(task.name, [])
+    ]
 
 
 def _prepare_sql(
@@ -168,6 +231,7 @@ def _task_results(
             found = result["tasks"].get(task.name, {"state": "not run", "error": None})
             state = f"not run: {NOT_RUN[task.kind]}" if task.kind in NOT_RUN else found["state"]
             rows = {}
+            rerun = result.get("reruns", {}).get(task.name, {})
             if task.kind == "sql" and state == "success":
                 sql = (home / layout.resource(artifact_file(task))).read_text()
                 for name in written_tables(sql, "duckdb", params):
@@ -176,13 +240,32 @@ def _task_results(
                         count = f"SELECT count(*) FROM {table}"  # noqa: S608 - catalog name
                         counted = warehouse.execute(count).fetchone()
                         rows[table] = int(counted[0]) if counted else 0
+                rows = {  # after the DAG run, before the second run of the SQL
+                    table: next(
+                        (
+                            pair[0]
+                            for name, pair in rerun.items()
+                            if table.endswith(name.split(".")[-1])
+                        ),
+                        count,
+                    )
+                    for table, count in rows.items()
+                }
             suite = result["values"].get(task.name)
             expectations = (
                 f"{suite['expectations'] - suite['failed']}/{suite['expectations']} passed"
                 if isinstance(suite, dict)
                 else None
             )
-            tasks.append(SmokeTask(task.name, task.kind, state, rows, expectations, found["error"]))
+            again = {table: pair[1] for table, pair in rerun.items() if table != "error"}
+            tests = len(task.tests)
+            failed = len(result.get("unit_tests", {}).get(task.name, []))
+            verdict = f"{tests - failed}/{tests} passed" if tests else None
+            tasks.append(
+                SmokeTask(
+                    task.name, task.kind, state, rows, expectations, found["error"], again, verdict
+                )
+            )
     return tasks
 
 

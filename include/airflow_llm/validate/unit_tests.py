@@ -213,14 +213,17 @@ def _run_suite_test(
     if verdict == test.expect:
         return ""
     reason = f" ({', '.join(failed)} failed)" if failed else " (every expectation passed)"
-    return f"expected the suite to {test.expect} on the given rows of {table}, it did {verdict}{reason}"
+    expected = f"expected the suite to {test.expect} on the given rows of {table}"
+    return f"{expected}, it did {verdict}{reason}"
 
 
 def failed_expectations(suite: Mapping[str, Any], frame: Any) -> list[str]:
     """The types of the suite's expectations that fail on a pandas ``frame``."""
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch = (
         context.data_sources.add_pandas("unit_test")
         .add_dataframe_asset(str(suite.get("name", "suite")))
