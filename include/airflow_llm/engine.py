@@ -98,14 +98,15 @@ def build_bundle(
     failed = sorted(name for name, state in states.items() if not state.valid)
     if failed:
         return finish(False, f"still invalid after repairs: {', '.join(failed)}", {})
-    files = render_bundle(planned, plan.tasks, {n: s.content for n, s in states.items()})
+    records = {name: state.record() for name, state in states.items()}
+    files = render_bundle(planned, plan.tasks, {n: s.content for n, s in states.items()}, records)
     progress("gates: mypy, sandboxed DagBag import, structure, smoke run on sample data")
     gates = gate_bundle(spec.name, files, settings)
     gate_findings, smoke = errors(gates.findings), gates.smoke
     if gate_findings:
         return finish(False, f"bundle gates failed ({len(gate_findings)} findings)", {})
     files[MANIFEST] = build_manifest(
-        spec.name, spec_sha256(spec), client.router, files, states, plan_attempts
+        spec.name, spec_sha256(spec), client.router, files, states, plan_attempts, settings
     )
     return finish(True, None, files)
 

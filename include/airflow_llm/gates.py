@@ -26,6 +26,13 @@ from airflow_llm.validate.findings import Finding, errors
 from airflow_llm.validate.mypy_batch import mypy_findings
 from airflow_llm.validate.smoke_run import smoke_run
 
+GATES = ("types", "import", "structure", "smoke_run")
+
+
+def gates_run(settings: GenerationSettings) -> dict[str, bool]:
+    """Which gates :func:`gate_bundle` runs with ``settings`` (the manifest records it)."""
+    return {gate: gate != "smoke_run" or settings.smoke_run for gate in GATES}
+
 
 @dataclass(frozen=True)
 class GateResult:

@@ -113,6 +113,21 @@ class ArtifactState:
         """Attempts made with ``strategy``."""
         return sum(attempt.strategy == strategy for attempt in self.attempts)
 
+    def record(self) -> dict[str, Any]:
+        """How the artifact was made, for ``tasks.yml``: the strategy, the pattern with its
+        version and parameters, and the table it writes."""
+        last = self.attempts[-1]
+        record: dict[str, Any] = {"strategy": last.strategy}
+        if last.pattern is not None:
+            record["pattern"] = {
+                "name": last.pattern,
+                "version": last.pattern_version,
+                "parameters": last.parameters,
+            }
+        if last.output is not None:
+            record["output"] = last.output
+        return record
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, for the work prefix between mapped Airflow tasks."""
         return {

@@ -108,7 +108,13 @@ class HybridWriter:
         parameters, shown with ``findings``); never one of ``exclude``."""
         decisions: list[Decision] = []
         if previous is None:
-            name = self._pattern(ctx, allow_custom, exclude, decisions)
+            try:
+                name = self._pattern(ctx, allow_custom, exclude, decisions)
+            except ParameterError as error:  # an endpoint that cannot answer JSON
+                if allow_custom:
+                    return HybridAnswer(CUSTOM, decisions=decisions, problems=error.problems)
+                menu = [n for n in pattern_menu(ctx) if n not in exclude] or pattern_menu(ctx)
+                return HybridAnswer(menu[0], decisions=decisions, problems=error.problems)
         else:
             name = previous.pattern
         answer = HybridAnswer(name, decisions=decisions)

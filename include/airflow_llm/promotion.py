@@ -12,8 +12,10 @@ message that names each file and what is wrong with it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from airflow_llm.gates import GATES
 from airflow_llm.publish import (
     MANIFEST,
     PublishResult,
@@ -100,6 +102,12 @@ def promote(
     """Check the version published in ``source`` again and publish the same bytes to
     ``target``; raise :class:`PromotionError`, writing nothing, when a check fails."""
     files = load_version(client, bucket, source, pipeline, version, sha256)
+    skipped = skipped_gates(files[MANIFEST])
+    if skipped:
+        raise PromotionError(
+            f"{pipeline} {version} was published without the {', '.join(skipped)} gate(s): "
+            f"regenerate it with every gate on before promoting it to {target}"
+        )
     findings = recheck_version(files, pipeline, settings)
     if findings:
         raise PromotionError(f"{pipeline} {version} failed its checks: {_listed(findings)}")
@@ -109,6 +117,15 @@ def promote(
     if result.sha256 != sha256:
         raise PromotionError(f"{pipeline}: promoted sha256 {result.sha256} differs from {sha256}")
     return result
+
+
+def skipped_gates(manifest: str) -> list[str]:
+    """The gates a bundle's manifest says it skipped (all of them for a manifest that
+    does not say: a bundle from before gates were recorded)."""
+    recorded = json.loads(manifest).get("gates")
+    if not isinstance(recorded, dict):
+        return list(GATES)
+    return [gate for gate in GATES if not recorded.get(gate)]
 
 
 def _listed(findings: list[Finding]) -> str:

@@ -8,8 +8,8 @@ passed when it was first published:
   bundle, none is there that the manifest does not list;
 - each resource with the validators of its kind, as written (nothing fixed): SQL
   through sqlfluff, the template and statement policy (the spec's sources read-only)
-  and the dry run on DuckDB sample data; Python through the code policy; expectation
-  suites through the suite checks;
+  and the dry run on DuckDB sample data, then the spec's unit tests; Python through the
+  code policy; expectation suites through the suite checks and their unit tests;
 - the secrets scan: every pattern on the generated resources, the credential shapes
   (which the spec check refuses) on the rendered files;
 - the bundle gates: mypy, the sandboxed DagBag import, structure against ``tasks.yml``,
@@ -45,6 +45,7 @@ from airflow_llm.validate.quality import suite_findings
 from airflow_llm.validate.secrets import CREDENTIAL_PATTERNS, find_secrets, secret_findings
 from airflow_llm.validate.sql import SqlValidator
 from airflow_llm.validate.sql_execution import execution_findings
+from airflow_llm.validate.unit_tests import suite_test_findings, unit_test_findings
 
 MANIFEST = "manifest.json"
 _DAG_MODULE = re.compile(r"dags/([^/]+)\.py")
@@ -161,15 +162,21 @@ def resource_findings(
         text = bundle.get(path)
         if text is None:
             continue
+        relations = document.relations(task.name)
         try:
             if path.endswith(".sql"):
                 found = sql.lint(text, path, spec.dialect, params, read_only)
                 if not errors(found):  # only SQL that passed the policy runs, on sample data
                     found += execution_findings(text, path, spec.dialect, params, spec.sources)
+                if not errors(found):
+                    found += unit_test_findings(text, path, task, relations, spec.dialect, params)
             elif path.endswith(".py"):
                 found = _python_findings(text, path, document.allowed_imports)
             else:
-                found = suite_findings(json.loads(text), path, spec)
+                suite = json.loads(text)
+                found = suite_findings(suite, path, spec, relations)
+                if not errors(found):
+                    found += suite_test_findings(suite, path, task, relations, spec.dialect, params)
         except Exception as error:  # hostile bytes must give a finding, not a crash
             message = f"validator failed: {type(error).__name__}: {error}"[:300]
             found = [Finding(path, None, "validator.crash", message)]

@@ -7,10 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_llm import __version__
+from airflow_llm.gates import gates_run
 from airflow_llm.generate import ArtifactState
 from airflow_llm.llm.endpoints import ModelRouter
+from airflow_llm.patterns import pattern_versions
 from airflow_llm.plan import PlanAttempt
 from airflow_llm.prompts import prompt_versions
+from airflow_llm.settings import GenerationSettings
 from airflow_llm.tables import format_table
 from airflow_llm.validate.findings import Finding, errors, sha256_text
 
@@ -22,14 +25,31 @@ def build_manifest(
     files: Mapping[str, str],
     states: Mapping[str, ArtifactState],
     plan_attempts: list[PlanAttempt],
+    settings: GenerationSettings,
 ) -> str:
-    """``manifest.json``: no timestamps or timings, so equal inputs give equal bytes."""
+    """``manifest.json``: no timestamps or timings, so equal inputs give equal bytes.
+
+    Besides what made the bundle (spec, generator, models, prompts, strategy and pattern
+    versions) it records how each artifact was written and which gates the bundle
+    passed: promotion refuses a bundle that skipped one.
+    """
     manifest = {
         "pipeline": pipeline,
         "spec_sha256": spec_hash,
         "generator_version": __version__,
         "models": router.describe(),
         "prompt_versions": prompt_versions(),
+        "strategy": settings.strategy,
+        "pattern_versions": pattern_versions(),
+        "gates": gates_run(settings),
+        "artifacts": {
+            name: {
+                "strategy": state.strategy,
+                "pattern": state.attempts[-1].pattern,
+                "pattern_version": state.attempts[-1].pattern_version,
+            }
+            for name, state in sorted(states.items())
+        },
         "files": {path: sha256_text(content) for path, content in sorted(files.items())},
         "validation": {
             "valid": True,

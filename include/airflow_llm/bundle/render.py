@@ -12,7 +12,7 @@ import hashlib
 import re
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import jinja2
 import yaml
 
 from airflow_llm import __version__
+from airflow_llm.patterns.context import Relation, context_for
 from airflow_llm.spec import PipelineSpec, SourceTable, TaskSpec
 from airflow_llm.validate.python_code import BLACK_MODE
 
@@ -143,6 +144,7 @@ def render_dag_file(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
             has_quality="quality" in kinds,
             has_functions=bool(kinds & {"python", "sensor", "branch", "llm"}),
             has_taskflow=bool(kinds - {"sql"}),
+            in_schema=all(env.schema_ for env in spec.environments.values()),
         )
     )
     return black.format_str(source, mode=BLACK_MODE)
@@ -157,12 +159,24 @@ def render_config(spec: PipelineSpec) -> str:
     return _yaml(config)
 
 
-def render_tasks(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
-    """``tasks.yml``: the task graph the DAG must have (checked by the structure gate)."""
+GENERATION_KEYS = ("file", "strategy", "pattern", "output")
+"""What ``tasks.yml`` says of a task beyond its spec: its file and how it was made."""
+
+
+def render_tasks(
+    spec: PipelineSpec,
+    tasks: list[TaskSpec],
+    records: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
+    """``tasks.yml``: the task graph the DAG must have (checked by the structure gate),
+    and per task how its artifact was made (``records``: strategy, pattern with its
+    version and parameters, the table it writes), so a bundle can be reviewed and
+    re-rendered without the model."""
     listed = []
     for task in tasks:
         entry = task.model_dump(mode="json", exclude_defaults=False)
         entry["file"] = artifact_file(task)
+        entry.update((records or {}).get(task.name, {}))
         listed.append(entry)
     document = {
         "pipeline": spec.name,
@@ -176,26 +190,46 @@ def render_tasks(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
 
 @dataclass(frozen=True)
 class TasksDocument:
-    """What ``tasks.yml`` says: the task graph, the source tables it reads, and the
-    imports the spec adds to the Python allow-list."""
+    """What ``tasks.yml`` says: the task graph, the source tables it reads, the imports
+    the spec adds to the Python allow-list, and the tables tasks write."""
 
     pipeline: str
     dialect: str
     tasks: list[TaskSpec]
     sources: list[SourceTable]
     allowed_imports: list[str]
+    outputs: dict[str, Relation] = field(default_factory=dict)
+    """The table each task writes, with its columns, by task name (where known)."""
+
+    def relations(self, task: str) -> list[Relation]:
+        """The tables ``task`` may read: the sources and what upstream tasks write."""
+        spec = PipelineSpec(
+            name=self.pipeline, description="-", dialect=self.dialect, sources=self.sources,
+            tasks=self.tasks,
+        )  # fmt: skip
+        found = next(t for t in self.tasks if t.name == task)
+        return list(context_for(spec, found, self.outputs).relations)
 
 
 def parse_tasks_document(tasks_yml: str) -> TasksDocument:
     """A ``tasks.yml`` written by :func:`render_tasks`."""
     document = yaml.safe_load(tasks_yml)
     tasks = [
-        TaskSpec.model_validate({key: value for key, value in task.items() if key != "file"})
+        TaskSpec.model_validate(
+            {key: value for key, value in task.items() if key not in GENERATION_KEYS}
+        )
         for task in document["tasks"]
     ]
+    outputs = {
+        task["name"]: Relation.from_dict(task["output"])
+        for task in document["tasks"]
+        if task.get("output")
+    }
     sources = [SourceTable.model_validate(source) for source in document.get("sources", [])]
     allowed = list(document.get("allowed_imports", []))
-    return TasksDocument(document["pipeline"], document["dialect"], tasks, sources, allowed)
+    return TasksDocument(
+        document["pipeline"], document["dialect"], tasks, sources, allowed, outputs
+    )
 
 
 def parse_tasks(tasks_yml: str) -> list[TaskSpec]:
@@ -211,17 +245,21 @@ def render_requirements(tasks: list[TaskSpec]) -> str:
 
 
 def render_bundle(
-    spec: PipelineSpec, tasks: list[TaskSpec], artifacts: Mapping[str, str]
+    spec: PipelineSpec,
+    tasks: list[TaskSpec],
+    artifacts: Mapping[str, str],
+    records: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, str]:
     """Every file of the bundle (but the manifest), by path relative to the bundle root.
 
-    ``artifacts`` maps task names to the validated content of their resource files.
+    ``artifacts`` maps task names to the validated content of their resource files;
+    ``records`` says how each was made (see :func:`render_tasks`).
     """
     layout = BundleLayout(spec.name)
     files = {
         layout.dag_file: render_dag_file(spec, tasks),
         layout.resource("config.yml"): render_config(spec),
-        layout.resource("tasks.yml"): render_tasks(spec, tasks),
+        layout.resource("tasks.yml"): render_tasks(spec, tasks, records),
         layout.resource("requirements.txt"): render_requirements(tasks),
     }
     for task in tasks:

@@ -43,9 +43,16 @@ __all__ = [
     "context_for",
     "pattern_menu",
     "pattern_named",
+    "pattern_versions",
     "patterns_for",
     "ranked_pattern_names",
 ]
+
+
+def pattern_versions() -> dict[str, int]:
+    """Every pattern's version, for fingerprints and manifests (a new version of a
+    renderer regenerates the bundles that used it)."""
+    return {pattern.name: pattern.version for pattern in CATALOG}
 
 
 def patterns_for(kind: str) -> list[Pattern]:  # type: ignore[type-arg]

@@ -21,9 +21,9 @@ from airflow_llm.patterns.base import (
     obj,
 )
 from airflow_llm.patterns.common import (
-    date_name,
     NONE,
     columns_schema,
+    date_name,
     distinct,
     expand_columns,
     mentions_interval,

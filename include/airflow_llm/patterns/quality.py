@@ -18,8 +18,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from airflow_llm.patterns.base import ParameterError, Pattern, Rendered, choices, enum, obj, one_of
-from airflow_llm.patterns.common import distinct, relation_named, table_options
 from airflow_llm.patterns.clauses import clauses, mentions
+from airflow_llm.patterns.common import distinct, relation_named, table_options
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.linking import Text
 from airflow_llm.sql_types import family
