@@ -21,6 +21,7 @@ from typing import Any
 from airflow_llm.connections import S3_CONN_ID, embedded_connections
 from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.services import running_services
+from airflow_llm.progress import print_progress
 from airflow_llm.tables import format_table
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -40,7 +41,8 @@ def run_demo(specs_dir: Path, config: EmbeddedConfig, out_dir: Path, dags_dir: P
         airflow_cli("db", "migrate")
         slots = str(config.model_parallel)
         airflow_cli("pools", "set", "llm_endpoint", slots, "model endpoint slots")
-        print(f"running {DAG_ID} with dag.test() (the embedded 135M model is slow: minutes)")
+        print(f"running {DAG_ID} with dag.test(): a line per finished step")
+        print_progress()
         rows = _run_dag()
         summary = [_summary_row(row, config) for row in rows]
         print(format_table(SUMMARY_HEADERS, summary))

@@ -134,7 +134,9 @@ def publish(gated: dict[str, Any]) -> dict[str, Any]:
 @task(trigger_rule="all_done")
 def summarize(skipped: Any, results: Any) -> list[dict[str, Any]]:
     """One line per spec and environment: published, unchanged or rejected and why."""
-    rows = [{key: result.get(key) for key in SUMMARY_KEYS} for result in [*skipped, *results]]
+    # a slice reads the mapped results in one request; iterating would probe one past
+    # the last map index and log a "not found" error for it
+    rows = [{key: result.get(key) for key in SUMMARY_KEYS} for result in [*skipped, *results[:]]]
     rows.sort(key=lambda row: (str(row["uri"]), str(row["environment"])))
     for row in rows:
         reason = row.get("reason") or ""

@@ -36,16 +36,18 @@ from airflow.sdk import ObjectStoragePath
 from airflow_llm import __version__
 from airflow_llm.bundle.render import render_bundle, spec_sha256
 from airflow_llm.deployment import BUCKET
-from airflow_llm.gates import gate_bundle
+from airflow_llm.gates import gate_bundle, gates_run
 from airflow_llm.generate import ArtifactGenerator, ArtifactState
 from airflow_llm.llm.cache import ResponseCache
 from airflow_llm.llm.client import ChatRequest, ChatResponse, ModelClient, ModelError
 from airflow_llm.llm.endpoints import ModelRouter, router_from_connections
+from airflow_llm.patterns import pattern_versions
 from airflow_llm.plan import PlanAttempt, PlanningError, plan_tasks
+from airflow_llm.progress import progress
 from airflow_llm.prompts import PromptBudgetError, prompt_versions
 from airflow_llm.publish import current_manifest, publish_bundle, write_report
 from airflow_llm.report import build_manifest, build_report, report_markdown
-from airflow_llm.settings import GenerationSettings
+from airflow_llm.settings import STRATEGIES, GenerationSettings, Strategy
 from airflow_llm.spec import PipelineSpec, TaskSpec
 from airflow_llm.spec_loading import SpecError, parse_spec, snake_case_name
 from airflow_llm.validate.findings import Finding, errors
@@ -84,7 +86,17 @@ def context_for_run(params: Mapping[str, Any], run_id: str) -> FlowContext:
         batch_size=int(Variable.get("airflow_llm_batch_size", default=str(BATCH_SIZE))),
         concurrency=int(Variable.get("airflow_llm_batch_concurrency", default=str(CONCURRENCY))),
         smoke_run=Variable.get("airflow_llm_smoke_run", default="true").lower() != "false",
+        strategy=strategy_setting(Variable.get("airflow_llm_strategy", default="auto")),
     )
+
+
+def strategy_setting(value: str) -> Strategy:
+    """The ``airflow_llm_strategy`` Variable as a strategy; raises ``ValueError`` naming the
+    choices for anything else (a typo must not silently switch how code is written)."""
+    choice = value.strip().lower()
+    if choice not in STRATEGIES:
+        raise ValueError(f"airflow_llm_strategy is {value!r}; use one of {', '.join(STRATEGIES)}")
+    return choice  # type: ignore[return-value]
 
 
 def run_key(run_id: str) -> str:
@@ -105,6 +117,7 @@ class FlowContext:
     batch_size: int = BATCH_SIZE
     concurrency: int = CONCURRENCY
     smoke_run: bool = True
+    strategy: Strategy = "auto"
 
     def work(self, environment: str, pipeline: str) -> ObjectStoragePath:
         """The run's work folder for one pipeline in one environment."""
@@ -117,6 +130,7 @@ class FlowContext:
             max_attempts=self.max_attempts,
             work_dir=Path(tempfile.gettempdir()) / "airflow-llm",
             smoke_run=self.smoke_run,
+            strategy=self.strategy,
         )
 
     def router(self) -> ModelRouter:
@@ -171,6 +185,7 @@ def _reject(
     report_uri = write_report(
         ctx.s3(), ctx.bucket, item["pipeline"], _report_name(ctx, item), files
     )
+    progress("%s (%s): rejected: %s", item["pipeline"], item["environment"], reason)
     return {**item, "status": REJECTED, "reason": reason, "report_uri": report_uri}
 
 
@@ -190,13 +205,20 @@ def _empty_report(pipeline: str, reason: str, problems: list[Finding]) -> dict[s
     return build_report(pipeline, False, reason, {}, [], problems, totals)
 
 
-def fingerprint(spec: PipelineSpec, router: ModelRouter) -> dict[str, Any]:
-    """What decides a bundle's content: spec, generator version, models and prompts."""
+def fingerprint(
+    spec: PipelineSpec, router: ModelRouter, settings: GenerationSettings
+) -> dict[str, Any]:
+    """What decides a bundle's content and trust: spec, generator version, models,
+    prompts, strategy, patterns, and the gates it passed (a bundle gated without the
+    smoke run is gated again once the smoke run is back on)."""
     return {
         "spec_sha256": spec_sha256(spec),
         "generator_version": __version__,
         "models": router.describe(),
         "prompt_versions": prompt_versions(),
+        "strategy": settings.strategy,
+        "pattern_versions": pattern_versions(),
+        "gates": gates_run(settings),
     }
 
 
@@ -306,10 +328,11 @@ def _prepare_one(
         problems = [Finding(p.source, p.line, p.field, p.message) for p in error.problems]
         return _reject(ctx, item, "invalid spec", _empty_report(stem, "invalid spec", problems))
     item["pipeline"] = spec.name
-    expected = fingerprint(spec, router)
+    expected = fingerprint(spec, router, ctx.settings())
     published = current_manifest(ctx.s3(), ctx.bucket, environment, spec.name)
     up_to_date = published is not None and {k: published.get(k) for k in expected} == expected
     if up_to_date and not ctx.force:
+        progress("%s (%s): unchanged, the published bundle is up to date", spec.name, environment)
         return {**item, "status": UNCHANGED, "reason": "published bundle is up to date"}
     _write_json(
         ctx.work(environment, spec.name) / "spec.json", spec.model_dump(mode="json", by_alias=True)
@@ -344,6 +367,14 @@ def _plan_one(
     }
     _write_json(work / "spec.json", planned)
     _write_json(work / "plan.json", [_plan_attempt(a) for a in result.attempts])
+    names = ", ".join(task.name for task in result.tasks)
+    progress(
+        "%s (%s): planned %d tasks: %s",
+        spec.name,
+        prepared["environment"],
+        len(result.tasks),
+        names,
+    )
     return {**prepared, "tasks": _kinds(result.tasks)}
 
 
@@ -398,28 +429,44 @@ def _sql_validator() -> SqlValidator:
 
 def generate(batch: Sequence[dict[str, str]], ctx: FlowContext) -> list[dict[str, Any]]:
     """Answer, validate and repair the artifact of every task in ``batch`` (see
-    :func:`batches`), save each to the work prefix; a quality suite starts once its
-    spec's other artifacts in the batch are final."""
-    specs: dict[str, PipelineSpec] = {}
+    :func:`batches`), save each to the work prefix; a task starts once the tasks of the
+    batch it depends on (directly or not) are final, since it reads the tables they
+    write and a suite checks them."""
+    specs = {
+        key: PipelineSpec.model_validate(_read_json(ctx.work(*key) / "spec.json"))
+        for key in dict.fromkeys((item["environment"], item["pipeline"]) for item in batch)
+    }
 
     def run(item: dict[str, str], client: _TurnTakingClient) -> dict[str, Any]:
-        work = ctx.work(item["environment"], item["pipeline"])
-        if str(work) not in specs:
-            specs[str(work)] = PipelineSpec.model_validate(_read_json(work / "spec.json"))
-        return _generate_one(item, specs[str(work)], work, client, ctx)
+        key = (item["environment"], item["pipeline"])
+        return _generate_one(item, specs[key], ctx.work(*key), client, ctx)
 
     def after(index: int) -> list[int]:
         item = batch[index]
-        if item["kind"] != "quality":
-            return []
+        spec = specs[(item["environment"], item["pipeline"])]
+        before = ancestors(spec, item["task"])
         return [
             other
-            for other, code in enumerate(batch)
-            if code["kind"] != "quality"
-            and (code["environment"], code["pipeline"]) == (item["environment"], item["pipeline"])
+            for other, upstream in enumerate(batch)
+            if (upstream["environment"], upstream["pipeline"])
+            == (item["environment"], item["pipeline"])
+            and upstream["task"] in before
         ]
 
     return _with_model(run, batch, ctx, after)
+
+
+def ancestors(spec: PipelineSpec, task: str) -> set[str]:
+    """The tasks ``task`` depends on, directly or not."""
+    depends = {t.name: t.depends_on for t in spec.tasks or []}
+    found: set[str] = set()
+    todo = list(depends.get(task, []))
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo += depends.get(name, [])
+    return found
 
 
 def _generate_one(
@@ -431,12 +478,10 @@ def _generate_one(
 ) -> dict[str, Any]:
     tasks = {t.name: t for t in spec.tasks or []}
     task, artifacts = tasks[item["task"]], work / "artifacts"
-    upstream = {  # what a quality suite's prompt reads: the final SQL before it
+    upstream = {  # what the task reads: the tables its upstream tasks' final artifacts write
         name: ArtifactState.from_dict(saved)
-        for name in task.depends_on
-        if task.kind == "quality"
-        and tasks[name].kind != "quality"
-        and (saved := _read_json_if_present(artifacts / f"{name}.json")) is not None
+        for name in sorted(ancestors(spec, task.name))
+        if (saved := _read_json_if_present(artifacts / f"{name}.json")) is not None
     }
     generator = ArtifactGenerator(
         spec,
@@ -444,7 +489,7 @@ def _generate_one(
         client,
         ctx.settings(),
         sql=_sql_validator(),
-        progress=lambda line: log.info("%s.%s", spec.name, line),
+        progress=lambda line: progress("%s.%s", spec.name, line),
     )
     try:
         state = generator.first_attempt(task, upstream)
@@ -513,7 +558,8 @@ def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
         return _reject(ctx, planned, reason, results.report(reason, []))
     tasks = list(results.spec.tasks or [])
     contents = {name: state.content for name, state in results.states.items()}
-    _write_json(work / "rendered.json", render_bundle(results.spec, tasks, contents))
+    records = {name: state.record() for name, state in results.states.items()}
+    _write_json(work / "rendered.json", render_bundle(results.spec, tasks, contents, records))
     return planned
 
 
@@ -537,9 +583,17 @@ def gate(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
         files,
         results.states,
         results.plan_attempts,
+        ctx.settings(),
     )
     _write_json(work / "bundle.json", files)
     _write_json(work / "report.json", results.report(None, [], gates.smoke))
+    ran = len((gates.smoke or {}).get("tasks", []))
+    progress(
+        "%s (%s): every gate passed (smoke run: %d tasks)",
+        results.spec.name,
+        assembled["environment"],
+        ran,
+    )
     return {**assembled, "bundle_uri": str(work / "bundle.json")}
 
 
@@ -563,6 +617,7 @@ def publish(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     )
     published = {key: value for key, value in result.to_dict().items() if key != "uri"}
     status = PUBLISHED if result.published else UNCHANGED
+    progress("%s (%s): %s %s", assembled["pipeline"], assembled["environment"], status, result.uri)
     return {**assembled, **published, "bundle_uri": result.uri, "status": status}
 
 
