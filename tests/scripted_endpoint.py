@@ -39,6 +39,7 @@ ROLE_MARKERS = {
     "python": "You write one Python function",
     "quality": "You write a Great Expectations suite",
     "repair": "You fix code that failed",
+    "hybrid": "You configure one task",
 }
 
 
@@ -64,6 +65,32 @@ def chat_completion(
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+def first_choices(body: dict[str, Any]) -> str:
+    """A schema-following answer (pydantic-ai's ``TestModel`` idea): for the request's
+    ``json_schema``, the first option of every enum and the fewest items a list allows.
+    A model that always takes the first option: it shows what linking and rendering do
+    alone."""
+    schema = body["response_format"]["json_schema"]["schema"]
+    return json.dumps(_first(schema))
+
+
+def _first(schema: dict[str, Any]) -> Any:
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "anyOf" in schema:
+        return _first(schema["anyOf"][0])
+    if schema.get("type") == "object":
+        return {name: _first(prop) for name, prop in schema.get("properties", {}).items()}
+    if schema.get("type") == "array":
+        items = schema.get("items", {})
+        count = max(1, schema.get("minItems", 0)) if schema.get("maxItems", 1) else 0
+        options = items.get("enum")
+        if options is not None:
+            return options[:count] if len(options) >= count else options
+        return [_first(items) for _ in range(count)]
+    return {"string": "", "integer": 0, "number": 0, "boolean": False}.get(schema.get("type"))
 
 
 def role_of(body: dict[str, Any]) -> str:

@@ -62,9 +62,10 @@ def client(script: ScriptedModel, cache_dir: Path | None = None) -> ModelClient:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> GenerationSettings:
-    """Without the smoke run (tests/integration/test_gates.py covers it), but for the
-    first test, which runs the whole path."""
-    return GenerationSettings(work_dir=tmp_path / "work", smoke_run=False)
+    """Free-form (the script writes code), without the smoke run
+    (tests/integration/test_gates.py covers it), but for the first test, which runs the
+    whole path. tests/unit/test_hybrid.py covers the hybrid path."""
+    return GenerationSettings(work_dir=tmp_path / "work", smoke_run=False, strategy="free")
 
 
 def test_a_description_becomes_a_valid_gated_bundle(

@@ -75,7 +75,7 @@ def test_a_run_measures_each_spec_and_the_questions_and_writes_json_and_markdown
     entries = load_corpus([corpus])
     assert [entry.path.name for entry in entries] == ["broken.yml", "totals.md"]
     script = ScriptedModel({**GOOD, "*": [gold_for_every_other_question(QUESTIONS)]})
-    settings = GenerationSettings(work_dir=tmp_path / "work")
+    settings = GenerationSettings(work_dir=tmp_path / "work", strategy="free")
 
     run = run_evaluation(entries, QUESTIONS, client(script), settings, [corpus])
     json_path, md_path = write_results(run, tmp_path / "results")

@@ -11,7 +11,12 @@ from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from tests.scripted_endpoint import ScriptedModel
 
-GOOD_SQL = "```sql\nINSERT INTO totals (id)\nSELECT id FROM orders\nWHERE d = '{{ ds }}'\n```"
+GOOD_SQL = (
+    "```sql\nCREATE TABLE IF NOT EXISTS totals (id BIGINT, d DATE);\n"
+    "DELETE FROM totals WHERE d = '{{ ds }}';\n"
+    "INSERT INTO totals (id, d)\nSELECT id, d FROM orders\nWHERE d = '{{ ds }}'\n```"
+)
+"""Idempotent for a logical date (the smoke run runs it twice): the day's rows replaced."""
 GOOD_PYTHON = "```python\ndef run(config, upstream, item=None):\n    log.info('counting')\n    return len(upstream)\n```"
 GOOD_SUITE = '{"table": "totals", "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}}]}'
 
@@ -43,7 +48,9 @@ SPEC = PipelineSpec.model_validate(
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> GenerationSettings:
     """One work dir for the module, so mypy's cache stays warm."""
-    return GenerationSettings(max_attempts=3, work_dir=tmp_path_factory.mktemp("work"))
+    return GenerationSettings(
+        max_attempts=3, work_dir=tmp_path_factory.mktemp("work"), strategy="free"
+    )
 
 
 def generate(

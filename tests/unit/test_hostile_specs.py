@@ -37,7 +37,7 @@ TARGET = {"sql": "build_totals", "python": "count_totals"}
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> GenerationSettings:
     """One work dir for the module, so mypy's cache stays warm."""
-    return GenerationSettings(work_dir=tmp_path_factory.mktemp("work"))
+    return GenerationSettings(work_dir=tmp_path_factory.mktemp("work"), strategy="free")
 
 
 def answers(**overrides: str) -> dict[str, list[Any]]:
