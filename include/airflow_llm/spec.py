@@ -12,7 +12,7 @@ import builtins
 import keyword
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -43,6 +43,7 @@ TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$"
 COLUMN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_$]*$"
 POOL_PATTERN = r"^[A-Za-z0-9_.-]{1,256}$"
 MODULE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 
 # sqlfluff's dialect labels (sqlfluff 4.5); tests/unit/test_spec_model.py keeps this
 # in step with the installed sqlfluff, so validation needs no sqlfluff import.
@@ -137,6 +138,10 @@ def _or_single_string(schema: dict[str, Any]) -> None:
 StrList = Annotated[
     list[str], BeforeValidator(_one_or_many), Field(json_schema_extra=_or_single_string)
 ]
+EmailAddress = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
+EmailList = Annotated[
+    list[EmailAddress], BeforeValidator(_one_or_many), Field(json_schema_extra=_or_single_string)
+]
 
 
 class _Model(BaseModel):
@@ -176,14 +181,94 @@ class SourceTable(_Model):
     )
 
 
+QUANTITY_PATTERN = r"^(\d+\.?\d*|\.\d+)([KMGTPE]i|[mkMGTPE]|[eE]\d+)?$"
+"""A Kubernetes resource quantity without a sign: ``500m``, ``1.5``, ``512Mi``, ``2G``,
+``129e6`` (the API's syntax, less negative values, which no request may have)."""
+
+_QUANTITY_EXAMPLES = {"cpu": "'500m', '1' or '2.5'", "memory": "'512Mi', '2Gi' or '1G'"}
+_WRONG_SUFFIX = {
+    "cpu": ("KkMGTPE", "cpu is counted in cores, or millicores with 'm'"),
+    "memory": ("m", "'m' means milli: '500m' of memory is half a byte; megabytes are 'M' or 'Mi'"),
+}
+"""Suffixes that are valid quantities but not what anyone means for that resource."""
+
+
+def _quantity(resource: str) -> Callable[[Any], Any]:
+    """A validator of ``resource`` (cpu or memory) requests in Kubernetes quantity syntax;
+    a YAML number (``cpu: 0.5``) is taken as its text."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return value  # pydantic's own type error says what is expected
+        text = str(value).strip()
+        match = re.match(QUANTITY_PATTERN, text)
+        wrong, why = _WRONG_SUFFIX[resource]
+        suffix = (match.group(2) or "") if match else ""
+        problem = (
+            "is not a Kubernetes quantity"
+            if match is None
+            else f"is not a {resource} request ({why})" if suffix and suffix[0] in wrong else None
+        )
+        if problem is not None:
+            raise PydanticCustomError(
+                "quantity",
+                "'{value}' {problem}: use e.g. {examples}",
+                {"value": text, "problem": problem, "examples": _QUANTITY_EXAMPLES[resource]},
+            )
+        if match is not None and float(match.group(1)) == 0:
+            raise PydanticCustomError(
+                "quantity",
+                "'{value}' requests no {resource}: leave it out or ask for more",
+                {"value": text, "resource": resource},
+            )
+        return text
+
+    return check
+
+
+def _quantity_schema(resource: str) -> dict[str, Any]:
+    """The JSON Schema of a ``cpu`` or ``memory`` request."""
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": QUANTITY_PATTERN},
+            {"type": "number", "exclusiveMinimum": 0},
+            {"type": "null"},
+        ],
+        "description": f"{resource} the task's pod requests under the KubernetesExecutor: "
+        f"a Kubernetes quantity such as {_QUANTITY_EXAMPLES[resource]}",
+    }
+
+
+Cpu = Annotated[
+    str | None, BeforeValidator(_quantity("cpu")), WithJsonSchema(_quantity_schema("cpu"))
+]
+Memory = Annotated[
+    str | None, BeforeValidator(_quantity("memory")), WithJsonSchema(_quantity_schema("memory"))
+]
+
+
 class Resources(_Model):
-    """Where and with how much a task runs."""
+    """Where and with how much a task runs.
+
+    ``pool``, ``pool_slots`` and ``queue`` are the operator's own arguments. ``cpu`` and
+    ``memory`` become the resource requests of the task's pod under the
+    KubernetesExecutor (``executor_config={"pod_override": V1Pod(...)}``); other
+    executors have no per-task requests and run the task as usual (route it to a sized
+    worker with ``queue`` under the CeleryExecutor).
+    """
 
     pool: str | None = Field(default=None, pattern=POOL_PATTERN)
     pool_slots: int = Field(default=1, ge=1)
     queue: str | None = None
-    cpu: str | None = None
-    memory: str | None = None
+    cpu: Cpu = None
+    memory: Memory = None
+
+    @property
+    def requests(self) -> dict[str, str]:
+        """The pod resource requests these resources ask for (cpu, memory; may be empty)."""
+        return {
+            name: value for name, value in (("cpu", self.cpu), ("memory", self.memory)) if value
+        }
 
 
 UNIT_TEST_DATE: Final = "2024-01-31"
@@ -326,7 +411,11 @@ class PipelineSpec(_Model):
     description: str = Field(min_length=1, description="what the pipeline does, in plain words")
     schedule: str | None = Field(default=None, description="cron expression or preset (@daily)")
     owners: StrList = Field(default_factory=lambda: ["airflow"])
-    stakeholders: StrList = Field(default_factory=list)
+    stakeholders: EmailList = Field(
+        default_factory=list,
+        description="email addresses told when a task of the pipeline fails (after its "
+        "retries); listed in the DAG's documentation",
+    )
     tags: StrList = Field(default_factory=list)
     dialect: str = Field(default="ansi", description="sqlfluff dialect of the SQL tasks")
     environments: dict[Name, EnvironmentConfig] = Field(default_factory=_default_environments)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from airflow_llm.spec import (
     COLUMN_PATTERN,
+    EMAIL_PATTERN,
     MODULE_PATTERN,
     NAME_PATTERN,
     POOL_PATTERN,
@@ -43,6 +44,8 @@ _PATTERN_RULES = {
     COLUMN_PATTERN: "use letters, digits and _, starting with a letter or _",
     POOL_PATTERN: "use letters, digits, '_', '.' and '-'",
     MODULE_PATTERN: "use a Python module name (ASCII letters, digits and _, dotted)",
+    EMAIL_PATTERN: "use an email address such as team@example.com (stakeholders are "
+    "emailed when a task fails)",
 }
 _TYPE_TAG = re.compile(r"^(str|int|float|bool|constrained-str|\[key\]|.*\[.*\])$")
 """Parts of a pydantic error location that name a type (a union member), not a field."""

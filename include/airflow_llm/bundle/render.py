@@ -144,6 +144,7 @@ def render_dag_file(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
             has_quality="quality" in kinds,
             has_functions=bool(kinds & {"python", "sensor", "branch", "llm"}),
             has_taskflow=bool(kinds - {"sql"}),
+            has_pod_requests=any(task.resources.requests for task in tasks),
             in_schema=all(env.schema_ for env in spec.environments.values()),
         )
     )
