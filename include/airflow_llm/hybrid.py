@@ -42,7 +42,7 @@ from airflow_llm.validate.findings import Finding
 
 MAX_TOKENS = {"pattern": 40, "inputs": 120, "parameters": 500}
 MAX_TABLES_SHOWN = 6
-ARTIFACTS = {"sql": "SQL script", "quality": "Great Expectations suite"}
+ARTIFACTS = {"sql": "SQL script", "quality": "Great Expectations suite", "question": "SQL query"}
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,15 @@ class HybridWriter:
         previous: HybridAnswer | None = None,
         findings: Sequence[Finding] = (),
         exclude: Sequence[str] = (),
+        fixed: str | None = None,
     ) -> HybridAnswer:
         """A full answer: a new pattern unless ``previous`` is given (a repair of its
-        parameters, shown with ``findings``); never one of ``exclude``."""
+        parameters, shown with ``findings``) or ``fixed`` names the one to use; never
+        one of ``exclude``."""
         decisions: list[Decision] = []
-        if previous is None:
+        if fixed is not None:
+            name = fixed
+        elif previous is None:
             try:
                 name = self._pattern(ctx, allow_custom, exclude, decisions)
             except ParameterError as error:  # an endpoint that cannot answer JSON
@@ -150,6 +154,9 @@ class HybridWriter:
         if not names:
             return CUSTOM
         menu = [*names, CUSTOM] if allow_custom else names
+        if len(menu) == 1:  # nothing to ask
+            decisions.append(Decision("pattern", {"pattern": menu[0]}, 0, 0, 0.0, True))
+            return menu[0]
         summaries = {name: pattern_named(name).summary for name in names}
         summaries[CUSTOM] = "none of these fits: the task's code is written by hand"
         lines = "\n".join(f"- {name}: {summaries[name]}" for name in menu)
@@ -258,7 +265,7 @@ def _properties(pattern: Pattern, ctx: TaskContext | None) -> list[str]:  # type
     return [name for name in pattern.parameters.model_fields if name in _INPUT_FIELDS]
 
 
-_INPUT_FIELDS = frozenset({"source", "lookup", "left", "right", "tables", "table"})
+_INPUT_FIELDS = frozenset({"source", "lookup", "left", "right", "tables", "table", "join"})
 
 
 def _shown_tables(ctx: TaskContext, decided: Mapping[str, Any]) -> list[Any]:

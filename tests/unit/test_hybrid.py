@@ -284,13 +284,6 @@ def test_questions_with_one_possible_answer_are_decided_without_the_model(
     assert len(asked.requests) == sum(not d.cached for d in answer.decisions)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="HybridWriter._pattern always asks the pattern question, even when the menu "
-    "holds one pattern and custom is not allowed (strategy hybrid): a request whose "
-    "answer is fixed, against the module's 'a question with one possible answer is not "
-    "asked'",
-)
 def test_every_question_sent_has_a_choice(settings: GenerationSettings) -> None:
     script = ScriptedModel({"hybrid": [first_choices]})
     generate(script, settings)
@@ -331,7 +324,7 @@ def test_auto_falls_back_to_hybrid_when_free_form_fails_every_repair(
         for b in script.requests
         if step_of(b) == "pattern"
     ]
-    assert pattern_menus == [["aggregate", "custom"], ["aggregate"]], "no custom in the fallback"
+    assert pattern_menus == [["aggregate", "custom"]], "the fallback has one pattern: not asked"
 
 
 # -- (d) unit-test findings go back to the model ----------------------------------------
@@ -481,13 +474,6 @@ def test_a_hostile_description_yields_only_the_patterns_statements(
 # -- known defects ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="a quoted upper-case value ('EUR') counts as a quoted value and as a code: "
-    "stated_filters builds an 'in' Predicate with a list value and dict.fromkeys cannot "
-    "hash it; the TypeError escapes HybridWriter and ArtifactGenerator (and build_bundle)",
-)
 def test_a_quoted_code_in_a_description_does_not_crash_generation(
     settings: GenerationSettings,
 ) -> None:

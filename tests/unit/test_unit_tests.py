@@ -408,12 +408,6 @@ def host_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("host_in_new_york")
-@pytest.mark.xfail(
-    strict=True,
-    reason="the test database takes the host's time zone: a TIMESTAMPTZ result reads "
-    "'2024-01-31 05:30:00-05:00' in New York and no longer equals the expected "
-    "'2024-01-31 10:30:00+00:00' (same instant), so a verdict depends on the machine",
-)
 def test_timestamps_with_time_zone_compare_the_same_on_any_host() -> None:
     task = TaskSpec.model_validate(
         {

@@ -1,8 +1,12 @@
-"""Execution accuracy of NL -> SQL: ask the model one query per question, run it, compare.
+"""Execution accuracy of NL -> SQL: one query per question, run it, compare.
 
-An answer is correct when its rows equal the question's expected rows
-(:func:`~airflow_llm.evaluation.result_sets.same_result`); a query that does not
-parse, is not one SELECT, fails or times out is wrong, and its error is recorded.
+Free-form, the model writes the query; hybrid (``hybrid`` and ``auto``), it answers the
+``select`` pattern's parameters (tables, columns, aggregates, filters, order, limit)
+under JSON schemas built from the set's schema and the sample database's values, and
+the project renders the query. An answer is correct when its rows equal the question's
+expected rows (:func:`~airflow_llm.evaluation.result_sets.same_result`); a query that
+does not parse, is not one SELECT, fails or times out is wrong, and its error is
+recorded.
 """
 
 from __future__ import annotations
@@ -13,11 +17,20 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from airflow_llm.evaluation.result_sets import same_result
-from airflow_llm.evaluation.sql_questions import QueryError, Question, QuestionSet
+from airflow_llm.evaluation.sql_questions import (
+    QueryError,
+    Question,
+    QuestionSet,
+    schema_relations,
+    text_values,
+)
+from airflow_llm.hybrid import HybridWriter
 from airflow_llm.llm.answers import extract_code_block
 from airflow_llm.llm.client import ChatRequest, ModelClient, ModelError
+from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.prompts import prompt_version, render_prompt
 from airflow_llm.settings import GenerationSettings
+from airflow_llm.spec import PipelineSpec, SourceTable, TaskSpec
 
 PROMPT = "question_sql"
 
@@ -83,10 +96,16 @@ def measure_sql_accuracy(
     """Ask ``client`` (routed as the ``sql`` role) every question of ``question_set``."""
     database = question_set.database()
     outcomes = []
+    hybrid = settings.strategy != "free"
+    relations = schema_relations(question_set.schema)
+    values = text_values(database, relations) if hybrid else {}
     try:
         for number, question in enumerate(question_set.questions, 1):
             progress(f"question {number}/{len(question_set.questions)}: {question.id}")
-            outcome = _ask(question, question_set.schema, client, settings)
+            if hybrid:
+                outcome = _ask_hybrid(question, relations, values, client)
+            else:
+                outcome = _ask(question, question_set.schema, client, settings)
             if outcome.error is None:
                 try:
                     rows = database.run(outcome.sql)
@@ -99,7 +118,41 @@ def measure_sql_accuracy(
             outcomes.append(outcome)
     finally:
         database.close()
-    return SqlAccuracy(outcomes, prompt_version(PROMPT))
+    version = prompt_version("hybrid" if hybrid else PROMPT)
+    return SqlAccuracy(outcomes, version)
+
+
+def _ask_hybrid(
+    question: Question,
+    relations: list[Relation],
+    values: dict[str, tuple[str, ...]],
+    client: ModelClient,
+) -> QuestionOutcome:
+    """The ``select`` pattern's query for ``question``, not yet run."""
+    sources = [SourceTable(name=r.name, columns=list(r.columns)) for r in relations]
+    task = TaskSpec(name="answer", kind="sql", description=question.question)
+    spec = PipelineSpec(
+        name="question", description=question.question, dialect="duckdb", sources=sources
+    )
+    ctx = TaskContext(spec, task, tuple(relations), values=values)
+    started = time.monotonic()
+    try:
+        answer = HybridWriter(client, "sql").answer(ctx, allow_custom=False, fixed="select")
+    except ModelError as error:
+        seconds = round(time.monotonic() - started, 3)
+        return QuestionOutcome(question.id, "", False, f"model: {error}", 1, 0, 0, seconds)
+    asked = [d for d in answer.decisions if not d.cached]
+    refused = "; ".join(answer.problems) if answer.rendered is None else None
+    return QuestionOutcome(
+        question.id,
+        answer.rendered.content.strip() if answer.rendered else "",
+        correct=False,
+        error=f"parameters: {refused}" if refused else None,
+        model_calls=len(asked),
+        prompt_tokens=sum(d.prompt_tokens for d in answer.decisions),
+        completion_tokens=sum(d.completion_tokens for d in answer.decisions),
+        seconds=round(time.monotonic() - started, 3),
+    )
 
 
 def _ask(

@@ -19,6 +19,9 @@ import sqlglot.expressions as exp
 import yaml
 
 from airflow_llm.evaluation.result_sets import Row
+from airflow_llm.patterns.context import Relation
+from airflow_llm.spec import Column
+from airflow_llm.sql_types import family
 
 DEFAULT_QUESTION_SET = Path("eval/sql_accuracy")
 
@@ -111,3 +114,35 @@ class SampleDatabase:
     def close(self) -> None:
         """Release the database."""
         self._connection.close()
+
+
+def schema_relations(schema: str) -> list[Relation]:
+    """The tables a question set's ``schema.sql`` creates, with their columns."""
+    relations = []
+    for statement in sqlglot.parse(schema, read="duckdb"):
+        if not isinstance(statement, exp.Create) or not isinstance(statement.this, exp.Schema):
+            continue
+        table = statement.this.this
+        columns = tuple(
+            Column(name=definition.name, type=definition.args["kind"].sql("duckdb"))
+            for definition in statement.this.expressions
+            if isinstance(definition, exp.ColumnDef) and definition.args.get("kind") is not None
+        )
+        relations.append(Relation(table.name, columns))
+    return relations
+
+
+def text_values(
+    database: SampleDatabase, relations: list[Relation], limit: int = 100
+) -> dict[str, tuple[str, ...]]:
+    """The distinct values of every text column (``table.column`` -> values): what a
+    question's words may name, as text-to-SQL systems link values to columns."""
+    values: dict[str, tuple[str, ...]] = {}
+    for relation in relations:
+        for column in relation.columns:
+            if family(column.type, "duckdb") != "text":
+                continue
+            query = f'SELECT DISTINCT "{column.name}" FROM {relation.name} WHERE "{column.name}" IS NOT NULL LIMIT {limit}'  # noqa: S608
+            rows = database.run(query)
+            values[f"{relation.name}.{column.name}"] = tuple(str(row[0]) for row in rows)
+    return values

@@ -15,6 +15,7 @@ from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.deduplication import LatestPerKey
 from airflow_llm.patterns.merging import Upsert
 from airflow_llm.patterns.quality import ExpectationSuite
+from airflow_llm.patterns.selection import QUESTION, Select
 
 CUSTOM = "custom"
 """The menu choice "no pattern fits": the task is written free-form."""
@@ -30,11 +31,13 @@ CATALOG: tuple[Pattern, ...] = (  # type: ignore[type-arg]
     MaskPii(),
     Snapshot(),
     ExpectationSuite(),
+    Select(),
 )
 
 __all__ = [
     "CATALOG",
     "CUSTOM",
+    "QUESTION",
     "ParameterError",
     "Pattern",
     "Relation",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from airflow_llm.patterns.linking import Text, name_words, stem
 from airflow_llm.patterns.predicates import NEGATION_CUES, Predicate
 
-_CLAUSE = re.compile(r"[,;:.()]|\band\b|\bor\b|\bthen\b")
+_CLAUSE = re.compile(r"[,;:()]|\.(?!\d)|\band\b|\bthen\b")
 _BETWEEN = re.compile(r"between\s+(-?\d+(?:\.\d+)?)\s+and\s+(-?\d+(?:\.\d+)?)", re.IGNORECASE)
 _COMPARISONS = (
     (re.compile(r"\b(?:above|over|greater than|more than|exceeds?)\s+(-?\d+(?:\.\d+)?)"), ">"),
@@ -27,6 +27,8 @@ _COMPARISONS = (
     (re.compile(r"\bat most\s+(-?\d+(?:\.\d+)?)"), "<="),
     (re.compile(r">=\s*(-?\d+(?:\.\d+)?)"), ">="),
     (re.compile(r"<=\s*(-?\d+(?:\.\d+)?)"), "<="),
+    (re.compile(r"(?<![<>=!])>\s*(-?\d+(?:\.\d+)?)"), ">"),
+    (re.compile(r"(?<![<>=!])<(?!=)\s*(-?\d+(?:\.\d+)?)"), "<"),
 )
 
 
@@ -86,7 +88,7 @@ def stated_filters(
         negated = any(cue in lowered.split() or f"{cue} " in lowered for cue in NEGATION_CUES)
         kind = family_of(column)
         values = [v for v in text.quoted if f"'{v}'" in clause.text or f'"{v}"' in clause.text]
-        values += [code for code in text.codes if re.search(rf"\b{code}\b", clause.text)]
+        values += [c for c in text.codes if re.search(rf"\b{c}\b", clause.text) and c not in values]
         if values:  # the column a value follows
             first = min(clause.text.find(value) for value in values)
             column = _named_column(clause.text[:first], columns) or column
@@ -109,7 +111,7 @@ def stated_filters(
             found.append(Predicate(column=column, operator="is null" if missing else "is not null"))
         elif kind in ("integer", "decimal"):
             found += _comparisons(column, lowered, negated)
-    return list(dict.fromkeys(found))
+    return list({str(predicate): predicate for predicate in found}.values())
 
 
 def _comparisons(column: str, lowered: str, negated: bool) -> list[Predicate]:

@@ -86,6 +86,9 @@ class TaskContext:
     repairing: bool = False
     """Whether an earlier answer failed: questions then offer every option, not only
     the ones linking pre-selected from the task's words."""
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Known values of text columns (``table.column`` -> values), where a database is
+    at hand (questions over a sample database): words of the text that are values."""
 
     @property
     def dialect(self) -> str:

@@ -20,12 +20,18 @@ Item = TypeVar("Item")
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+(?:\.\d+)?")
 _IDENTIFIER = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
-_QUOTED = re.compile(r"""'([^'\n]{1,60})'|"([^"\n]{1,60})"|`([^`\n]{1,60})`""")
-_NUMBER = re.compile(r"(?<![\w.{])-?\d+(?:\.\d+)?(?![\w}])")
+_QUOTED = re.compile(
+    r"""(?<![A-Za-z0-9])'([^'\n]{1,60})'(?![A-Za-z0-9])|"([^"\n]{1,60})"|`([^`\n]{1,60})`"""
+)
+_NUMBER = re.compile(r"(?<![\w.{])-?\d+(?:\.\d+)?(?![\d}]|\.\d)")
+_COMPOUND = re.compile(
+    r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)-(one|two|three|four|five|six|seven|eight|nine)\b"
+)
 _NUMBER_WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15,
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90,
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
     "hundred": 100,
 }  # fmt: skip
 _GENERIC = frozenset({"id", "key", "code", "at", "ts", "on", "the", "of", "a", "an"})
@@ -181,11 +187,10 @@ class Text:
         for match in _NUMBER.finditer(self.text):
             value = float(match.group())
             found.append(int(value) if value.is_integer() else value)
-        found += [
-            _NUMBER_WORDS[word]
-            for word in re.findall(r"[a-z]+", self.lowered)
-            if word in _NUMBER_WORDS
-        ]
+        compounds = list(_COMPOUND.finditer(self.lowered))  # twenty-four
+        found += [_NUMBER_WORDS[m.group(1)] + _NUMBER_WORDS[m.group(2)] for m in compounds]
+        rest = _COMPOUND.sub(" ", self.lowered)
+        found += [_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", rest) if w in _NUMBER_WORDS]
         return _unique(found)
 
     @cached_property
@@ -273,6 +278,11 @@ def aggregations(text: str) -> list[Aggregation]:
             for match in re.finditer(rf"\b{re.escape(cue)}(?:s|ed|ing)?\b", lowered):
                 if any(match.start() in span for span in taken):
                     continue
+                if function == "count" and re.match(
+                    r"\s+(?:of\s+)?(?:the\s+)?(?:distinct|unique|different)\b",
+                    lowered[match.end() :],
+                ):
+                    continue  # "count distinct x", "number of different x": a distinct count
                 taken.append(range(match.start(), match.end() + 12))
                 rest = lowered[match.end() :].lstrip()
                 rest = re.sub(r"^(?:of|the|all)\s+", "", rest)
@@ -287,8 +297,12 @@ def grouping_phrases(text: str) -> list[str]:
     country_code and channel`` -> "country_code", "channel"."""
     phrases: list[str] = []
     for match in _GROUPING.finditer(text):
+        if re.search(r"\b(?:ordered|sorted|order|sort|ranked)\s+$", text[: match.start()] + " "):
+            continue  # "ordered by x" orders, it does not group
         for part in re.split(r",|\band\b", match.group(1)):
             words_ = part.strip().split()
+            if words_ and words_[0].lower() in ("ordered", "sorted", "ranked", "order", "sort"):
+                break  # "..., ordered by x" orders, it does not group
             if words_:
                 phrases.append(" ".join(words_[:3]))
     return phrases

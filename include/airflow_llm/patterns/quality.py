@@ -319,4 +319,4 @@ def stated_checks(ctx: TaskContext, relation: Relation) -> list[Expectation]:
         if kind in ("date", "timestamp") and mentions(clause, "fresh", "within", "stale", "recent"):
             hours = next((int(n) for n in numbers if isinstance(n, int) and n > 0), 24)
             found.append(Expectation(check="freshness", column=column, max_age_hours=hours))
-    return list(dict.fromkeys(found))
+    return list({str(check): check for check in found}.values())

@@ -265,15 +265,17 @@ def _cell(value: Any) -> Any:
         return value
     if isinstance(value, int | float | decimal.Decimal):
         return round(float(value), 2) + 0.0
-    if isinstance(value, datetime.datetime):
-        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.datetime):  # an instant with a zone: in UTC, as tests write it
+        utc = value.astimezone(datetime.UTC) if value.tzinfo is not None else value
+        return utc.isoformat(sep=" ")
     if isinstance(value, datetime.date):
         return value.isoformat()
     text = str(value)
     try:
-        return datetime.datetime.fromisoformat(text).isoformat(sep=" ") if len(text) > 10 else text
+        moment = datetime.datetime.fromisoformat(text) if len(text) > 10 else None
     except ValueError:
         return text
+    return _cell(moment) if moment is not None else text
 
 
 def _shown(rows: Sequence[tuple[Any, ...]]) -> str:

@@ -1,0 +1,448 @@
+"""The ``select`` pattern: one read-only query that answers a question about tables.
+
+It is how hybrid generation answers natural-language questions (``make eval``'s NL ->
+SQL sets): output columns, aggregates, filters, grouping, a HAVING bound, ordering and
+a limit, over one table or two joined on their shared key. Linking reads the question
+the way text-to-SQL systems do: the tables and columns its words name, aggregates
+("how many", "average"), groups ("per", "each"), values it quotes or that are values of
+a column (when the database's values are known), missing values ("without an email"),
+orderings ("alphabetical", "largest first"), counts ("which two").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+import sqlglot.expressions as exp
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from airflow_llm.patterns.aggregation import ALL_ROWS, FUNCTIONS, Function
+from airflow_llm.patterns.base import (
+    ParameterError,
+    Pattern,
+    Rendered,
+    Scope,
+    array,
+    choices,
+    enum,
+    narrowed,
+    obj,
+)
+from airflow_llm.patterns.common import (
+    NONE,
+    distinct,
+    filter_conditions,
+    ranked_labels,
+    ranked_tables,
+    relation_named,
+    require,
+)
+from airflow_llm.patterns.context import TaskContext
+from airflow_llm.patterns.linking import Text, aggregations, grouping_phrases, link, name_words
+from airflow_llm.patterns.predicates import Predicate
+from airflow_llm.sql_types import family, sqlglot_dialect
+
+QUESTION = "question"
+"""The kind of task the select pattern serves (a question, not a pipeline task)."""
+_LIST_CUES = ("list", "which", "what", "give", "show", "name", "names")
+_DESCENDING = ("largest", "most", "highest", "biggest", "top", "descending", "latest", "newest")
+_ASCENDING = ("alphabetical", "ascending", "smallest", "lowest", "earliest", "oldest", "by month")
+_NEGATION = ("leave out", "ignore", "exclude", "except", "without counting", "not counting")
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Aggregate(_Strict):
+    """``function(column)``; ``count`` may take ``*`` (rows)."""
+
+    function: Function
+    column: str
+
+
+class Having(_Strict):
+    """A bound on an aggregate of each group: ``COUNT(*) > 1``."""
+
+    function: Function
+    column: str
+    operator: Literal[">", ">=", "<", "<=", "="]
+    value: float
+
+
+class SelectParameters(_Strict):
+    """One query over ``table`` (joined to ``join`` on their shared columns)."""
+
+    table: str
+    join: str | None = None
+    columns: list[str] = Field(default_factory=list, max_length=6)
+    aggregates: list[Aggregate] = Field(default_factory=list, max_length=4)
+    filters: list[Predicate] = Field(default_factory=list, max_length=4)
+    having: Having | None = None
+    order_by: str | None = None
+    """An output column's label, or ``aggregate`` (the first aggregate)."""
+    descending: bool = False
+    limit: int | None = Field(default=None, ge=1, le=1000)
+    distinct: bool = False
+
+    @field_validator("join", "order_by", "having", mode="before")
+    @classmethod
+    def _none(cls, value: Any) -> Any:
+        return None if value == NONE else value
+
+
+class Select(Pattern[SelectParameters]):
+    """A read-only query answering a question."""
+
+    name: ClassVar[str] = "select"
+    version: ClassVar[int] = 1
+    kind: ClassVar[str] = QUESTION
+    summary: ClassVar[str] = (
+        "one query: chosen columns and aggregates of a table (or two joined on their shared "
+        "key), filtered, grouped, ordered and limited"
+    )
+    parameters: ClassVar[type[BaseModel]] = SelectParameters
+
+    def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
+        tables = ranked_tables(ctx)
+        scores = {name: ctx.text.mentions(name) for name in tables}
+        named = [name for name in tables if scores[name] >= 2.0]
+        main = _main_table(ctx, named) or tables[:1]
+        joins = [name for name in named if name not in main and _shared(ctx, main[0], name)]
+        joins += [n for n in _column_tables(ctx, main[0]) if n not in joins and n not in main]
+        return obj(
+            {
+                "table": enum(narrowed(ctx, main, tables)),
+                "join": enum(narrowed(ctx, joins[:1] or [NONE], [NONE, *tables])),
+            }
+        )
+
+    def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        scope, _ = _scope(ctx, inputs.get("table"), inputs.get("join"))
+        labels = scope.labels(_shared(ctx, str(inputs.get("table")), inputs.get("join")))
+        text = ctx.text
+        asked = _asked_aggregates(ctx, labels)
+        groups = _groups(ctx, labels)
+        outputs = groups or ([] if asked and not _lists(text) else _listed_columns(ctx, labels))
+        properties: dict[str, dict[str, Any]] = {
+            "columns": choices(
+                narrowed(ctx, outputs, ranked_labels(ctx, scope, labels)),
+                len(outputs),
+                max(len(outputs), 1 if ctx.repairing else 0),
+            ),
+            "aggregates": array(
+                obj(
+                    {
+                        "function": enum(narrowed(ctx, [f for f, _ in asked], FUNCTIONS)),
+                        "column": enum(narrowed(ctx, [c for _, c in asked], [ALL_ROWS, *labels])),
+                    }
+                ),
+                len(asked),
+                max(len(asked), 1 if ctx.repairing else 0),
+            ),
+        }
+        stated = [str(p) for p in _stated_filters(ctx, scope, labels)]
+        properties["filters"] = choices(stated, len(stated), len(stated))
+        having = _having(ctx, asked)
+        properties["having"] = enum(narrowed(ctx, [having] if having else [NONE], [NONE]))
+        order, descending = _order(ctx, outputs, asked, labels)
+        properties["order_by"] = enum(narrowed(ctx, [order or NONE], [NONE, *outputs, "aggregate"]))
+        properties["descending"] = enum(narrowed(ctx, [descending], [False, True]))
+        limit = _limit(ctx)
+        properties["limit"] = enum(
+            narrowed(ctx, [limit if limit else NONE], [NONE, 1, 2, 3, 5, 10])
+        )
+        return obj(properties)
+
+    def complete(self, answer: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
+        values = dict(answer)
+        if isinstance(values.get("having"), str) and values["having"] != NONE:
+            values["having"] = _having_from_text(values["having"])
+        if values.get("limit") == NONE:
+            values["limit"] = None
+        return values
+
+    def render(self, params: SelectParameters, ctx: TaskContext) -> Rendered:
+        scope, shared = _scope(ctx, params.table, params.join)
+        selected: list[exp.Expr] = [scope.expr(label) for label in distinct(params.columns)]
+        aggregates = [_aggregate(item, scope, ctx) for item in distinct(params.aggregates)]
+        selected += [
+            exp.alias_(value, f"{item.function}_{index}")
+            for index, (item, value) in enumerate(zip(params.aggregates, aggregates, strict=False))
+        ]
+        require(bool(selected), "the query selects nothing: name a column or an aggregate")
+        query = exp.select(*selected).from_(scope.from_(False))
+        if params.join is not None:
+            (left, _), (right, relation) = scope.tables
+            on = exp.and_(
+                *[exp.EQ(this=exp.column(k, left), expression=exp.column(k, right)) for k in shared]
+            )
+            query = query.join(scope.aliased(right, relation, False), on=on, join_type="inner")
+        conditions = filter_conditions(params.filters, scope, ctx.dialect)
+        if conditions:
+            query = query.where(exp.and_(*conditions))
+        if aggregates and params.columns:
+            query = query.group_by(*[scope.expr(label) for label in distinct(params.columns)])
+        if params.having is not None:
+            bound = _aggregate(
+                Aggregate(function=params.having.function, column=params.having.column), scope, ctx
+            )
+            builders: dict[str, type[exp.Binary]] = {
+                ">": exp.GT,
+                ">=": exp.GTE,
+                "<": exp.LT,
+                "<=": exp.LTE,
+                "=": exp.EQ,
+            }
+            query = query.having(
+                builders[params.having.operator](
+                    this=bound, expression=exp.Literal.number(params.having.value)
+                )
+            )
+        if params.order_by is not None:
+            key: exp.Expr = (
+                aggregates[0]
+                if params.order_by == "aggregate" and aggregates
+                else scope.expr(params.order_by)
+            )
+            query = query.order_by(exp.Ordered(this=key, desc=params.descending))
+        if params.limit is not None:
+            query = query.limit(params.limit)
+        if params.distinct:
+            query = query.distinct()
+        return Rendered(query.sql(dialect=sqlglot_dialect(ctx.dialect), pretty=True) + "\n")
+
+
+def _scope(ctx: TaskContext, table: Any, join: Any) -> tuple[Scope, list[str]]:
+    main = relation_named(ctx, str(table))
+    if join in (None, NONE):
+        return Scope.of([main]), []
+    other = relation_named(ctx, str(join))
+    if other.name == main.name:
+        raise ParameterError(["join must be another table"])
+    shared = _shared(ctx, main.name, other.name)
+    require(bool(shared), f"{main.name} and {other.name} share no column to join on")
+    return Scope.of([main, other]), shared
+
+
+def _shared(ctx: TaskContext, first: str, second: Any) -> list[str]:
+    """Columns two tables share that look like keys (``*_id``), else any they share."""
+    a, b = ctx.relation(first), ctx.relation(str(second)) if second not in (None, NONE) else None
+    if a is None or b is None:
+        return []
+    both = [name for name in a.column_names if b.column(name) is not None]
+    keys = [name for name in both if name.endswith(("_id", "_key")) or name == "id"]
+    return keys or both
+
+
+def _main_table(ctx: TaskContext, named: Sequence[str]) -> list[str]:
+    """The table whose rows the question counts or lists: the first named after "how
+    many" / "which" / "list", else the first named."""
+    lowered = ctx.text.lowered
+    positions = []
+    for name in named:
+        words = name_words(name)
+        found = [lowered.find(w) for w in words if lowered.find(w) >= 0]
+        positions.append((min(found) if found else len(lowered), name))
+    return [min(positions)[1]] if positions else []
+
+
+def _column_tables(ctx: TaskContext, main: str) -> list[str]:
+    """Tables (sharing a key with ``main``) that own a column the question names and
+    ``main`` lacks."""
+    base = ctx.relation(main)
+    found = []
+    for relation in ctx.relations:
+        if base is None or relation.name == main or not _shared(ctx, main, relation.name):
+            continue
+        own = [c for c in relation.column_names if base.column(c) is None]
+        if any(ctx.text.mentions(c) >= 2.5 for c in own):
+            found.append(relation.name)
+    return found
+
+
+def _lists(text: Text) -> bool:
+    return any(cue in text.stem_set for cue in _LIST_CUES)
+
+
+def _asked_aggregates(ctx: TaskContext, labels: Sequence[str]) -> list[tuple[str, str]]:
+    """(function, column label) of the aggregates the question asks for."""
+    asked: list[tuple[str, str]] = []
+    for aggregation in aggregations(ctx.task.description):
+        column = ALL_ROWS
+        if aggregation.function != "count" or _counts_values(aggregation.phrase, labels):
+            column = link(aggregation.phrase, labels) or ALL_ROWS
+        if aggregation.function in ("sum", "avg", "min", "max") and column == ALL_ROWS:
+            continue
+        if aggregation.function == "count_distinct" and column == ALL_ROWS:
+            continue
+        asked.append((aggregation.function, column))
+    return distinct(asked)[:2]
+
+
+def _counts_values(phrase: str, labels: Sequence[str]) -> bool:
+    """Whether "how many <phrase>" counts a column's values rather than rows."""
+    found = link(phrase, labels)
+    return found is not None and not found.endswith("_id")
+
+
+def _groups(ctx: TaskContext, labels: Sequence[str]) -> list[str]:
+    """Columns the question groups by: "per status", "for each country"."""
+    return distinct(
+        [
+            found
+            for phrase in grouping_phrases(ctx.task.description)
+            if (found := link(phrase, labels))
+        ]
+    )
+
+
+def _listed_columns(ctx: TaskContext, labels: Sequence[str]) -> list[str]:
+    """Columns a listing question names ("the names", "(order ids)"), else the first
+    name-like column."""
+    named = [label for label in labels if ctx.text.mentions(label) >= 2.0]
+    keyish = [label for label in named if "name" in label or label.endswith("_id")]
+    if keyish:
+        return keyish[:2]
+    return named[:1] or [label for label in labels if "name" in label][:1]
+
+
+def _stated_filters(ctx: TaskContext, scope: Scope, labels: Sequence[str]) -> list[Predicate]:
+    """Values of a column the question names (quoted, a code, or a known value) and
+    missing values it speaks of."""
+    text = ctx.text
+    found: list[Predicate] = []
+    for label in labels:
+        column = scope.column(label)
+        if family(column.type, ctx.dialect) != "text":
+            continue
+        known = ctx.values.get(f"{scope.resolve(label)[0] if scope.resolve(label) else ''}.{column.name}", ())  # type: ignore[index]
+        known = known or ctx.values.get(column.name, ())
+        said = [
+            v
+            for v in known
+            if re.search(rf"(?<![\w-]){re.escape(v.lower())}(?![\w-])", text.lowered)
+        ]
+        said += [v for v in [*text.quoted, *text.codes] if v in known and v not in said]
+        if len(said) == 1:
+            found.append(Predicate(column=label, operator="=", value=said[0]))
+        elif len(said) > 1:
+            found.append(
+                Predicate.model_validate({"column": label, "operator": "in", "value": said})
+            )
+    for label in labels:
+        words = name_words(label)
+        if (
+            not words
+            or label.endswith("_id")
+            and not re.search(r"without an? " + re.escape(words[0]), text.lowered)
+        ):
+            continue
+        head = re.escape(words[-1])
+        missing = re.search(
+            rf"\b(?:no|without an?|without)\s+(?:\w+\s+)?{head}\b|\b{head}\w*\s+is\s+(?:unknown|missing|null)",
+            text.lowered,
+        )
+        present = re.search(rf"\b(?:have|has|with)\s+an?\s+{head}\b", text.lowered)
+        negated = any(cue in text.lowered for cue in _NEGATION)
+        if missing:
+            found.append(Predicate(column=label, operator="is not null" if negated else "is null"))
+        elif present:
+            found.append(Predicate(column=label, operator="is not null"))
+    return list({str(predicate): predicate for predicate in found}.values())[:4]
+
+
+def _having(ctx: TaskContext, asked: Sequence[tuple[str, str]]) -> str | None:
+    """``count(*) > 1`` for "more than one ..." when the question groups."""
+    match = re.search(r"\b(?:more than|at least)\s+(one|two|three|\d+)\b", ctx.text.lowered)
+    if match is None:
+        return None
+    number = _COUNT_WORDS.get(match.group(1)) or (
+        1 if match.group(1) == "one" else int(match.group(1)) if match.group(1).isdigit() else 1
+    )
+    operator = ">" if "more than" in match.group(0) else ">="
+    function, column = (
+        ("count_distinct", asked[0][1])
+        if asked and asked[0][0] == "count_distinct"
+        else ("count", ALL_ROWS)
+    )
+    if "different" in ctx.text.lowered and function == "count":
+        function = "count_distinct"
+    return f"{function}({column}) {operator} {number}"
+
+
+def _having_from_text(text: str) -> dict[str, Any]:
+    match = re.match(r"^(\w+)\(([^)]*)\) (>=|<=|>|<|=) (-?[\d.]+)$", text)
+    if match is None:
+        raise ParameterError([f"not a bound: {text!r}"])
+    return {
+        "function": match.group(1),
+        "column": match.group(2),
+        "operator": match.group(3),
+        "value": float(match.group(4)),
+    }
+
+
+def _order(
+    ctx: TaskContext,
+    outputs: Sequence[str],
+    asked: Sequence[tuple[str, str]],
+    labels: Sequence[str],
+) -> tuple[str | None, bool]:
+    """What the question orders by and whether descending."""
+    lowered = ctx.text.lowered
+    descending = any(re.search(rf"\b{cue}\b", lowered) for cue in _DESCENDING)
+    ascending = any(cue in lowered for cue in _ASCENDING)
+    if not (descending or ascending or "order" in lowered or _limit(ctx)):
+        return None, False
+    if asked and (descending or _limit(ctx)):
+        return "aggregate", descending or not ascending
+    numeric = [
+        label for label in labels if ctx.text.mentions(label) >= 1.0 and label not in outputs
+    ]
+    if descending and numeric:
+        return numeric[0], True
+    return (outputs[0] if outputs else None), descending
+
+
+def _limit(ctx: TaskContext) -> int | None:
+    """How many rows the question asks for: "which two", "the product with the highest"."""
+    lowered = ctx.text.lowered
+    match = re.search(r"\b(?:which|top|first|the)\s+(two|three|four|five|ten|\d+)\b", lowered)
+    if match:
+        word = match.group(1)
+        return _COUNT_WORDS.get(word) or int(word)
+    if re.search(
+        r"\bthe\s+\w*\s*(?:with the|who|that)\s+(?:highest|most|largest|lowest|least|smallest)\b",
+        lowered,
+    ) or re.search(
+        r"\b(?:which|what)\s+(?:\w+\s+){0,3}(?:the most|the highest|the largest|the lowest|the least)\b",
+        lowered,
+    ):
+        return 1
+    return None
+
+
+def _aggregate(item: Aggregate, scope: Scope, ctx: TaskContext) -> exp.Expr:
+    if item.column == ALL_ROWS:
+        require(item.function == "count", f"{item.function}(*) is not an aggregate; use count")
+        return exp.Count(this=exp.Star())
+    value = scope.expr(item.column)
+    kind = family(scope.column(item.column).type, ctx.dialect)
+    if item.function in ("sum", "avg"):
+        require(
+            kind in ("integer", "decimal"), f"{item.function}({item.column}) needs a number column"
+        )
+    if item.function == "count_distinct":
+        return exp.Count(this=exp.Distinct(expressions=[value]))
+    builders: dict[str, type[exp.Func]] = {
+        "count": exp.Count,
+        "sum": exp.Sum,
+        "avg": exp.Avg,
+        "min": exp.Min,
+        "max": exp.Max,
+    }
+    return builders[item.function](this=value)
