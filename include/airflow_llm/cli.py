@@ -213,7 +213,7 @@ def _progress(message: str) -> None:
 
 def _generate(args: argparse.Namespace) -> int:
     from airflow_llm.engine import build_bundle, write_bundle
-    from airflow_llm.report import TASK_TABLE_HEADERS, task_rows
+    from airflow_llm.report import TASK_TABLE_HEADERS, cost_text, task_rows
     from airflow_llm.tables import format_table
 
     prepared = _spec_and_client(args)
@@ -228,7 +228,7 @@ def _generate(args: argparse.Namespace) -> int:
     print(
         f"model calls {totals['model_calls']}, cache hits {totals['cache_hits']}, "
         f"tokens {totals['prompt_tokens']}+{totals['completion_tokens']}, "
-        f"cost ${totals['cost_usd']:.4f}, {totals['seconds']:.1f} s"
+        f"cost {cost_text(totals)}, {totals['seconds']:.1f} s"
     )
     if result.valid:
         print(f"valid bundle: {dag_path}")

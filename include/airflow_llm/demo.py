@@ -54,7 +54,7 @@ def run_demo(specs_dir: Path, config: EmbeddedConfig, out_dir: Path, dags_dir: P
     return EXIT_OK if rows else EXIT_FAILED
 
 
-SUMMARY_HEADERS = ("spec", "tasks", "attempts", "outcome", "bundle", "tokens", "seconds")
+SUMMARY_HEADERS = ("spec", "tasks", "attempts", "outcome", "bundle", "tokens", "cost", "seconds")
 
 
 def isolate_airflow(airflow_home: Path, dags_dir: Path, config: EmbeddedConfig) -> None:
@@ -94,6 +94,8 @@ def _run_dag() -> list[dict[str, Any]]:
 
 
 def _summary_row(row: dict[str, Any], config: EmbeddedConfig) -> tuple[object, ...]:
+    from airflow_llm.report import cost_text  # imports Airflow: only once it is isolated
+
     report = _read_report(row.get("report_uri"), config)
     tasks = report.get("tasks", [])
     attempts = sum(len(task["attempts"]) for task in tasks) + len(report.get("plan", []))
@@ -106,6 +108,7 @@ def _summary_row(row: dict[str, Any], config: EmbeddedConfig) -> tuple[object, .
         outcome[:60],
         row.get("bundle_uri") or "-",
         totals.get("prompt_tokens", 0) + totals.get("completion_tokens", 0),
+        cost_text(totals) if totals else "-",
         totals.get("seconds", 0),
     )
 

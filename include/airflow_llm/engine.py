@@ -11,7 +11,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ def build_bundle(
     ``progress`` receives one line per step (plan, each attempt, gates).
     """
     started = time.monotonic()
-    before = replace(client.stats)
+    before = client.stats.snapshot()
     plan_attempts: list[PlanAttempt] = []
     states: dict[str, ArtifactState] = {}
     gate_findings: list[Finding] = []
@@ -134,11 +134,5 @@ def write_bundle(result: BundleResult, out_dir: Path) -> Path:
 
 
 def _totals(before: CallStats, after: CallStats, seconds: float) -> dict[str, Any]:
-    return {
-        "model_calls": after.calls - before.calls,
-        "cache_hits": after.cache_hits - before.cache_hits,
-        "prompt_tokens": after.prompt_tokens - before.prompt_tokens,
-        "completion_tokens": after.completion_tokens - before.completion_tokens,
-        "cost_usd": round(after.cost_usd - before.cost_usd, 6),
-        "seconds": round(seconds, 3),
-    }
+    """Calls, tokens and cost (None where a model has no price) since ``before``."""
+    return {**after.since(before), "seconds": round(seconds, 3)}

@@ -29,6 +29,7 @@ from airflow_llm.bundle.render import artifact_file, ordered_tasks
 from airflow_llm.hybrid import HybridAnswer, HybridWriter, hybrid_serves
 from airflow_llm.llm.answers import extract_code_block, parse_json_object
 from airflow_llm.llm.client import ChatRequest, ModelClient
+from airflow_llm.llm.pricing import total_cost
 from airflow_llm.patterns import CUSTOM, Relation, TaskContext, context_for, ranked_pattern_names
 from airflow_llm.prompts import Prompt, budgeted_prompt, numbered, render_prompt
 from airflow_llm.settings import GenerationSettings
@@ -65,6 +66,9 @@ class Attempt:
     """The pattern's parameters as the model answered them (hybrid)."""
     output: dict[str, Any] | None = None
     """The table the artifact writes, with its columns (:meth:`Relation.to_dict`)."""
+    cost_usd: float | None = None
+    """USD of the answer (the sum of a hybrid answer's questions); None when a model
+    without a price answered (or the cost was not recorded)."""
 
     def with_findings(self, extra: list[Finding]) -> Attempt:
         """The same attempt with more findings (mypy's, found for the whole bundle)."""
@@ -283,6 +287,7 @@ class ArtifactGenerator:
             completion_tokens=sum(d.completion_tokens for d in answer.decisions),
             seconds=sum(d.seconds for d in answer.decisions),
             cached=all(d.cached for d in answer.decisions),
+            cost_usd=total_cost(d.cost_usd for d in answer.decisions),
             strategy=HYBRID,
             pattern=answer.pattern,
             pattern_version=answer.version,
@@ -355,6 +360,7 @@ class ArtifactGenerator:
             seconds=response.seconds,
             cached=response.cached,
             output=output,
+            cost_usd=response.cost_usd,
         )
         self._report(state, attempt, "cache" if response.cached else "free-form")
         return attempt
@@ -454,4 +460,5 @@ def _with_decisions(attempt: Attempt, decisions: list[Any]) -> Attempt:
         attempt,
         prompt_tokens=attempt.prompt_tokens + sum(d.prompt_tokens for d in decisions),
         completion_tokens=attempt.completion_tokens + sum(d.completion_tokens for d in decisions),
+        cost_usd=total_cost([attempt.cost_usd, *(d.cost_usd for d in decisions)]),
     )

@@ -57,6 +57,9 @@ class Decision:
     completion_tokens: int
     seconds: float
     cached: bool
+    cost_usd: float | None = 0.0
+    """USD of the answer (0 when decided without asking); None when the model has no
+    price."""
 
 
 @dataclass
@@ -238,6 +241,7 @@ class HybridWriter:
                 response.completion_tokens,
                 response.seconds,
                 response.cached,
+                response.cost_usd,
             )
         )
         return answer

@@ -57,6 +57,8 @@ class PlanAttempt:
     prompt_tokens: int
     completion_tokens: int
     cached: bool
+    cost_usd: float | None = None
+    """USD of the answer; None when the model has no price (or it was not recorded)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ def plan_tasks(spec: PipelineSpec, client: ModelClient, settings: GenerationSett
                 response.prompt_tokens,
                 response.completion_tokens,
                 response.cached,
+                response.cost_usd,
             )
         )
         if tasks is not None:

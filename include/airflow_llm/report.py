@@ -93,8 +93,8 @@ def build_report(
     totals: Mapping[str, Any],
     smoke: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The generation report: per task attempts, findings, tokens and seconds, and the
-    smoke run's per-task results when it ran."""
+    """The generation report: per task attempts, findings, tokens, cost and seconds, and
+    the smoke run's per-task results when it ran."""
     return {
         "pipeline": pipeline,
         "valid": valid,
@@ -105,6 +105,7 @@ def build_report(
                 "cached": a.cached,
                 "prompt_tokens": a.prompt_tokens,
                 "completion_tokens": a.completion_tokens,
+                "cost_usd": a.cost_usd,
                 "findings": [f.to_dict() for f in a.findings],
             }
             for a in plan_attempts
@@ -127,6 +128,7 @@ def build_report(
                         "cached": a.cached,
                         "prompt_tokens": a.prompt_tokens,
                         "completion_tokens": a.completion_tokens,
+                        "cost_usd": a.cost_usd,
                         "seconds": round(a.seconds, 3),
                         "findings": [f.to_dict() for f in a.findings],
                     }
@@ -188,6 +190,16 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         "",
         f"Model calls: {totals['model_calls']}, cache hits: {totals['cache_hits']}, "
         f"tokens: {totals['prompt_tokens']} in / {totals['completion_tokens']} out, "
-        f"cost: ${totals['cost_usd']:.4f}, seconds: {totals['seconds']:.1f}",
+        f"cost: {cost_text(totals)}, seconds: {totals['seconds']:.1f}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def cost_text(totals: Mapping[str, Any]) -> str:
+    """A report's cost for people: ``$0.0123``, or ``n/a (no price for <model>)`` when a
+    model without a price answered (a self-hosted model: set ``AIRFLOW_LLM_PRICES``)."""
+    cost = totals.get("cost_usd")
+    if cost is not None:
+        return f"${cost:.4f}"
+    models = ", ".join(totals.get("unpriced_models") or []) or "a model"
+    return f"n/a (no price for {models})"

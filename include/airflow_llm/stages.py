@@ -23,7 +23,7 @@ import logging
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,10 +37,11 @@ from airflow_llm import __version__
 from airflow_llm.bundle.render import render_bundle, spec_sha256
 from airflow_llm.deployment import BUCKET
 from airflow_llm.gates import gate_bundle, gates_run
-from airflow_llm.generate import ArtifactGenerator, ArtifactState
+from airflow_llm.generate import ArtifactGenerator, ArtifactState, role_of
 from airflow_llm.llm.cache import ResponseCache
 from airflow_llm.llm.client import ChatRequest, ChatResponse, ModelClient, ModelError
 from airflow_llm.llm.endpoints import ModelRouter, router_from_connections
+from airflow_llm.llm.pricing import PriceTable, total_cost
 from airflow_llm.patterns import pattern_versions
 from airflow_llm.plan import PlanAttempt, PlanningError, plan_tasks
 from airflow_llm.progress import progress
@@ -137,6 +138,16 @@ class FlowContext:
         """Endpoints per request role, from the configured connections."""
         return router_from_connections(self.routes)
 
+    def prices(self) -> PriceTable:
+        """Model prices: the defaults, and ``$AIRFLOW_LLM_PRICES`` (a JSON file) if set."""
+        return PriceTable.from_env()
+
+    def unpriced_models(self, roles: Iterable[str]) -> list[str]:
+        """The models that answer ``roles`` and have no price (their cost is unknown)."""
+        router, prices = self.router(), self.prices()
+        models = {router.for_role(role).model for role in roles}
+        return sorted(model for model in models if not prices.knows(model))
+
     def response_cache(self) -> ResponseCache:
         """Model responses by content, in the bucket (so reruns make no model call)."""
         return ResponseCache.at(f"s3://{self.bucket}/cache/responses/", conn_id=self.conn_id)
@@ -194,15 +205,8 @@ def _report_name(ctx: FlowContext, item: Mapping[str, Any]) -> str:
 
 
 def _empty_report(pipeline: str, reason: str, problems: list[Finding]) -> dict[str, Any]:
-    totals = {
-        "model_calls": 0,
-        "cache_hits": 0,
-        "prompt_tokens": 0,
-        "completion_tokens": 0,
-        "cost_usd": 0.0,
-        "seconds": 0.0,
-    }
-    return build_report(pipeline, False, reason, {}, [], problems, totals)
+    """The report of a spec rejected before any model call (it cost nothing)."""
+    return build_report(pipeline, False, reason, {}, [], problems, _totals({}, [], []))
 
 
 def fingerprint(
@@ -276,11 +280,12 @@ def _with_model(
     if not items:
         return []
     turn, same = threading.Lock(), _SameRequests()
-    router, cache = ctx.router(), ctx.response_cache()
+    router, cache, prices = ctx.router(), ctx.response_cache(), ctx.prices()
 
     def run(item: Item) -> Result:
         with turn:
-            return work(item, _TurnTakingClient(router, cache=cache, turn=turn, same=same))
+            client = _TurnTakingClient(router, cache=cache, prices=prices, turn=turn, same=same)
+            return work(item, client)
 
     waiting = {index: set(after(index)) for index in range(len(items))}
     awaited = set().union(*waiting.values())
@@ -357,9 +362,8 @@ def _plan_one(
         result = plan_tasks(spec, client, ctx.settings())
     except (PlanningError, ModelError, PromptBudgetError) as error:
         attempts = error.attempts if isinstance(error, PlanningError) else []
-        report = build_report(
-            spec.name, False, str(error), {}, attempts, [], _plan_totals(attempts)
-        )
+        totals = _totals({}, attempts, ctx.unpriced_models(["plan"]))
+        report = build_report(spec.name, False, str(error), {}, attempts, [], totals)
         return {**_reject(ctx, prepared, str(error), report), "tasks": {}}
     planned = {
         **spec.model_dump(mode="json", by_alias=True),
@@ -511,11 +515,13 @@ class _Results:
     spec: PipelineSpec
     states: dict[str, ArtifactState]
     plan_attempts: list[PlanAttempt]
+    unpriced_models: list[str] = field(default_factory=list)
+    """The models without a price that answered for this spec."""
 
     def report(
         self, reason: str | None, gates: list[Finding], smoke: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        totals = _totals(self.states, self.plan_attempts)
+        totals = _totals(self.states, self.plan_attempts, self.unpriced_models)
         return build_report(
             self.spec.name,
             reason is None,
@@ -528,7 +534,7 @@ class _Results:
         )
 
 
-def _results(work: ObjectStoragePath) -> _Results:
+def _results(work: ObjectStoragePath, ctx: FlowContext) -> _Results:
     spec = PipelineSpec.model_validate(_read_json(work / "spec.json"))
     states = {}
     for task in spec.tasks or []:
@@ -537,7 +543,8 @@ def _results(work: ObjectStoragePath) -> _Results:
             ArtifactState(task, "-") if saved is None else ArtifactState.from_dict(saved)
         )
     attempts = [_plan_attempt_from(a) for a in _read_json_if_present(work / "plan.json") or []]
-    return _Results(spec, states, attempts)
+    roles = {role_of(task) for task in spec.tasks or []} | ({"plan"} if attempts else set())
+    return _Results(spec, states, attempts, ctx.unpriced_models(roles))
 
 
 def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
@@ -545,7 +552,7 @@ def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     if planned["status"] != READY:
         return planned
     work = ctx.work(planned["environment"], planned["pipeline"])
-    results = _results(work)
+    results = _results(work, ctx)
     failed = sorted(name for name, state in results.states.items() if not state.valid)
     unanswered = [name for name in failed if not results.states[name].attempts]
     if unanswered:
@@ -569,7 +576,7 @@ def gate(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     if assembled["status"] != READY:
         return assembled
     work = ctx.work(assembled["environment"], assembled["pipeline"])
-    results = _results(work)
+    results = _results(work, ctx)
     files: dict[str, str] = _read_json(work / "rendered.json")
     gates = gate_bundle(results.spec.name, files, ctx.settings())
     blocking = errors(gates.findings)
@@ -629,6 +636,7 @@ def _plan_attempt(attempt: PlanAttempt) -> dict[str, Any]:
         "prompt_tokens": attempt.prompt_tokens,
         "completion_tokens": attempt.completion_tokens,
         "cached": attempt.cached,
+        "cost_usd": attempt.cost_usd,
     }
 
 
@@ -636,20 +644,24 @@ def _plan_attempt_from(data: dict[str, Any]) -> PlanAttempt:
     return PlanAttempt(**{**data, "findings": [Finding(**f) for f in data["findings"]]})
 
 
-def _plan_totals(attempts: list[PlanAttempt]) -> dict[str, Any]:
-    return _totals({}, attempts)
-
-
 def _totals(
-    states: Mapping[str, ArtifactState], plan_attempts: list[PlanAttempt]
+    states: Mapping[str, ArtifactState],
+    plan_attempts: Sequence[PlanAttempt],
+    unpriced_models: list[str],
 ) -> dict[str, Any]:
+    """Calls, tokens and cost of a spec's answers: the cost is the sum of the answers'
+    (a cache hit costs nothing), or None when a model without a price answered
+    (``unpriced_models`` names the models), never a zero made up for it."""
     answers = [a for s in states.values() for a in s.attempts]
     fresh = [a for a in answers if not a.cached] + [a for a in plan_attempts if not a.cached]
+    costs = [a.cost_usd for a in answers] + [a.cost_usd for a in plan_attempts]
+    cost = total_cost(costs)
     return {
         "model_calls": len(fresh),
         "cache_hits": len(answers) + len(plan_attempts) - len(fresh),
         "prompt_tokens": sum(a.prompt_tokens for a in fresh),
         "completion_tokens": sum(a.completion_tokens for a in fresh),
-        "cost_usd": 0.0,
+        "cost_usd": cost,
+        "unpriced_models": unpriced_models if cost is None else [],
         "seconds": round(sum(a.seconds for a in answers if not a.cached), 3),
     }

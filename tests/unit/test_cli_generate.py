@@ -56,6 +56,7 @@ def test_generate_from_a_description_writes_the_seed_layout(
     assert (out / "manifest.json").is_file()
     assert f"valid bundle: {out / 'dags' / 'totals.py'}" in result.stdout
     assert "build_totals  sql" in result.stdout, "closing summary table"
+    assert "cost n/a (no price for scripted)" in result.stdout, "no made-up $0"
     assert "build_totals: attempt 1" in result.stderr, "progress lines"
     assert script.roles() == ["plan", "sql", "quality", "python"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx2
@@ -67,7 +67,9 @@ class ChatResponse:
     endpoint: str
     prompt_tokens: int
     completion_tokens: int
-    cost_usd: float
+    cost_usd: float | None
+    """USD, from the client's price table (0 for a cache hit); None when the endpoint's
+    model has no price."""
     seconds: float
     cached: bool
     attempts: int
@@ -82,6 +84,37 @@ class CallStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    """USD of the answers from models with a price."""
+    unpriced: dict[str, int] = field(default_factory=dict)
+    """Answers (cache hits included) from models without a price, by model: with any of
+    them, the cost of the calls is unknown."""
+
+    def snapshot(self) -> CallStats:
+        """A copy that later calls leave unchanged."""
+        return replace(self, unpriced=dict(self.unpriced))
+
+    def since(self, before: CallStats) -> dict[str, Any]:
+        """What the calls after ``before`` (a :meth:`snapshot`) made and cost:
+        ``cost_usd`` is None, and ``unpriced_models`` names the models, when a model
+        without a price answered."""
+        unpriced = sorted(
+            model for model, count in self.unpriced.items() if count > before.unpriced.get(model, 0)
+        )
+        return {
+            "model_calls": self.calls - before.calls,
+            "cache_hits": self.cache_hits - before.cache_hits,
+            "prompt_tokens": self.prompt_tokens - before.prompt_tokens,
+            "completion_tokens": self.completion_tokens - before.completion_tokens,
+            "cost_usd": None if unpriced else round(self.cost_usd - before.cost_usd, 6),
+            "unpriced_models": unpriced,
+        }
+
+    def add_cost(self, model: str, cost: float | None) -> None:
+        """Count one answer's cost (None: ``model`` has no price)."""
+        if cost is None:
+            self.unpriced[model] = self.unpriced.get(model, 0) + 1
+        else:
+            self.cost_usd += cost
 
 
 _RETRYABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.InternalServerError)
@@ -144,12 +177,14 @@ class ModelClient:
         )
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self.stats.cache_hits += 1
+            cost = 0.0 if self.prices.knows(endpoint.model) else None
+            self.stats.add_cost(endpoint.model, cost)
             return ChatResponse(
                 content=hit["content"],
                 endpoint=endpoint.identity,
                 prompt_tokens=hit["prompt_tokens"],
                 completion_tokens=hit["completion_tokens"],
-                cost_usd=0.0,
+                cost_usd=cost,
                 seconds=0.0,
                 cached=True,
                 attempts=0,
@@ -223,7 +258,7 @@ class ModelClient:
         cost = self.prices.cost(endpoint.model, prompt_tokens, completion_tokens)
         self.stats.prompt_tokens += prompt_tokens
         self.stats.completion_tokens += completion_tokens
-        self.stats.cost_usd += cost
+        self.stats.add_cost(endpoint.model, cost)
         if not content.strip():
             raise _BadReplyError("empty answer")
         if completion_tokens > _OVERRUN * request.max_tokens:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,18 +14,25 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4.1": (2.00, 8.00),
     "gpt-4.1-mini": (0.40, 1.60),
 }
-"""Public list prices; self-hosted models are not listed and cost 0 unless configured."""
+"""Public list prices. Self-hosted models are not listed: their cost is unknown (None,
+reported as "n/a") until a price is configured, never a made-up zero."""
 
 
 @dataclass(frozen=True)
 class PriceTable:
-    """USD per 1M (input, output) tokens; unknown models cost nothing."""
+    """USD per 1M (input, output) tokens; a model without a price has no known cost."""
 
     prices: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
-    def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
-        """Cost of one call in USD."""
-        input_price, output_price = self.prices.get(model, (0.0, 0.0))
+    def knows(self, model: str) -> bool:
+        """Whether ``model`` has a price."""
+        return model in self.prices
+
+    def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """Cost of one call in USD; None when ``model`` has no price."""
+        if model not in self.prices:
+            return None
+        input_price, output_price = self.prices[model]
         return (prompt_tokens * input_price + completion_tokens * output_price) / 1_000_000
 
     @classmethod
@@ -41,3 +48,14 @@ class PriceTable:
         """``$AIRFLOW_LLM_PRICES`` (a JSON file) if set, else the defaults."""
         path = os.environ.get("AIRFLOW_LLM_PRICES")
         return cls.from_file(Path(path)) if path else cls()
+
+
+def total_cost(costs: Iterable[float | None]) -> float | None:
+    """The sum of ``costs`` in USD (rounded to a millionth of a dollar), or None when any
+    of them is unknown: a total that leaves out unpriced calls would understate it."""
+    known = 0.0
+    for cost in costs:
+        if cost is None:
+            return None
+        known += cost
+    return round(known, 6)

@@ -108,6 +108,26 @@ def test_usage_and_cost_are_recorded() -> None:
     assert client.stats.cost_usd == pytest.approx(response.cost_usd)
 
 
+def test_a_model_without_a_price_has_no_cost_not_a_zero(tmp_path: Path) -> None:
+    script = ScriptedModel({"*": [httpx2.Response(200, json=chat_completion("x", 1000, 500))]})
+    cache = ResponseCache.at(f"file://{tmp_path}")
+    client, _ = _client(script, prices=PriceTable({"coder": (2.0, 8.0)}), cache=cache)
+    before = client.stats.snapshot()
+    assert client.complete(_request("plan")).cost_usd is None, "small has no price"
+    assert client.complete(_request("plan")).cost_usd is None, "from the cache: still unknown"
+    assert client.stats.unpriced == {"small": 2}
+    assert client.stats.since(before)["cost_usd"] is None
+    assert client.stats.since(before)["unpriced_models"] == ["small"]
+
+    priced = client.stats.snapshot()
+    answered = client.complete(_request("sql"))
+    assert answered.cost_usd == pytest.approx((1000 * 2.0 + 500 * 8.0) / 1_000_000)
+    assert client.complete(_request("sql")).cost_usd == 0.0, "a cache hit costs nothing"
+    totals = client.stats.since(priced)
+    assert (totals["cost_usd"], totals["unpriced_models"]) == (0.006, [])
+    assert priced.unpriced == {"small": 2}, "a snapshot is not changed by later calls"
+
+
 def test_missing_usage_is_estimated_with_tiktoken() -> None:
     body = chat_completion("hello world")
     del body["usage"]
