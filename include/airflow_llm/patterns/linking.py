@@ -248,14 +248,20 @@ AGGREGATE_CUES: dict[str, tuple[str, ...]] = {
 }
 """Words that ask for an aggregate function, most specific first ("number of distinct"
 is a distinct count, not a count)."""
+_VERBS = (
+    r"is|are|was|were|be|been|have|has|had|do|does|did|get|got|place|placed|come|came|"
+    r"contain|contains|belong|belongs|sold|bought|made|make|spent|spend|take|took|give|gives|"
+    r"appear|appears|exist|exists|go|went"
+)
+"""Verbs that end a noun phrase ("how many customers *have* no email")."""
 _PHRASE_END = re.compile(
     r"[.,;:()?!]|\b(?:per|by|for|into|in|from|of|with|where|and|or|then|grouped|group|each|"
-    r"is|are|was|were|over|across|joined|during|since)\b"
+    rf"over|across|joined|during|since|that|who|which|{_VERBS})\b"
 )
 _GROUPING = re.compile(
-    r"\b(?:per|grouped by|group by|for each|by each|broken down by|by)\s+(?:the\s+|each\s+)?"
-    r"(.+?)(?=[.;:()?!]|\b(?:for|into|in|from|with|where|then|over|during|since|give|"
-    r"show|list|return|order|sorted)\b|$)",
+    r"\b(?:per|grouped by|group by|for each|by each|broken down by|each|by)\s+(?:the\s+|each\s+)?"
+    r"(.+?)(?=[.;:()?!]|\b(?:for|into|in|from|of|with|where|then|over|during|since|give|"
+    rf"show|list|return|order|sorted|{_VERBS})\b|$)",
     re.IGNORECASE,
 )
 
@@ -285,7 +291,9 @@ def aggregations(text: str) -> list[Aggregation]:
                     continue  # "count distinct x", "number of different x": a distinct count
                 taken.append(range(match.start(), match.end() + 12))
                 rest = lowered[match.end() :].lstrip()
-                rest = re.sub(r"^(?:of|the|all)\s+", "", rest)
+                rest = re.sub(
+                    r"^(?:(?:of|the|all)\s+)*(?:(?:number|amount|count|total)\s+of\s+)?", "", rest
+                )
                 end = _PHRASE_END.search(rest)
                 phrase = rest[: end.start()] if end else rest
                 found.append((match.start(), Aggregation(function, " ".join(phrase.split()[:4]))))
@@ -297,8 +305,14 @@ def grouping_phrases(text: str) -> list[str]:
     country_code and channel`` -> "country_code", "channel"."""
     phrases: list[str] = []
     for match in _GROUPING.finditer(text):
-        if re.search(r"\b(?:ordered|sorted|order|sort|ranked)\s+$", text[: match.start()] + " "):
+        before = text[: match.start()] + " "
+        if re.search(r"\b(?:ordered|sorted|order|sort|ranked)\s+$", before):
             continue  # "ordered by x" orders, it does not group
+        passive = re.search(
+            r"\b(\w+(?:ed|en)|made|sold|held|kept|paid|bought|done|used)\s+$", before
+        )
+        if passive and match.group(0).lower().startswith("by"):
+            continue  # "made by members": who did it, not a group
         for part in re.split(r",|\band\b", match.group(1)):
             words_ = part.strip().split()
             if words_ and words_[0].lower() in ("ordered", "sorted", "ranked", "order", "sort"):

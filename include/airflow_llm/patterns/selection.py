@@ -40,7 +40,14 @@ from airflow_llm.patterns.common import (
     require,
 )
 from airflow_llm.patterns.context import TaskContext
-from airflow_llm.patterns.linking import Text, aggregations, grouping_phrases, link, name_words
+from airflow_llm.patterns.linking import (
+    Text,
+    aggregations,
+    grouping_phrases,
+    link,
+    name_words,
+    stem,
+)
 from airflow_llm.patterns.predicates import Predicate
 from airflow_llm.sql_types import family, sqlglot_dialect
 
@@ -80,7 +87,7 @@ class SelectParameters(_Strict):
     join: str | None = None
     columns: list[str] = Field(default_factory=list, max_length=6)
     aggregates: list[Aggregate] = Field(default_factory=list, max_length=4)
-    filters: list[Predicate] = Field(default_factory=list, max_length=4)
+    filters: list[Predicate] = Field(default_factory=list, max_length=6)
     having: Having | None = None
     order_by: str | None = None
     """An output column's label, or ``aggregate`` (the first aggregate)."""
@@ -108,9 +115,10 @@ class Select(Pattern[SelectParameters]):
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         tables = ranked_tables(ctx)
-        scores = {name: ctx.text.mentions(name) for name in tables}
-        named = [name for name in tables if scores[name] >= 2.0]
-        main = _main_table(ctx, named) or tables[:1]
+        text = Text(_ORDER_IDIOM.sub(" ", ctx.task.description))  # "alphabetical order"
+        named = [name for name in tables if text.mentions(name) >= 2.0]
+        owners = _column_owners(ctx, text)
+        main = _main_table(ctx, named) or owners[:1] or tables[:1]
         joins = [name for name in named if name not in main and _shared(ctx, main[0], name)]
         joins += [n for n in _column_tables(ctx, main[0]) if n not in joins and n not in main]
         return obj(
@@ -123,15 +131,24 @@ class Select(Pattern[SelectParameters]):
     def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         scope, _ = _scope(ctx, inputs.get("table"), inputs.get("join"))
         labels = scope.labels(_shared(ctx, str(inputs.get("table")), inputs.get("join")))
-        text = ctx.text
-        asked = _asked_aggregates(ctx, labels)
+        ranked = ranked_labels(ctx, scope, labels)
+        superlative = _superlative(ctx, labels)
+        asked = [
+            a
+            for a in _asked_aggregates(ctx, labels)
+            if superlative is None or a[1] != superlative[0]
+        ]
         groups = _groups(ctx, labels)
-        outputs = groups or ([] if asked and not _lists(text) else _listed_columns(ctx, labels))
+        subject = _subject_columns(ctx, scope, labels)
+        outputs = groups or ([] if asked and not _lists(ctx.text) else subject)
+        if asked and groups:
+            outputs = distinct([*subject, *groups]) if _lists(ctx.text) else groups
+        unknown = not outputs and not asked  # nothing linked: the model chooses
         properties: dict[str, dict[str, Any]] = {
             "columns": choices(
-                narrowed(ctx, outputs, ranked_labels(ctx, scope, labels)),
-                len(outputs),
-                max(len(outputs), 1 if ctx.repairing else 0),
+                narrowed(ctx, outputs, ranked),
+                1 if unknown else len(outputs),
+                2 if unknown else max(len(outputs), 1 if ctx.repairing else 0),
             ),
             "aggregates": array(
                 obj(
@@ -146,12 +163,20 @@ class Select(Pattern[SelectParameters]):
         }
         stated = [str(p) for p in _stated_filters(ctx, scope, labels)]
         properties["filters"] = choices(stated, len(stated), len(stated))
-        having = _having(ctx, asked)
+        having = _having(ctx, asked, labels)
         properties["having"] = enum(narrowed(ctx, [having] if having else [NONE], [NONE]))
-        order, descending = _order(ctx, outputs, asked, labels)
-        properties["order_by"] = enum(narrowed(ctx, [order or NONE], [NONE, *outputs, "aggregate"]))
+        order: str | None
+        limit: int | None
+        if superlative is not None:
+            order, descending, limit = superlative[0], superlative[1], 1
+        else:
+            order, descending = _order(ctx, outputs, asked)
+            limit = _limit(ctx)
+        if having or (asked and outputs):  # a NULL is no value to list or group by
+            stated += [f"{c} is not null" for c in outputs if f"{c} is not null" not in stated]
+            properties["filters"] = choices(stated, len(stated), len(stated))
+        properties["order_by"] = enum(narrowed(ctx, [order or NONE], [NONE, *labels, "aggregate"]))
         properties["descending"] = enum(narrowed(ctx, [descending], [False, True]))
-        limit = _limit(ctx)
         properties["limit"] = enum(
             narrowed(ctx, [limit if limit else NONE], [NONE, 1, 2, 3, 5, 10])
         )
@@ -184,7 +209,7 @@ class Select(Pattern[SelectParameters]):
         conditions = filter_conditions(params.filters, scope, ctx.dialect)
         if conditions:
             query = query.where(exp.and_(*conditions))
-        if aggregates and params.columns:
+        if (aggregates or params.having is not None) and params.columns:
             query = query.group_by(*[scope.expr(label) for label in distinct(params.columns)])
         if params.having is not None:
             bound = _aggregate(
@@ -250,6 +275,21 @@ def _main_table(ctx: TaskContext, named: Sequence[str]) -> list[str]:
     return [min(positions)[1]] if positions else []
 
 
+_ORDER_IDIOM = re.compile(
+    r"\b(?:alphabetical|descending|ascending|reverse|chronological)\s+order\b", re.I
+)
+
+
+def _column_owners(ctx: TaskContext, text: Text) -> list[str]:
+    """Tables ranked by how many of their columns the question names (when it names no
+    table: "how many different genres" is a question about the table with ``genre``)."""
+    scored = [
+        (sum(text.mentions(c) >= 2.0 for c in r.column_names if not c.endswith("_id")), r.name)
+        for r in ctx.relations
+    ]
+    return [name for score, name in sorted(scored, key=lambda pair: -pair[0]) if score > 0]
+
+
 def _column_tables(ctx: TaskContext, main: str) -> list[str]:
     """Tables (sharing a key with ``main``) that own a column the question names and
     ``main`` lacks."""
@@ -300,78 +340,230 @@ def _groups(ctx: TaskContext, labels: Sequence[str]) -> list[str]:
     )
 
 
-def _listed_columns(ctx: TaskContext, labels: Sequence[str]) -> list[str]:
-    """Columns a listing question names ("the names", "(order ids)"), else the first
-    name-like column."""
-    named = [label for label in labels if ctx.text.mentions(label) >= 2.0]
-    keyish = [label for label in named if "name" in label or label.endswith("_id")]
-    if keyish:
-        return keyish[:2]
-    return named[:1] or [label for label in labels if "name" in label][:1]
+def _subject_columns(ctx: TaskContext, scope: Scope, labels: Sequence[str]) -> list[str]:
+    """The columns a question asks to see: those its parentheses name ("which products
+    (names)"), else the noun after "which", "list the", "what is the"... linked to a
+    column, or to a table and then that table's name-like column or key."""
+    text = ctx.task.description
+    hints = re.findall(r"\(([^)]{1,40})\)", text)
+    found = [
+        c for hint in hints for part in re.split(r",|\band\b", hint) if (c := link(part, labels))
+    ]
+    if found:
+        return distinct(found)[:3]
+    columns: list[str] = []
+    for match in re.finditer(
+        r"\b(?:which|list(?: the)?|what (?:is|are) the|give(?: the| its| their)?|show(?: the)?)\s+"
+        r"((?:\w+\s+){0,2}\w+)",
+        text,
+        re.IGNORECASE,
+    ):
+        phrase = re.split(rf"\b(?:{_VERB_WORDS}|and|of)\b", match.group(1).lower())[0].strip()
+        words = phrase.split()
+        if not words or words[0] in _AGGREGATE_WORDS:
+            continue  # "the total amount": an aggregate, not a column to show
+        column = link(phrase, [label for label in labels if not label.endswith("_id")])
+        if column is not None and ctx.text.mentions(column) >= 1.0:
+            columns.append(column)
+            continue
+        for alias, relation in scope.tables:
+            if stem(words[-1]) in name_words(relation.name):
+                named = [c for c in relation.column_names if "name" in c or c == "title"]
+                keys = [c for c in relation.column_names if c.endswith("_id")]
+                chosen = (named or keys)[:1]
+                columns += [
+                    label
+                    for label in labels
+                    if chosen and scope.resolve(label) == (alias, relation.column(chosen[0]))
+                ]
+                break
+    return distinct(columns)[:3]
+
+
+_AGGREGATE_WORDS = frozenset(
+    [
+        "total",
+        "average",
+        "sum",
+        "number",
+        "count",
+        "mean",
+        "maximum",
+        "minimum",
+        "highest",
+        "lowest",
+        "amount",
+        "percentage",
+    ]
+)
+_VERB_WORDS = "is|are|was|were|have|has|had|do|does|did|belong|contain|placed|sold|spent|come"
 
 
 def _stated_filters(ctx: TaskContext, scope: Scope, labels: Sequence[str]) -> list[Predicate]:
-    """Values of a column the question names (quoted, a code, or a known value) and
-    missing values it speaks of."""
+    """Values of a column the question names (quoted, a code, or a known value), ids
+    ("order 108") and missing values it speaks of ("no email", "without a customer")."""
     text = ctx.text
     found: list[Predicate] = []
     for label in labels:
+        resolved = scope.resolve(label)
         column = scope.column(label)
-        if family(column.type, ctx.dialect) != "text":
+        if resolved is None or family(column.type, ctx.dialect) != "text":
             continue
-        known = ctx.values.get(f"{scope.resolve(label)[0] if scope.resolve(label) else ''}.{column.name}", ())  # type: ignore[index]
-        known = known or ctx.values.get(column.name, ())
+        table = dict(scope.tables)[resolved[0]].name
+        known = ctx.values.get(f"{table}.{column.name}", ())
         said = [
             v
             for v in known
             if re.search(rf"(?<![\w-]){re.escape(v.lower())}(?![\w-])", text.lowered)
         ]
         said += [v for v in [*text.quoted, *text.codes] if v in known and v not in said]
-        if len(said) == 1:
-            found.append(Predicate(column=label, operator="=", value=said[0]))
-        elif len(said) > 1:
+        if said:
+            value: Any = said[0] if len(said) == 1 else said
+            operator = "=" if len(said) == 1 else "in"
             found.append(
-                Predicate.model_validate({"column": label, "operator": "in", "value": said})
+                Predicate.model_validate({"column": label, "operator": operator, "value": value})
             )
+    for match in re.finditer(r"\b([a-z]+)\s+(\d+)\b", text.lowered):  # "order 108"
+        key = next(
+            (lb for lb in labels if lb.rsplit(".", 1)[-1] == f"{stem(match.group(1))}_id"), None
+        )
+        if key is not None:
+            found.append(Predicate(column=key, operator="=", value=int(match.group(2))))
+    for match in re.finditer(r"\b(?:not|never)\s+(?:been\s+|yet\s+)?(\w+)", text.lowered):
+        verb = stem(match.group(1))  # "not been returned": no return date yet
+        for label in labels:
+            column = scope.column(label)
+            if (
+                verb[:5] in "_".join(name_words(label))
+                and column.nullable
+                and not label.endswith("_id")
+            ):
+                found.append(Predicate(column=label, operator="is null"))
+    numbers = [
+        lb for lb in labels if family(scope.column(lb).type, ctx.dialect) in ("integer", "decimal")
+    ]
+    for match in re.finditer(
+        r"\b(\w+)\s+(before|after|above|below|over|under|more than|less than)\s+(\d+(?:\.\d+)?)\b",
+        text.lowered,
+    ):
+        compared = link(match.group(1), [lb for lb in numbers if not lb.endswith("_id")])
+        if compared is not None:
+            operator = "<" if match.group(2) in ("before", "below", "under", "less than") else ">"
+            number = float(match.group(3))
+            value = int(number) if number.is_integer() else number
+            found.append(
+                Predicate.model_validate({"column": compared, "operator": operator, "value": value})
+            )
+    found += _date_ranges(ctx, scope, labels)
+    negated = any(cue in text.lowered for cue in _NEGATION)
     for label in labels:
         words = name_words(label)
-        if (
-            not words
-            or label.endswith("_id")
-            and not re.search(r"without an? " + re.escape(words[0]), text.lowered)
-        ):
+        head = re.escape(words[-1]) if words else ""
+        if not head:
             continue
-        head = re.escape(words[-1])
         missing = re.search(
             rf"\b(?:no|without an?|without)\s+(?:\w+\s+)?{head}\b|\b{head}\w*\s+is\s+(?:unknown|missing|null)",
             text.lowered,
         )
         present = re.search(rf"\b(?:have|has|with)\s+an?\s+{head}\b", text.lowered)
-        negated = any(cue in text.lowered for cue in _NEGATION)
+        if label.endswith("_id") and not re.search(rf"without an? {head}\b", text.lowered):
+            continue
         if missing:
             found.append(Predicate(column=label, operator="is not null" if negated else "is null"))
         elif present:
             found.append(Predicate(column=label, operator="is not null"))
-    return list({str(predicate): predicate for predicate in found}.values())[:4]
+    return list({str(predicate): predicate for predicate in found}.values())[:6]
 
 
-def _having(ctx: TaskContext, asked: Sequence[tuple[str, str]]) -> str | None:
-    """``count(*) > 1`` for "more than one ..." when the question groups."""
-    match = re.search(r"\b(?:more than|at least)\s+(one|two|three|\d+)\b", ctx.text.lowered)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        1,
+    )
+}
+
+
+def _date_ranges(ctx: TaskContext, scope: Scope, labels: Sequence[str]) -> list[Predicate]:
+    """ "in March 2024", "in 2023", "between January 1 and March 31, 2024": a range on
+    the date column the question's verb names ("borrowed" -> ``borrowed_date``), else on
+    the only date column."""
+    lowered = ctx.text.lowered
+    dates = [
+        lb for lb in labels if family(scope.column(lb).type, ctx.dialect) in ("date", "timestamp")
+    ]
+    if not dates:
+        return []
+    verbs = set(Text(lowered).stems)
+    column = next((lb for lb in dates if set(name_words(lb)) & verbs), None)
+    column = column or next(
+        (lb for lb in dates if any(w[:5] in lb for w in verbs if len(w) > 4)), None
+    )
+    column = column or (dates[0] if len(dates) == 1 else None)
+    if column is None:
+        return []
+    months = "|".join(_MONTHS)
+    between = re.search(
+        rf"between ({months}) (\d{{1,2}}) and ({months}) (\d{{1,2}}),? (\d{{4}})", lowered
+    )
+    if between:
+        year = int(between.group(5))
+        start = f"{year}-{_MONTHS[between.group(1)]:02d}-{int(between.group(2)):02d}"
+        end = f"{year}-{_MONTHS[between.group(3)]:02d}-{int(between.group(4)):02d}"
+        return [
+            Predicate(column=column, operator=">=", value=start),
+            Predicate(column=column, operator="<=", value=end),
+        ]
+    month = re.search(rf"\bin ({months}) (\d{{4}})\b", lowered)
+    if month:
+        year, number = int(month.group(2)), _MONTHS[month.group(1)]
+        following = f"{year + number // 12}-{number % 12 + 1:02d}-01"
+        return [
+            Predicate(column=column, operator=">=", value=f"{year}-{number:02d}-01"),
+            Predicate(column=column, operator="<", value=following),
+        ]
+    year_only = re.search(r"\b(?:in|of|during) (\d{4})\b", lowered)
+    if year_only:
+        year = int(year_only.group(1))
+        return [
+            Predicate(column=column, operator=">=", value=f"{year}-01-01"),
+            Predicate(column=column, operator="<", value=f"{year + 1}-01-01"),
+        ]
+    return []
+
+
+def _having(
+    ctx: TaskContext, asked: Sequence[tuple[str, str]], labels: Sequence[str]
+) -> str | None:
+    """``count(*) > 1`` for "more than one ...", ``count_distinct(x) > 1`` for "more than
+    one different x"."""
+    match = re.search(
+        r"\b(more than|at least)\s+(one|two|three|four|five|\d+)\s+(different\s+|distinct\s+)?(\w+)",
+        ctx.text.lowered,
+    )
     if match is None:
         return None
-    number = _COUNT_WORDS.get(match.group(1)) or (
-        1 if match.group(1) == "one" else int(match.group(1)) if match.group(1).isdigit() else 1
-    )
-    operator = ">" if "more than" in match.group(0) else ">="
-    function, column = (
-        ("count_distinct", asked[0][1])
-        if asked and asked[0][0] == "count_distinct"
-        else ("count", ALL_ROWS)
-    )
-    if "different" in ctx.text.lowered and function == "count":
-        function = "count_distinct"
-    return f"{function}({column}) {operator} {number}"
+    word = match.group(2)
+    number = 1 if word == "one" else _COUNT_WORDS.get(word) or int(word)
+    operator = ">" if match.group(1) == "more than" else ">="
+    if match.group(3):
+        column = link(match.group(4), labels)
+        return f"count_distinct({column}) {operator} {number}" if column else None
+    del asked
+    return f"count(*) {operator} {number}"
 
 
 def _having_from_text(text: str) -> dict[str, Any]:
@@ -386,41 +578,48 @@ def _having_from_text(text: str) -> dict[str, Any]:
     }
 
 
+def _superlative(ctx: TaskContext, labels: Sequence[str]) -> tuple[str, bool] | None:
+    """ "the product with the highest list price": the row with the greatest value, an
+    ordering (column, descending) rather than an aggregate."""
+    match = re.search(
+        r"\b(?:with|has|have|had) the (highest|largest|biggest|most|greatest|lowest|smallest|"
+        r"least|earliest|latest|oldest|newest)\s+((?:\w+\s+){0,2}\w+)",
+        ctx.text.lowered,
+    )
+    if match is None:
+        return None
+    column = link(match.group(2), labels)
+    if column is None:
+        return None
+    return column, match.group(1) not in ("lowest", "smallest", "least", "earliest", "oldest")
+
+
 def _order(
-    ctx: TaskContext,
-    outputs: Sequence[str],
-    asked: Sequence[tuple[str, str]],
-    labels: Sequence[str],
+    ctx: TaskContext, outputs: Sequence[str], asked: Sequence[tuple[str, str]]
 ) -> tuple[str | None, bool]:
     """What the question orders by and whether descending."""
     lowered = ctx.text.lowered
     descending = any(re.search(rf"\b{cue}\b", lowered) for cue in _DESCENDING)
     ascending = any(cue in lowered for cue in _ASCENDING)
-    if not (descending or ascending or "order" in lowered or _limit(ctx)):
+    ordered = re.search(r"\b(?:in \w+ order|order by|ordered|sorted|by \w+ order)\b", lowered)
+    if not (descending or ascending or ordered or _limit(ctx)):
         return None, False
     if asked and (descending or _limit(ctx)):
         return "aggregate", descending or not ascending
-    numeric = [
-        label for label in labels if ctx.text.mentions(label) >= 1.0 and label not in outputs
-    ]
-    if descending and numeric:
-        return numeric[0], True
     return (outputs[0] if outputs else None), descending
 
 
 def _limit(ctx: TaskContext) -> int | None:
-    """How many rows the question asks for: "which two", "the product with the highest"."""
+    """How many rows the question asks for: "which two", "the customer who spent the
+    most"."""
     lowered = ctx.text.lowered
     match = re.search(r"\b(?:which|top|first|the)\s+(two|three|four|five|ten|\d+)\b", lowered)
     if match:
         word = match.group(1)
         return _COUNT_WORDS.get(word) or int(word)
+    most = r"(?:the most|the highest|the largest|the lowest|the least|the fewest|most often|most times)"
     if re.search(
-        r"\bthe\s+\w*\s*(?:with the|who|that)\s+(?:highest|most|largest|lowest|least|smallest)\b",
-        lowered,
-    ) or re.search(
-        r"\b(?:which|what)\s+(?:\w+\s+){0,3}(?:the most|the highest|the largest|the lowest|the least)\b",
-        lowered,
+        rf"\b(?:which|what)\s+(?:\w+\s+){{0,3}}(?:\(\w+\)\s+)?(?:\w+\s+){{0,3}}{most}\b", lowered
     ):
         return 1
     return None
