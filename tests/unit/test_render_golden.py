@@ -62,7 +62,7 @@ HYBRID_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
 """(task, question) -> the answers that differ from the first options."""
 
 PYTHON_ANSWERS = {
-    "export_training_snapshot": '''
+    "export_training_snapshot": """
 from airflow.sdk import BaseHook, ObjectStoragePath, get_current_context
 
 
@@ -80,8 +80,8 @@ def run(config: dict[str, Any], upstream: dict[str, Any], item: Any = None) -> A
         frame.to_parquet(handle, index=False)
     log.info("exported %d rows of %s to %s", len(frame), table, target)
     return key
-''',
-    "fetch_review_batches": '''
+""",
+    "fetch_review_batches": """
 from airflow.sdk import BaseHook, get_current_context
 
 
@@ -100,8 +100,8 @@ def run(config: dict[str, Any], upstream: dict[str, Any], item: Any = None) -> A
     batches = [reviews[start : start + size] for start in range(0, len(reviews), size)]
     log.info("%d reviews in %d batches of at most %d", len(reviews), len(batches), size)
     return batches
-''',
-    "classify_reviews": '''
+""",
+    "classify_reviews": """
 import json
 
 
@@ -115,9 +115,9 @@ def build_prompt(config: dict[str, Any], item: Any) -> str:
         "the product aspects it mentions, as a JSON list of objects.\\n"
         + json.dumps(reviews, ensure_ascii=False)
     )
-''',
+""",
     # the sensor and branch spec of the import test
-    "wait_for_file": '''
+    "wait_for_file": """
 from airflow.sdk import ObjectStoragePath
 
 
@@ -125,23 +125,23 @@ def poke(config: dict[str, Any], upstream: dict[str, Any]) -> bool:
     marker = ObjectStoragePath(f"s3://{config['bucket']}/partner/_SUCCESS", conn_id=config["aws_conn_id"])
     log.info("waiting for %s", marker)
     return bool(marker.exists())
-''',
-    "route": '''
+""",
+    "route": """
 def choose(config: dict[str, Any], upstream: dict[str, Any]) -> list[str]:
     large = bool(config.get("vars", {}).get("large_drop", False))
     log.info("routing a %s drop", "large" if large else "small")
     return ["load_large"] if large else ["load_small"]
-''',
-    "load_small": '''
+""",
+    "load_small": """
 def run(config: dict[str, Any], upstream: dict[str, Any], item: Any = None) -> Any:
     log.info("loading the small drop")
     return {"loaded": "small"}
-''',
-    "load_large": '''
+""",
+    "load_large": """
 def run(config: dict[str, Any], upstream: dict[str, Any], item: Any = None) -> Any:
     log.info("loading the large drop")
     return {"loaded": "large"}
-''',
+""",
 }
 """Free-form functions by task, as a model answers: a fenced block, the signature the
 prompt gives."""
