@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.process import ServiceError
-from airflow_llm.settings import STRATEGIES, GenerationSettings
+from airflow_llm.settings import STRATEGIES, GenerationSettings, parse_strategy
 
 if TYPE_CHECKING:
     from airflow_llm.llm.client import ModelClient
@@ -114,12 +114,21 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, help="at most N specs from each corpus folder")
     evaluate.add_argument("--out", type=Path, default=Path("eval/results"), help="results folder")
     evaluate.add_argument(
-        "--sql-questions", type=Path, default=Path("eval/sql_accuracy"), help="NL -> SQL set"
+        "--sql-questions",
+        type=Path,
+        action="append",
+        help="an NL -> SQL question set folder (repeatable; default: every eval/sql_accuracy*)",
     )
     scope = evaluate.add_mutually_exclusive_group()
     scope.add_argument("--skip-sql-accuracy", action="store_true", help="only the corpus")
     scope.add_argument("--sql-only", action="store_true", help="only the NL -> SQL questions")
     _endpoint_arguments(evaluate)
+    evaluate.add_argument(
+        "--strategy",
+        type=_strategies,
+        default=list(STRATEGIES),
+        help="strategies to compare, comma-separated (default: free,hybrid,auto)",
+    )
     evaluate.add_argument("--cache", action="store_true", help="reuse cached model answers")
     evaluate.set_defaults(run=_eval)
     return parser
@@ -133,6 +142,7 @@ def _spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--owner", action="append", help="owner (repeatable)")
     _endpoint_arguments(parser)
     parser.add_argument("--no-cache", action="store_true", help="always call the model")
+    _strategy_argument(parser)
 
 
 def _smoke_run_argument(parser: argparse.ArgumentParser) -> None:
@@ -151,6 +161,9 @@ def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model name at that endpoint")
     parser.add_argument("--api-key", help="API key (default: $AIRFLOW_LLM_API_KEY)")
     parser.add_argument("--max-attempts", type=int, default=3, help="answers per artifact")
+
+
+def _strategy_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strategy",
         choices=STRATEGIES,
@@ -158,6 +171,14 @@ def _endpoint_arguments(parser: argparse.ArgumentParser) -> None:
         help="hybrid: the model fills pattern parameters; free: it writes code; auto "
         "(default): hybrid where a pattern fits, free-form otherwise",
     )
+
+
+def _strategies(text: str) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in STRATEGIES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"strategies are {', '.join(STRATEGIES)}; not {text!r}")
+    return chosen
 
 
 def _spec_and_client(
@@ -193,8 +214,9 @@ def _client(args: argparse.Namespace, cache: bool) -> tuple[ModelClient, Generat
     from airflow_llm.local_run import local_client
 
     smoke_run = not getattr(args, "no_smoke_run", False)  # only generate gates
+    strategy = parse_strategy(args.strategy) if isinstance(args.strategy, str) else "auto"
     settings = GenerationSettings(
-        max_attempts=args.max_attempts, smoke_run=smoke_run, strategy=args.strategy
+        max_attempts=args.max_attempts, smoke_run=smoke_run, strategy=strategy
     )
     client = local_client(
         settings,
@@ -378,23 +400,29 @@ def _eval(args: argparse.Namespace) -> int:
 
     folders = args.corpus or [folder for folder in default_corpus_folders() if folder.is_dir()]
     entries = [] if args.sql_only else load_corpus(folders, args.limit)
+    sets = args.sql_questions or sorted(Path("eval").glob("sql_accuracy*"))
     try:
-        questions = None if args.skip_sql_accuracy else QuestionSet.load(args.sql_questions)
+        questions = {} if args.skip_sql_accuracy else {f.name: QuestionSet.load(f) for f in sets}
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
     client, settings = _client(args, cache=args.cache)
     print(
         f"evaluating {len(entries)} specs from {', '.join(map(str, folders)) or '-'}"
-        f" and {len(questions.questions) if questions else 0} SQL questions"
-        f" with {client.router.default.identity}",
+        f" and {sum(len(q.questions) for q in questions.values())} SQL questions"
+        f" with {client.router.default.identity}, strategies {', '.join(args.strategy)}",
         file=sys.stderr,
     )
     with running(model_processes(client.router, EmbeddedConfig.from_env())):
-        run = run_evaluation(entries, questions, client, settings, folders, progress=_progress)
-    print(run.spec_table())
-    print()
-    print(run.totals_table())
-    json_path, md_path = write_results(run, args.out)
+        comparison = run_evaluation(
+            entries, questions, client, settings, folders, args.strategy, progress=_progress
+        )
+    for run in comparison.runs:
+        print(f"strategy {run.strategy}")
+        print(run.spec_table())
+        print()
+    print(comparison.table())
+    print(f"endpoint: {', '.join(sorted(set(client.router.describe().values())))}")
+    json_path, md_path = write_results(comparison, args.out)
     print(f"results: {json_path} and {md_path}")
     return EXIT_OK

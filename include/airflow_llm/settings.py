@@ -15,6 +15,19 @@ Strategy = Literal["free", "hybrid", "auto"]
 STRATEGIES: tuple[str, ...] = ("free", "hybrid", "auto")
 
 
+def parse_strategy(value: str) -> Strategy:
+    """``value`` (a Variable, a flag) as a strategy; ``ValueError`` naming the choices for
+    anything else (a typo must not silently change how code is written)."""
+    choice = value.strip().lower()
+    if choice == "free":
+        return "free"
+    if choice == "hybrid":
+        return "hybrid"
+    if choice == "auto":
+        return "auto"
+    raise ValueError(f"strategy {value!r}: use one of {', '.join(STRATEGIES)}")
+
+
 def _default_work_dir() -> Path:
     return Path(os.environ.get("AIRFLOW_LLM_WORK_DIR", Path.home() / ".cache" / "airflow-llm"))
 

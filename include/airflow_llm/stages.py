@@ -48,7 +48,7 @@ from airflow_llm.progress import progress
 from airflow_llm.prompts import PromptBudgetError, prompt_versions
 from airflow_llm.publish import current_manifest, publish_bundle, write_report
 from airflow_llm.report import build_manifest, build_report, report_markdown
-from airflow_llm.settings import STRATEGIES, GenerationSettings, Strategy
+from airflow_llm.settings import GenerationSettings, Strategy, parse_strategy
 from airflow_llm.spec import PipelineSpec, TaskSpec
 from airflow_llm.spec_loading import SpecError, parse_spec, snake_case_name
 from airflow_llm.validate.findings import Finding, errors
@@ -87,17 +87,8 @@ def context_for_run(params: Mapping[str, Any], run_id: str) -> FlowContext:
         batch_size=int(Variable.get("airflow_llm_batch_size", default=str(BATCH_SIZE))),
         concurrency=int(Variable.get("airflow_llm_batch_concurrency", default=str(CONCURRENCY))),
         smoke_run=Variable.get("airflow_llm_smoke_run", default="true").lower() != "false",
-        strategy=strategy_setting(Variable.get("airflow_llm_strategy", default="auto")),
+        strategy=parse_strategy(Variable.get("airflow_llm_strategy", default="auto")),
     )
-
-
-def strategy_setting(value: str) -> Strategy:
-    """The ``airflow_llm_strategy`` Variable as a strategy; raises ``ValueError`` naming the
-    choices for anything else (a typo must not silently switch how code is written)."""
-    choice = value.strip().lower()
-    if choice not in STRATEGIES:
-        raise ValueError(f"airflow_llm_strategy is {value!r}; use one of {', '.join(STRATEGIES)}")
-    return choice  # type: ignore[return-value]
 
 
 def run_key(run_id: str) -> str:

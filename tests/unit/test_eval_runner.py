@@ -77,12 +77,15 @@ def test_a_run_measures_each_spec_and_the_questions_and_writes_json_and_markdown
     script = ScriptedModel({**GOOD, "*": [gold_for_every_other_question(QUESTIONS)]})
     settings = GenerationSettings(work_dir=tmp_path / "work", strategy="free")
 
-    run = run_evaluation(entries, QUESTIONS, client(script), settings, [corpus])
-    json_path, md_path = write_results(run, tmp_path / "results")
+    comparison = run_evaluation(
+        entries, {"shop": QUESTIONS}, client(script), settings, [corpus], strategies=["free"]
+    )
+    json_path, md_path = write_results(comparison, tmp_path / "results")
+    [run] = comparison.runs
 
     assert json_path.parent == md_path.parent == tmp_path / "results"
     assert json_path.stem == md_path.stem == f"{run.started_at:%Y%m%dT%H%M%SZ}"
-    data = json.loads(json_path.read_text())
+    data = json.loads(json_path.read_text())["runs"]["free"]
     broken, totals = data["specs"]
     assert broken["error"] is not None
     assert broken["pipeline"] is None
@@ -101,18 +104,19 @@ def test_a_run_measures_each_spec_and_the_questions_and_writes_json_and_markdown
     assert data["totals"]["artifacts"]["all"]["first_pass_rate"] == 1.0
     assert [data["totals"][key] for key in ("specs", "loaded", "gate_pass")] == [2, 1, 1]
     answered = (len(QUESTIONS.questions) + 1) // 2
-    sql = data["sql_accuracy"]
+    sql = data["sql_accuracy"]["shop"]
     assert (sql["questions"], sql["correct"], sql["executed"]) == (
         len(QUESTIONS.questions),
         answered,
         len(QUESTIONS.questions),
     )
-    assert data["totals"]["sql_execution_accuracy"] == answered / len(QUESTIONS.questions)
+    assert data["totals"]["sql_execution_accuracy"] == {"shop": answered / len(QUESTIONS.questions)}
     assert data["totals"]["model_calls"] == 4
     assert set(data["endpoints"].values()) == {"http://m.test/v1|m"}
 
     markdown = md_path.read_text()
-    assert markdown.startswith("# Evaluation of ")
+    assert markdown.startswith("# Strategies compared")
+    assert "## Evaluation of " in markdown
     assert f"- `{corpus / 'broken.yml'}`: not loaded: " in markdown
     assert "valid bundle; reference: steps in order (stated linear)" in markdown
     wrong = QUESTIONS.questions[1].id
@@ -172,13 +176,17 @@ def test_the_eval_command_prints_the_tables_and_writes_the_results(
             "1",  # broken.yml only: the test above measures generation
             "--sql-questions",
             str(one_question),
+            "--strategy",
+            "free",
             "--out",
             str(out),
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert script.roles() == ["?"]
     assert re.search(r"^broken +- +- +- +- +- +- +not loaded", result.stdout, re.MULTILINE)
-    assert re.search(r"^SQL execution accuracy +100% \(1/1; 1 ran\)$", result.stdout, re.MULTILINE)
+    assert re.search(
+        r"^NL -> SQL execution accuracy \(questions\) +100% \(1/1\)$", result.stdout, re.MULTILINE
+    )
     written = sorted(path.suffix for path in out.iterdir())
     assert written == [".json", ".md"]
     assert f"results: {out}" in result.stdout
@@ -197,6 +205,8 @@ def test_the_eval_command_can_use_an_airflow_connection(one_question: Path, tmp_
             "eval_model",
             "--sql-questions",
             str(one_question),
+            "--strategy",
+            "free",
             "--out",
             str(tmp_path / "results"),
             env=env,

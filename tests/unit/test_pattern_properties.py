@@ -704,11 +704,6 @@ ORDERS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MERGE matches keys with '=': a NULL key never matches, so every rerun inserts "
-    "the NULL-keyed row again (patterns/writes.py merge)",
-)
 @pytest.mark.parametrize("pattern", MERGED)
 def test_merge_on_a_nullable_key_is_idempotent(pattern: str) -> None:
     # status is nullable: the sample rows hold one NULL status
@@ -752,11 +747,6 @@ def test_reserved_word_column_names_lint(dialect: str) -> None:
     assert errors(VALIDATOR.lint(sql, "task.sql", case.dialect, case.params)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="latest_rows names its ROW_NUMBER() row_rank beside the source's columns: a source "
-    "column row_rank is then what 'row_rank = 1' reads (DuckDB) or an ambiguous name",
-)
 def test_latest_per_key_with_a_row_rank_column() -> None:
     source = {"name": "events", "columns": {"device_id": "BIGINT", "row_rank": "INTEGER"}}
     parameters = {"source": "events", "keys": ["device_id"], "order_by": "device_id"}
@@ -765,11 +755,6 @@ def test_latest_per_key_with_a_row_rank_column() -> None:
     assert sum(once.values()) == 11  # one row per device_id of the 12 sample rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rolling_window names its daily sums daily_<n> beside the key columns: a key "
-    "column daily_0 is then what SUM(daily_0) adds up (DuckDB) or an ambiguous name",
-)
 def test_rolling_window_with_a_daily_0_key() -> None:
     columns = {"daily_0": "INTEGER", "amount": "INTEGER", "sold_at": "TIMESTAMP"}
     parameters = {

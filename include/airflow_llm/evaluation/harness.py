@@ -7,7 +7,8 @@ any other endpoint is used as configured.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,13 +17,13 @@ from airflow_llm.embedded.model_server import model_ready
 from airflow_llm.embedded.process import ManagedProcess
 from airflow_llm.embedded.services import EmbeddedServices
 from airflow_llm.evaluation.corpus import CorpusEntry
-from airflow_llm.evaluation.results import EvaluationRun
+from airflow_llm.evaluation.results import Comparison, EvaluationRun
 from airflow_llm.evaluation.runner import evaluate_corpus
 from airflow_llm.evaluation.sql_accuracy import measure_sql_accuracy
 from airflow_llm.evaluation.sql_questions import QuestionSet
 from airflow_llm.llm.client import ModelClient
 from airflow_llm.llm.endpoints import ModelRouter
-from airflow_llm.settings import GenerationSettings
+from airflow_llm.settings import GenerationSettings, parse_strategy
 
 
 def model_processes(router: ModelRouter, config: EmbeddedConfig) -> list[ManagedProcess]:
@@ -37,22 +38,34 @@ def model_processes(router: ModelRouter, config: EmbeddedConfig) -> list[Managed
 
 def run_evaluation(
     entries: Sequence[CorpusEntry],
-    questions: QuestionSet | None,
+    questions: Mapping[str, QuestionSet],
     client: ModelClient,
     settings: GenerationSettings,
     corpus: Sequence[Path],
+    strategies: Sequence[str] = ("free", "hybrid", "auto"),
     progress: Callable[[str], None] = lambda message: None,
-) -> EvaluationRun:
-    """Generate every corpus entry, then answer every question (when given)."""
-    started = datetime.now(UTC)
-    specs = evaluate_corpus(entries, client, settings, progress)
-    sql = measure_sql_accuracy(questions, client, settings, progress) if questions else None
-    return EvaluationRun(
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        endpoints=client.router.describe(),
-        settings={"max_attempts": settings.max_attempts, "cache": client.cache is not None},
-        corpus=[str(folder) for folder in corpus],
-        specs=specs,
-        sql=sql,
-    )
+) -> Comparison:
+    """For each strategy: generate every corpus entry, then answer every question set."""
+    runs = []
+    for strategy in strategies:
+        progress(f"strategy {strategy}")
+        chosen = replace(settings, strategy=parse_strategy(strategy))
+        started = datetime.now(UTC)
+        specs = evaluate_corpus(entries, client, chosen, progress)
+        sql = {
+            name: measure_sql_accuracy(question_set, client, chosen, progress)
+            for name, question_set in questions.items()
+        }
+        runs.append(
+            EvaluationRun(
+                started_at=started,
+                finished_at=datetime.now(UTC),
+                endpoints=client.router.describe(),
+                settings={"max_attempts": settings.max_attempts, "cache": client.cache is not None},
+                corpus=[str(folder) for folder in corpus],
+                specs=specs,
+                sql=sql,
+                strategy=strategy,
+            )
+        )
+    return Comparison(runs)

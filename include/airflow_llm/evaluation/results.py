@@ -44,7 +44,9 @@ class EvaluationRun:
     settings: dict[str, Any]
     corpus: list[str]
     specs: list[SpecEvaluation]
-    sql: SqlAccuracy | None
+    sql: dict[str, SqlAccuracy]
+    """Execution accuracy per NL -> SQL question set (by folder name)."""
+    strategy: str = "auto"
 
     def totals(self) -> dict[str, Any]:
         """Counts and rates over all specs, and the SQL execution accuracy."""
@@ -85,7 +87,25 @@ class EvaluationRun:
                 for kind, counts in [*sorted(kinds.items()), ("all", everything)]
             },
             **{name: round(sum(spec.usage[name] for spec in loaded), 3) for name in USAGE_FIELDS},
-            "sql_execution_accuracy": self.sql.accuracy if self.sql else None,
+            "unit_tests": {
+                "passed": sum(spec.unit_tests[0] for spec in loaded),
+                "total": sum(spec.unit_tests[1] for spec in loaded),
+            },
+            "per_published_bundle": {
+                name: (
+                    round(sum(spec.usage[name] for spec in loaded) / passed, 1) if passed else None
+                )
+                for name in ("model_calls", "prompt_tokens", "completion_tokens", "seconds")
+            },
+            "tokens_per_artifact": (
+                round(
+                    sum(s.usage["prompt_tokens"] + s.usage["completion_tokens"] for s in loaded)
+                    / everything.count
+                )
+                if everything.count
+                else None
+            ),
+            "sql_execution_accuracy": {name: run.accuracy for name, run in self.sql.items()},
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,8 +117,9 @@ class EvaluationRun:
             "settings": self.settings,
             "corpus": self.corpus,
             "totals": self.totals(),
+            "strategy": self.strategy,
             "specs": [spec.to_dict() for spec in self.specs],
-            "sql_accuracy": self.sql.to_dict() if self.sql else None,
+            "sql_accuracy": {name: run.to_dict() for name, run in self.sql.items()},
         }
 
     def spec_table(self) -> str:
@@ -134,15 +155,20 @@ class EvaluationRun:
             ("tokens in / out", f"{totals['prompt_tokens']} / {totals['completion_tokens']}"),
             ("generation seconds", f"{totals['seconds']:.0f}"),
         ]
-        if self.sql is not None:
-            sql = self.sql.to_dict()
+        tests = totals["unit_tests"]
+        rows.append(("spec unit tests passed", f"{tests['passed']} of {tests['total']}"))
+        for name, run in self.sql.items():
+            sql = run.to_dict()
             rows += [
                 (
-                    "SQL execution accuracy",
+                    f"SQL execution accuracy ({name})",
                     f"{_rate(sql['execution_accuracy'])} ({sql['correct']}/{sql['questions']};"
                     f" {sql['executed']} ran)",
                 ),
-                ("SQL model calls / seconds", f"{sql['model_calls']} / {sql['seconds']:.0f}"),
+                (
+                    f"SQL model calls / seconds ({name})",
+                    f"{sql['model_calls']} / {sql['seconds']:.0f}",
+                ),
             ]
         rows.append(("endpoint", ", ".join(sorted(set(self.endpoints.values())))))
         return format_table(("metric", "value"), rows)
@@ -150,7 +176,7 @@ class EvaluationRun:
     def markdown(self) -> str:
         """The report for people: totals, per-spec table, what was left out and why."""
         lines = [
-            f"# Evaluation of {self.started_at:%Y-%m-%d %H:%M} UTC",
+            f"# Evaluation of {self.started_at:%Y-%m-%d %H:%M} UTC, strategy {self.strategy}",
             "",
             f"Endpoint: {', '.join(f'{r}: `{e}`' for r, e in self.endpoints.items())}.",
             f"Settings: {', '.join(f'{k}={v}' for k, v in self.settings.items())}.",
@@ -163,24 +189,126 @@ class EvaluationRun:
         if self.specs:
             lines += ["", "## Specs", "", "```", self.spec_table(), "```", ""]
             lines += [f"- `{spec.source}`: {_verdict(spec)}" for spec in self.specs]
-        if self.sql is not None:
-            lines += ["", "## NL -> SQL questions answered wrongly", ""]
+        for name, run in self.sql.items():
+            lines += ["", f"## NL -> SQL questions of {name} answered wrongly", ""]
             lines += [
                 f"- `{o.id}`: {o.error or 'wrong rows'}: `{_shortened(o.sql)}`"
-                for o in self.sql.outcomes
+                for o in run.outcomes
                 if not o.correct
             ] or ["None."]
         return "\n".join(lines) + "\n"
 
 
-def write_results(run: EvaluationRun, out_dir: Path) -> tuple[Path, Path]:
+@dataclass(frozen=True)
+class Comparison:
+    """Runs of the same corpus and questions with different strategies, side by side
+    (the Prompt2DAG comparison: free-form code against hybrid patterns)."""
+
+    runs: list[EvaluationRun]
+
+    @property
+    def started_at(self) -> datetime:
+        """When the first run started."""
+        return self.runs[0].started_at
+
+    def table(self) -> str:
+        """One row per measure, one column per strategy."""
+        totals = [run.totals() for run in self.runs]
+        rows: list[list[str]] = [
+            [
+                "gate pass (valid bundles)",
+                *(_rate(t["gate_pass_rate"], t["gate_pass"]) for t in totals),
+            ],
+            [
+                "spec unit tests passed",
+                *(f"{t['unit_tests']['passed']}/{t['unit_tests']['total']}" for t in totals),
+            ],
+        ]
+        kinds = sorted({kind for t in totals for kind in t["artifacts"]})
+        for kind in kinds:
+            rows.append(
+                [f"{kind} valid: first pass / after repair"]
+                + [_artifact_cell(t["artifacts"].get(kind)) for t in totals]
+            )
+        rows += [
+            [
+                "task precision / recall",
+                *(
+                    _pair(t["structure"]["task_precision"], t["structure"]["task_recall"])
+                    for t in totals
+                ),
+            ],
+            [
+                "edge precision / recall",
+                *(
+                    _pair(t["structure"]["edge_precision"], t["structure"]["edge_recall"])
+                    for t in totals
+                ),
+            ],
+        ]
+        for name in sorted({name for run in self.runs for name in run.sql}):
+            rows.append(
+                [f"NL -> SQL execution accuracy ({name})"]
+                + [_sql_cell(run.sql.get(name)) for run in self.runs]
+            )
+        per = [t["per_published_bundle"] for t in totals]
+        rows += [
+            ["model calls per published bundle", *(_number(p["model_calls"]) for p in per)],
+            ["tokens per published bundle", *(_tokens(p) for p in per)],
+            ["seconds per published bundle", *(_number(p["seconds"]) for p in per)],
+            ["tokens per artifact", *(_number(t["tokens_per_artifact"]) for t in totals)],
+        ]
+        headers = ("measure", *(run.strategy for run in self.runs))
+        return format_table(headers, [tuple(row) for row in rows])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every run, keyed by strategy."""
+        return {"runs": {run.strategy: run.to_dict() for run in self.runs}}
+
+    def markdown(self) -> str:
+        """The side-by-side table, then each run's report."""
+        lines = [
+            f"# Strategies compared, {self.started_at:%Y-%m-%d %H:%M} UTC",
+            "",
+            "```",
+            self.table(),
+            "```",
+        ]
+        for run in self.runs:
+            lines += ["", run.markdown().replace("# Evaluation", "## Evaluation", 1)]
+        return "\n".join(lines) + "\n"
+
+
+def write_results(comparison: Comparison, out_dir: Path) -> tuple[Path, Path]:
     """Write ``<timestamp>.json`` and ``<timestamp>.md`` under ``out_dir``; return both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{run.started_at:%Y%m%dT%H%M%SZ}"
+    stem = f"{comparison.started_at:%Y%m%dT%H%M%SZ}"
     json_path, md_path = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
-    json_path.write_text(json.dumps(run.to_dict(), indent=2) + "\n")
-    md_path.write_text(run.markdown())
+    json_path.write_text(json.dumps(comparison.to_dict(), indent=2) + "\n")
+    md_path.write_text(comparison.markdown())
     return json_path, md_path
+
+
+def _artifact_cell(rates: dict[str, Any] | None) -> str:
+    if rates is None:
+        return "-"
+    return f"{_rate(rates['first_pass_rate'])} / {_rate(rates['after_repair_rate'])} of {rates['count']}"
+
+
+def _sql_cell(run: SqlAccuracy | None) -> str:
+    if run is None:
+        return "-"
+    return f"{_rate(run.accuracy)} ({run.correct}/{len(run.outcomes)})"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _tokens(per: dict[str, Any]) -> str:
+    if per["prompt_tokens"] is None:
+        return "-"
+    return f"{per['prompt_tokens'] + per['completion_tokens']:g}"
 
 
 def _artifact_rates(counts: ArtifactCounts) -> dict[str, Any]:

@@ -59,6 +59,10 @@ class SpecEvaluation:
     gate_findings: list[str] = field(default_factory=list)
     usage: dict[str, float] = field(default_factory=dict)
     """:data:`USAGE_FIELDS` from the generation report's totals."""
+    unit_tests: tuple[int, int] = (0, 0)
+    """The spec's unit tests that pass on the final artifacts, and how many it has."""
+    patterns: list[str] = field(default_factory=list)
+    """``task: pattern@version`` (or ``free-form``) of each artifact."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -79,6 +83,8 @@ class SpecEvaluation:
             "gate_pass": self.gate_pass,
             "reason": self.reason,
             "gate_findings": self.gate_findings,
+            "unit_tests": {"passed": self.unit_tests[0], "total": self.unit_tests[1]},
+            "patterns": self.patterns,
             **self.usage,
         }
 
@@ -128,7 +134,33 @@ def evaluate_spec(
         reason=result.reason,
         gate_findings=[f"{f['rule']}: {f['message']}" for f in result.report.get("gates", [])],
         usage={name: result.report["totals"].get(name, 0) for name in USAGE_FIELDS},
+        unit_tests=unit_tests_passed(result),
+        patterns=[
+            f"{task['name']}: {task.get('pattern') or 'free-form'}"
+            for task in result.report.get("tasks", [])
+        ],
     )
+
+
+def unit_tests_passed(result: BundleResult) -> tuple[int, int]:
+    """(passed, total) of the spec's unit tests on the final artifacts: every test of a
+    valid artifact passed (tests block); an invalid one's passed unless a finding of its
+    last attempt names it, and only if the tests ran (no earlier check failed)."""
+    reports = {task["name"]: task for task in result.report.get("tasks", [])}
+    passed = total = 0
+    for task in result.tasks:
+        total += len(task.tests)
+        report = reports.get(task.name)
+        if not task.tests or report is None or not report["attempts"]:
+            continue
+        if report["valid"]:
+            passed += len(task.tests)
+            continue
+        findings = report["attempts"][-1]["findings"]
+        failed = sum(f["rule"] == "test.failed" for f in findings)
+        blocked = any(f["severity"] == "error" and f["rule"] != "test.failed" for f in findings)
+        passed += 0 if blocked else len(task.tests) - failed
+    return passed, total
 
 
 def artifact_counts(result: BundleResult) -> dict[str, ArtifactCounts]:

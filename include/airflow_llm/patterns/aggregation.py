@@ -48,6 +48,9 @@ from airflow_llm.sql_types import family, is_numeric
 Function = Literal["sum", "count", "count_distinct", "avg", "min", "max"]
 FUNCTIONS: tuple[str, ...] = Function.__args__  # type: ignore[attr-defined]
 ALL_ROWS = "*"
+INTERNAL_DAY, INTERNAL_VALUE = "airflow_llm_day", "airflow_llm_value"
+"""Names of the rolling window's inner columns (prefixed: a source's columns must not
+be shadowed by them)."""
 """The column of ``count`` over rows rather than over a column's values."""
 MAX_KEYS, MAX_MEASURES = 4, 6
 
@@ -379,7 +382,7 @@ class RollingWindow(Pattern[RollingParameters]):
             *filter_conditions(params.filters, scope, ctx.dialect),
         ]
         daily: list[exp.Expr] = [scope.expr(key) for key in keys]
-        daily.append(exp.alias_(day.copy(), "activity_day"))
+        daily.append(exp.alias_(day.copy(), INTERNAL_DAY))
         outer: list[exp.Expr] = [column(scope.column(key).name) for key in keys]
         outer.append(exp.alias_(logical_date(), params.date_column))
         outputs = [Column(name=scope.column(key).name, type=scope.column(key).type) for key in keys]
@@ -391,7 +394,7 @@ class RollingWindow(Pattern[RollingParameters]):
             per_day = Measure(
                 function="count" if measure.function == "count" else "sum",
                 column=measure.column,
-                name=f"daily_{index}",
+                name=f"{INTERNAL_VALUE}_{index}",
             )
             aggregate, daily_column = measure_sql(per_day, scope, ctx)
             daily.append(exp.alias_(aggregate, per_day.name))

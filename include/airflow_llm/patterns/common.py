@@ -246,6 +246,8 @@ def date_name(time_column: str | None, taken: Sequence[str]) -> list[str]:
 
 
 ALL_COLUMNS = "*"
+RANK = "airflow_llm_rank"
+"""The row number column of :func:`latest_rows` (prefixed: no source column shadows it)."""
 """The column-list choice "every column"."""
 
 
@@ -343,16 +345,17 @@ def latest_rows(
     condition: exp.Expr | None,
     in_schema: bool,
 ) -> exp.Select:
-    """One row per key (the latest by ``order_by``) of ``selected`` columns named ``names``."""
-    inner = exp.select(*selected, exp.alias_(rank_window(scope, keys, order_by), "row_rank"))
+    """One row per key (the latest by ``order_by``) of ``selected`` columns named ``names``;
+    rows without a key are left out (no key, no row to merge or keep)."""
+    inner = exp.select(*selected, exp.alias_(rank_window(scope, keys, order_by), RANK))
     inner = inner.from_(scope.from_(in_schema))
-    if condition is not None:
-        inner = inner.where(condition)
+    present = [exp.Not(this=exp.Is(this=scope.expr(key), expression=exp.Null())) for key in keys]
+    inner = inner.where(exp.and_(*([condition] if condition is not None else []), *present))
     ranked = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("ranked")))
     return (
         exp.select(*[exp.column(name) for name in names])
         .from_(ranked)
-        .where(exp.EQ(this=exp.column("row_rank"), expression=exp.Literal.number(1)))
+        .where(exp.EQ(this=exp.column(RANK), expression=exp.Literal.number(1)))
     )
 
 
