@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from airflow.dag_processing.dagbag import DagBag
 
 from airflow_llm.connections import MODEL_CONN_ID, conn_env_var
 from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.s3_server import s3_client
 from airflow_llm.validate.dag_import import import_dags
-from tests.scripted_endpoint import ScriptedModel
+from tests.scripted_endpoint import ScriptedModel, first_choices
 from tests.unit.test_engine import GOOD
 
 pytestmark = pytest.mark.integration
@@ -29,7 +30,13 @@ SPEC = "name: e2e_totals\ndescription: Copy order ids into totals, check them an
 
 @pytest.fixture
 def scripted_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedModel]:
-    script = ScriptedModel(dict(GOOD))
+    """A model that writes free-form code (the Variable picks that strategy; the hybrid
+    flow has a test of its own, with a model that answers schemas)."""
+    monkeypatch.setenv("AIRFLOW_VAR_AIRFLOW_LLM_STRATEGY", "free")
+    yield from _serving(ScriptedModel(dict(GOOD)), monkeypatch)
+
+
+def _serving(script: ScriptedModel, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedModel]:
     with script.serve() as base_url:
         connection = {
             "conn_type": "openai",
@@ -99,10 +106,10 @@ def without_smoke_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_VAR_AIRFLOW_LLM_SMOKE_RUN", "false")
 
 
-@pytest.mark.usefixtures("without_smoke_runs")
 def test_promotion_copies_identical_bytes_to_staging_and_prod(
     airflow_db: Path, s3_connection: EmbeddedConfig, scripted_model: ScriptedModel
 ) -> None:
+    """With every gate on: promotion refuses a bundle that skipped one."""
     client, bucket = upload_spec(s3_connection, "e2e-promote/e2e_promoted.yml", "e2e_promoted")
     assert {row["pipeline"]: row["status"] for row in run_dag("e2e-promote/")["rows"]}[
         "e2e_promoted"
@@ -150,3 +157,64 @@ def test_bulk_regeneration_covers_every_environment_and_is_incremental(
     assert calls == 4, "three environments, one set of answers: the rest come from the cache"
     assert statuses() == {"dev": "unchanged", "staging": "unchanged", "prod": "unchanged"}
     assert len(scripted_model.requests) == calls
+
+
+HYBRID_SPEC = """name: e2e_hybrid
+description: Daily order totals per customer.
+dialect: postgres
+environments: {dev: {conn_id: warehouse_dev, schema: analytics_dev}}
+sources:
+  - name: orders
+    columns: {order_id: BIGINT, customer_id: BIGINT, amount: "NUMERIC(12,2)", ordered_at: TIMESTAMP}
+tasks:
+  - name: sum_customer_orders
+    kind: sql
+    description: Sum order amounts per customer for the day into customer_totals.
+    tests:
+      - name: sums_the_days_orders
+        given:
+          orders:
+            - {order_id: 1, customer_id: 10, amount: 5.00, ordered_at: "2024-01-31 09:00:00"}
+            - {order_id: 2, customer_id: 10, amount: 7.50, ordered_at: "2024-01-31 17:30:00"}
+            - {order_id: 3, customer_id: 20, amount: 9.00, ordered_at: "2024-01-30 23:00:00"}
+        expect:
+          - {customer_id: 10, total_amount: 12.50}
+  - name: check_customer_totals
+    kind: quality
+    depends_on: sum_customer_orders
+    description: customer_totals has at least one row and customer_id is never null.
+"""
+
+
+def test_a_hybrid_bundle_goes_through_every_gate_in_the_dag(
+    airflow_db: Path, s3_connection: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Strategy auto (the default) with a model that answers every schema with its first
+    options: the flow renders patterns, runs the unit test, the smoke run (SQL twice,
+    idempotent) and publishes; tasks.yml and the manifest say how each artifact was made."""
+    script = ScriptedModel({"hybrid": [first_choices]})
+    for _ in _serving(script, monkeypatch):
+        client = s3_client(s3_connection)
+        bucket = s3_connection.bucket
+        client.put_object(Bucket=bucket, Key="e2e-hybrid/e2e_hybrid.yml", Body=HYBRID_SPEC.encode())
+        rows = {row["pipeline"]: row for row in run_dag("e2e-hybrid/")["rows"]}
+    assert rows["e2e_hybrid"]["status"] == "published", rows["e2e_hybrid"]
+    assert set(script.roles()) == {"hybrid"}, "only pattern questions: no code was written"
+    prefix = "bundles/dev/e2e_hybrid/"
+    manifest = json.loads(
+        client.get_object(Bucket=bucket, Key=f"{prefix}manifest.json")["Body"].read()
+    )
+    assert manifest["gates"] == {
+        "types": True,
+        "import": True,
+        "structure": True,
+        "smoke_run": True,
+    }
+    assert manifest["artifacts"]["sum_customer_orders"]["pattern"] == "aggregate"
+    assert manifest["artifacts"]["check_customer_totals"]["pattern"] == "expectations"
+    key = f"{prefix}dags/resources/e2e_hybrid/tasks.yml"
+    tasks = yaml.safe_load(client.get_object(Bucket=bucket, Key=key)["Body"].read())["tasks"]
+    first = tasks[0]
+    assert first["strategy"] == "hybrid"
+    assert first["pattern"]["parameters"]["keys"] == ["customer_id"]
+    assert [c["name"] for c in first["output"]["columns"]][-1] == "total_amount"

@@ -94,7 +94,7 @@ def test_a_batch_keeps_requests_in_flight_and_writes_what_one_at_a_time_writes(
     together = ScriptedModel(
         {"sql": [waiting_for(3, GOOD_SQL)], "quality": [GOOD_SUITE], "python": [GOOD_PYTHON]}
     )
-    batched = FlowContext(bucket, "batched", batch_size=9, concurrency=3)
+    batched = FlowContext(bucket, "batched", batch_size=9, concurrency=3, strategy="free")
     with model_connection(together, "scripted-batched", monkeypatch):
         results = run_stages(uris, ["dev"], batched)
     assert all(result["valid"] for result in results)
@@ -102,7 +102,7 @@ def test_a_batch_keeps_requests_in_flight_and_writes_what_one_at_a_time_writes(
     assert sorted(together.roles()) == ["python"] * 3 + ["quality"] * 3 + ["sql"] * 3
 
     alone = ScriptedModel({"sql": [GOOD_SQL], "quality": [GOOD_SUITE], "python": [GOOD_PYTHON]})
-    serial = FlowContext(bucket, "serial", batch_size=1, concurrency=1)
+    serial = FlowContext(bucket, "serial", batch_size=1, concurrency=1, strategy="free")
     with model_connection(alone, "scripted-serial", monkeypatch):
         run_stages(uris, ["dev"], serial)
     for name in names:
@@ -114,7 +114,7 @@ def test_environments_of_one_spec_ask_each_question_once(
 ) -> None:
     uris = upload_specs(s3_connection, "batch-envs/", ["batch_envs"])
     script = ScriptedModel({"sql": [GOOD_SQL], "quality": [GOOD_SUITE], "python": [GOOD_PYTHON]})
-    ctx = FlowContext(s3_connection.bucket, "envs", concurrency=4)
+    ctx = FlowContext(s3_connection.bucket, "envs", concurrency=4, strategy="free")
     with model_connection(script, "scripted-envs", monkeypatch):
         results = run_stages(uris, ["dev", "staging", "prod"], ctx)
     assert len(results) == 9
@@ -134,7 +134,7 @@ def test_quality_suites_see_the_tables_of_the_repaired_sql(
             "python": [GOOD_PYTHON],
         }
     )
-    ctx = FlowContext(s3_connection.bucket, "repair", concurrency=4)
+    ctx = FlowContext(s3_connection.bucket, "repair", concurrency=4, strategy="free")
     with model_connection(script, "scripted-repair", monkeypatch):
         results = run_stages(uris, ["dev"], ctx)
     assert all(result["valid"] for result in results)

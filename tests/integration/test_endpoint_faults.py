@@ -94,7 +94,7 @@ def test_an_endpoint_that_keeps_faulting_rejects_the_spec_with_a_report(
     fault, reason = FAULTS[name]
     script = ScriptedModel({"*": [fault]})
     with script.serve() as base_url:
-        settings = GenerationSettings(work_dir=tmp_path)
+        settings = GenerationSettings(work_dir=tmp_path, strategy="free")
         result = build_bundle(spec("faulty", 1), fault_client(base_url), settings)
     assert len(script.requests) == RETRY.max_attempts, "bounded retries"
     assert (result.valid, result.files) == (False, {})
@@ -111,7 +111,7 @@ def test_an_endpoint_that_keeps_faulting_rejects_the_spec_with_a_report(
 def test_an_answer_cut_at_max_tokens_is_judged_by_the_validators_and_repaired(
     tmp_path: Path,
 ) -> None:
-    settings = GenerationSettings(work_dir=tmp_path, smoke_run=False)
+    settings = GenerationSettings(work_dir=tmp_path, smoke_run=False, strategy="free")
     partial = GOOD_SQL[: GOOD_SQL.index("{{") + 2]  # stops inside a Jinja expression
     cut = faults.cut_at_max_tokens(partial, settings.max_tokens["sql"])
     script = ScriptedModel({"sql": [cut], "repair": [cut, GOOD_SQL]})
@@ -130,7 +130,7 @@ def test_a_batch_finishes_for_every_spec_while_one_endpoint_misbehaves(tmp_path:
     good = ScriptedModel({"sql": [GOOD_SQL]})
     bad = ScriptedModel({"*": [faults.trickle(0.1)]})
     batch = [spec("first", 1), spec("counted", 2), spec("last", 1)]
-    settings = GenerationSettings(work_dir=tmp_path, smoke_run=False)
+    settings = GenerationSettings(work_dir=tmp_path, smoke_run=False, strategy="free")
     with good.serve() as good_url, bad.serve() as bad_url:
         client = fault_client(good_url, {"python": bad_url})
         results = [build_bundle(pipeline, client, settings) for pipeline in batch]

@@ -55,11 +55,16 @@ SPEC = PipelineSpec.model_validate(
         ],
     }
 )
-GOOD_SQL = """CREATE TABLE {{ params.schema }}.stg_orders AS
-SELECT DISTINCT order_id, customer_id, amount
+GOOD_SQL = """CREATE TABLE IF NOT EXISTS {{ params.schema }}.stg_orders (
+    order_id BIGINT, customer_id BIGINT, amount NUMERIC(12, 2), order_date DATE
+);
+DELETE FROM {{ params.schema }}.stg_orders WHERE order_date = CAST('{{ ds }}' AS DATE);
+INSERT INTO {{ params.schema }}.stg_orders (order_id, customer_id, amount, order_date)
+SELECT DISTINCT order_id, customer_id, amount, CAST(ordered_at AS DATE)
 FROM raw.orders
 WHERE CAST(ordered_at AS DATE) = '{{ ds }}'
 """
+"""Idempotent for a logical date: the smoke run runs it a second time."""
 GOOD_SUITE = {
     "name": "check_staged",
     "table": "stg_orders",
@@ -138,6 +143,35 @@ def test_a_failing_expectation_is_stopped(settings: GenerationSettings) -> None:
     assert rules(result) == ["smoke.failed"]
     assert result.findings[0].file.endswith("check_staged_expectations.json")
     assert "expect_column_values_to_be_between" in result.findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        pytest.param(
+            "INSERT INTO {{ params.schema }}.stg_orders (order_id, customer_id, amount, order_date)\n"
+            "SELECT order_id, customer_id, amount, CAST(ordered_at AS DATE) FROM raw.orders\n",
+            "is not idempotent: running it again for the same logical date took",
+            id="insert-without-delete",
+        ),
+        pytest.param(
+            "CREATE TABLE {{ params.schema }}.stg_orders AS\n"
+            "SELECT DISTINCT order_id, customer_id, amount FROM raw.orders\n",
+            "a second run for the same logical date fails",
+            id="create-table-as",
+        ),
+    ],
+)
+def test_sql_that_a_rerun_changes_is_stopped(
+    settings: GenerationSettings, sql: str, why: str
+) -> None:
+    table = (
+        "CREATE TABLE IF NOT EXISTS {{ params.schema }}.stg_orders "
+        "(order_id BIGINT, customer_id BIGINT, amount NUMERIC(12, 2), order_date DATE);\n"
+    )
+    result = gate_bundle(SPEC.name, bundle(sql=table + sql if "INSERT" in sql else sql), settings)
+    assert rules(result) == ["smoke.idempotent"], result.findings
+    assert why in result.findings[0].message
 
 
 def test_a_hanging_dag_is_stopped_at_the_timeout(settings: GenerationSettings) -> None:

@@ -19,6 +19,7 @@ import pytest
 from airflow_llm.bundle.render import artifact_file, render_bundle
 from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.s3_server import s3_client
+from airflow_llm.gates import GATES
 from airflow_llm.promotion import PromotionError, promote
 from airflow_llm.publish import MANIFEST, PublishResult, publish_bundle, version_prefix
 from airflow_llm.settings import GenerationSettings
@@ -32,10 +33,13 @@ SOURCE, TARGET = "promotion-source", "promotion-target"
 
 
 def bundle_files(
-    pipeline: str, sql: str = GOOD_SQL, function: str = GOOD_FUNCTION
+    pipeline: str,
+    sql: str = GOOD_SQL,
+    function: str = GOOD_FUNCTION,
+    skipped: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """The test_gates bundle (it passes every gate, smoke run included) as ``pipeline``,
-    with its manifest."""
+    with its manifest (which says it skipped the ``skipped`` gates)."""
     spec = SPEC.model_copy(update={"name": pipeline})
     tasks = list(spec.tasks or [])
     python = tasks[2]
@@ -48,7 +52,8 @@ def bundle_files(
     }
     files = render_bundle(spec, tasks, artifacts)
     listed = {path: sha256_text(content) for path, content in sorted(files.items())}
-    manifest = {"pipeline": pipeline, "files": listed}
+    gates = {gate: gate not in skipped for gate in GATES}
+    manifest = {"pipeline": pipeline, "files": listed, "gates": gates}
     return {**files, MANIFEST: json.dumps(manifest, indent=2, sort_keys=True) + "\n"}
 
 
@@ -120,6 +125,15 @@ def test_an_unchanged_version_is_promoted_byte_for_byte(
     assert snapshot(client, bucket, f"bundles/{TARGET}/promo_ok/") == source
 
 
+def test_a_version_published_without_the_smoke_run_is_refused(
+    s3: tuple[Any, str], settings: GenerationSettings
+) -> None:
+    published = publish_to_source(s3, bundle_files("promo_unsmoked", skipped=("smoke_run",)))
+    with pytest.raises(PromotionError, match="published without the smoke_run gate"):
+        promote_to_target(s3, published, settings)
+    assert_target_untouched(s3, "promo_unsmoked")
+
+
 def tamper_sql(client: Any, bucket: str, prefix: str, pipeline: str) -> str:
     path = f"dags/resources/{pipeline}/stage_orders.sql"
     client.put_object(Bucket=bucket, Key=prefix + path, Body=b"DROP TABLE everything\n")
@@ -174,7 +188,8 @@ def test_a_version_changed_after_publishing_is_refused(
             "secret",
             GOOD_SQL + "-- password: 'hunter2hunter2'\n",
             GOOD_FUNCTION,
-            "stage_orders.sql:5: error: [secret.password] looks like a password",
+            f"stage_orders.sql:{len(GOOD_SQL.splitlines()) + 1}: error: [secret.password] "
+            "looks like a password",
         ),
         (
             "python_policy",

@@ -292,7 +292,8 @@ def write_results(comparison: Comparison, out_dir: Path) -> tuple[Path, Path]:
 def _artifact_cell(rates: dict[str, Any] | None) -> str:
     if rates is None:
         return "-"
-    return f"{_rate(rates['first_pass_rate'])} / {_rate(rates['after_repair_rate'])} of {rates['count']}"
+    first, repaired = _rate(rates["first_pass_rate"]), _rate(rates["after_repair_rate"])
+    return f"{first} / {repaired} of {rates['count']}"
 
 
 def _sql_cell(run: SqlAccuracy | None) -> str:

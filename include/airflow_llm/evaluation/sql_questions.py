@@ -142,7 +142,11 @@ def text_values(
         for column in relation.columns:
             if family(column.type, "duckdb") != "text":
                 continue
-            query = f'SELECT DISTINCT "{column.name}" FROM {relation.name} WHERE "{column.name}" IS NOT NULL LIMIT {limit}'  # noqa: S608
+            name = f'"{column.name}"'
+            query = (
+                f"SELECT DISTINCT {name} FROM {relation.name} "  # noqa: S608 - schema names
+                f"WHERE {name} IS NOT NULL LIMIT {limit}"
+            )
             rows = database.run(query)
             values[f"{relation.name}.{column.name}"] = tuple(str(row[0]) for row in rows)
     return values

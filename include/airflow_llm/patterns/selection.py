@@ -462,7 +462,8 @@ def _stated_filters(ctx: TaskContext, scope: Scope, labels: Sequence[str]) -> li
         if not head:
             continue
         missing = re.search(
-            rf"\b(?:no|without an?|without)\s+(?:\w+\s+)?{head}\b|\b{head}\w*\s+is\s+(?:unknown|missing|null)",
+            rf"\b(?:no|without an?|without)\s+(?:\w+\s+)?{head}\b"
+            rf"|\b{head}\w*\s+is\s+(?:unknown|missing|null)",
             text.lowered,
         )
         present = re.search(rf"\b(?:have|has|with)\s+an?\s+{head}\b", text.lowered)
@@ -551,7 +552,8 @@ def _having(
     """``count(*) > 1`` for "more than one ...", ``count_distinct(x) > 1`` for "more than
     one different x"."""
     match = re.search(
-        r"\b(more than|at least)\s+(one|two|three|four|five|\d+)\s+(different\s+|distinct\s+)?(\w+)",
+        r"\b(more than|at least)\s+(one|two|three|four|five|\d+)\s+"
+        r"(different\s+|distinct\s+)?(\w+)",
         ctx.text.lowered,
     )
     if match is None:
@@ -617,7 +619,10 @@ def _limit(ctx: TaskContext) -> int | None:
     if match:
         word = match.group(1)
         return _COUNT_WORDS.get(word) or int(word)
-    most = r"(?:the most|the highest|the largest|the lowest|the least|the fewest|most often|most times)"
+    most = (
+        r"(?:the most|the highest|the largest|the lowest|the least|the fewest|most often|"
+        r"most times)"
+    )
     if re.search(
         rf"\b(?:which|what)\s+(?:\w+\s+){{0,3}}(?:\(\w+\)\s+)?(?:\w+\s+){{0,3}}{most}\b", lowered
     ):

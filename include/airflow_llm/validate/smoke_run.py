@@ -169,7 +169,7 @@ def _rerun_findings(
         file = layout.resource(artifact_file(task))
         if "error" in counts:
             message = (
-                f"{task.name}: a second run for the same logical date fails: {counts['error'][0]}"
+                f"{task.name}: a second run for the same logical date fails: {counts['error']}"
             )
             findings.append(Finding(file, None, "smoke.idempotent", message))
             continue
