@@ -575,6 +575,20 @@ def _is_invisible(character: str) -> bool:
     return character not in "\t\n\r" and unicodedata.category(character) in ("Cc", "Cf")
 
 
+def reachable(start: str, edges: dict[str, list[str]]) -> set[str]:
+    """Every node reachable from ``start`` along ``edges`` (``start`` itself excluded
+    unless a cycle leads back): a task's ancestors along ``depends_on``, or its
+    descendants along the reverse edges."""
+    seen: set[str] = set()
+    todo = list(edges.get(start, []))
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo += edges.get(node, [])
+    return seen
+
+
 def find_cycle(depends_on: dict[str, list[str]]) -> list[str]:
     """Return one dependency cycle as ``[a, b, ..., a]``, or ``[]`` when the graph is acyclic."""
     visiting: list[str] = []

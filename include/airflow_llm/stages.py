@@ -49,7 +49,7 @@ from airflow_llm.prompts import PromptBudgetError, prompt_versions
 from airflow_llm.publish import current_manifest, publish_bundle, write_report
 from airflow_llm.report import build_manifest, build_report, report_markdown
 from airflow_llm.settings import GenerationSettings, Strategy, parse_strategy
-from airflow_llm.spec import PipelineSpec, TaskSpec
+from airflow_llm.spec import PipelineSpec, TaskSpec, reachable
 from airflow_llm.spec_loading import SpecError, parse_spec, snake_case_name
 from airflow_llm.validate.findings import Finding, errors
 from airflow_llm.validate.sql import SqlValidator
@@ -455,15 +455,7 @@ def generate(batch: Sequence[dict[str, str]], ctx: FlowContext) -> list[dict[str
 
 def ancestors(spec: PipelineSpec, task: str) -> set[str]:
     """The tasks ``task`` depends on, directly or not."""
-    depends = {t.name: t.depends_on for t in spec.tasks or []}
-    found: set[str] = set()
-    todo = list(depends.get(task, []))
-    while todo:
-        name = todo.pop()
-        if name not in found:
-            found.add(name)
-            todo += depends.get(name, [])
-    return found
+    return reachable(task, {t.name: list(t.depends_on) for t in spec.tasks or []})
 
 
 def _generate_one(

@@ -26,7 +26,6 @@ from airflow_llm.patterns.common import (
     date_name,
     distinct,
     filter_conditions,
-    filters_schema,
     numeric_labels,
     ranked_labels,
     ranked_tables,
@@ -37,6 +36,7 @@ from airflow_llm.patterns.common import (
     time_choice,
     time_labels,
     where,
+    with_filters,
 )
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.linking import aggregations, grouping_phrases, link, name_words
@@ -272,8 +272,7 @@ class Aggregate(Pattern[AggregateParameters]):
             "measures": measures_schema(ctx, scope),
             "time_column": time_choice(ctx, scope),
         }
-        filters = filters_schema(ctx, scope)
-        return obj(properties | ({"filters": filters} if filters else {}))
+        return with_filters(ctx, scope, properties)
 
     def complete(self, answer: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
         taken = [str(key).rsplit(".", 1)[-1] for key in answer.get("keys", [])]
@@ -355,8 +354,7 @@ class RollingWindow(Pattern[RollingParameters]):
             "days": enum(narrowed(ctx, stated, [7, 28, 30, 90])),
             "measures": measures,
         }
-        filters = filters_schema(ctx, scope)
-        return obj(properties | ({"filters": filters} if filters else {}))
+        return with_filters(ctx, scope, properties)
 
     def complete(self, answer: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
         taken = [str(key).rsplit(".", 1)[-1] for key in answer.get("keys", [])]

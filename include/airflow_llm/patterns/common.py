@@ -365,3 +365,17 @@ def rendered(
     """The script, and the target table with the columns it gets."""
     written = Relation(ctx.target, tuple(outputs), produced_by=ctx.task.name)
     return Rendered(sql_text(statements, ctx.dialect), written)
+
+
+def with_filters(ctx: TaskContext, scope: Scope, properties: dict[str, Any]) -> dict[str, Any]:
+    """The parameters question: ``properties``, and ``filters`` when the task states any."""
+    filters = filters_schema(ctx, scope)
+    return obj(properties | ({"filters": filters} if filters else {}))
+
+
+def copied(scope: Scope, labels: Sequence[str]) -> tuple[list[exp.Expr], list[Column]]:
+    """The select list that copies ``labels`` as they are, and the columns it makes."""
+    pairs = [output_column(scope, label) for label in labels]
+    outputs = [output for _, output in pairs]
+    unique_outputs(outputs)
+    return [expression for expression, _ in pairs], outputs

@@ -16,7 +16,7 @@ from typing import Any
 import sqlglot.expressions as exp
 
 from airflow_llm.patterns.linking import Text, target_table
-from airflow_llm.spec import Column, PipelineSpec, SourceTable, TaskSpec
+from airflow_llm.spec import Column, PipelineSpec, SourceTable, TaskSpec, reachable
 
 SCHEMA_PLACEHOLDER = "airflow_llm_pipeline_schema"
 """Stands for ``{{ params.schema }}`` while SQL is built with sqlglot; replaced when printed."""
@@ -153,26 +153,15 @@ def context_for(
     """The context of ``task``: the spec's sources and the outputs of the tasks it
     depends on, directly or not (``upstream_outputs`` by task name)."""
     tasks = {t.name: t for t in spec.tasks or []}
-    ancestors = _closure(task.name, {name: t.depends_on for name, t in tasks.items()})
+    ancestors = reachable(task.name, {name: list(t.depends_on) for name, t in tasks.items()})
     relations = [Relation.of_source(source) for source in spec.sources]
     relations += [upstream_outputs[n] for n in tasks if n in ancestors and n in upstream_outputs]
     downstream_of = {
         name: [t.name for t in tasks.values() if name in t.depends_on] for name in tasks
     }
-    after = _closure(task.name, downstream_of)
+    after = reachable(task.name, downstream_of)
     downstream = tuple(tasks[name] for name in tasks if name in after)
     return TaskContext(spec, task, tuple(_unique_names(relations)), downstream)
-
-
-def _closure(start: str, edges: Mapping[str, Sequence[str]]) -> set[str]:
-    seen: set[str] = set()
-    todo = list(edges.get(start, []))
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo += edges.get(name, [])
-    return seen
 
 
 def _unique_names(relations: Iterable[Relation]) -> list[Relation]:

@@ -14,10 +14,10 @@ from airflow_llm.patterns.base import Pattern, Rendered, Scope, array, enum, obj
 from airflow_llm.patterns.common import (
     NONE,
     columns_schema,
+    copied,
     date_choice,
     expand_columns,
     filter_conditions,
-    filters_schema,
     output_column,
     ranked_labels,
     relation_named,
@@ -30,6 +30,7 @@ from airflow_llm.patterns.common import (
     time_labels,
     unique_outputs,
     where,
+    with_filters,
 )
 from airflow_llm.patterns.context import TaskContext
 from airflow_llm.patterns.predicates import Predicate
@@ -151,8 +152,7 @@ class CopyInterval(Pattern[CopyParameters]):
             "columns": columns_schema(ctx, scope),
             **_renames_and_casts(ctx, scope),
         }
-        filters = filters_schema(ctx, scope)
-        return obj(properties | ({"filters": filters} if filters else {}))
+        return with_filters(ctx, scope, properties)
 
     def render(self, params: CopyParameters, ctx: TaskContext) -> Rendered:
         scope = Scope.of([relation_named(ctx, params.source)])
@@ -210,17 +210,13 @@ class Snapshot(Pattern[SnapshotParameters]):
             "columns": columns_schema(ctx, scope),
             "date_column": date_choice(ctx, "snapshot", scope.labels()),
         }
-        filters = filters_schema(ctx, scope)
-        return obj(properties | ({"filters": filters} if filters else {}))
+        return with_filters(ctx, scope, properties)
 
     def render(self, params: SnapshotParameters, ctx: TaskContext) -> Rendered:
         scope = Scope.of([relation_named(ctx, params.source)])
         stamp, stamp_column = stamped(params.date_column)
-        selected, outputs = [stamp], [stamp_column]
-        for label in expand_columns(params.columns, scope.labels()):
-            expression, output = output_column(scope, label)
-            selected.append(expression)
-            outputs.append(output)
+        selected, outputs = copied(scope, expand_columns(params.columns, scope.labels()))
+        selected, outputs = [stamp, *selected], [stamp_column, *outputs]
         unique_outputs(outputs)
         query = exp.select(*selected).from_(scope.from_(ctx.in_schema))
         condition = where(filter_conditions(params.filters, scope, ctx.dialect))
@@ -265,8 +261,7 @@ class MaskPii(Pattern[MaskParameters]):
             "time_column": enum([*times, NONE]),
             "date_column": date_choice(ctx, None, scope.labels()),
         }
-        filters = filters_schema(ctx, scope)
-        return obj(properties | ({"filters": filters} if filters else {}))
+        return with_filters(ctx, scope, properties)
 
     def render(self, params: MaskParameters, ctx: TaskContext) -> Rendered:
         scope = Scope.of([relation_named(ctx, params.source)])

@@ -12,19 +12,18 @@ from airflow_llm.patterns.aggregation import ranked_keys
 from airflow_llm.patterns.base import Pattern, Rendered, Scope, choices, enum, narrowed, obj
 from airflow_llm.patterns.common import (
     NONE,
+    copied,
     distinct,
     filter_conditions,
-    filters_schema,
     latest_rows,
-    output_column,
     relation_named,
     rendered,
     require_temporal,
     rows_of_run,
     table_options,
     time_labels,
-    unique_outputs,
     where,
+    with_filters,
 )
 from airflow_llm.patterns.context import TaskContext
 from airflow_llm.patterns.linking import link
@@ -98,8 +97,7 @@ class LatestPerKey(Pattern[LatestParameters]):
             ),
             "time_column": enum([*times, NONE]),
         }
-        filters = filters_schema(ctx, scope)
-        return obj(properties | ({"filters": filters} if filters else {}))
+        return with_filters(ctx, scope, properties)
 
     def render(self, params: LatestParameters, ctx: TaskContext) -> Rendered:
         scope = Scope.of([relation_named(ctx, params.source)])
@@ -107,12 +105,7 @@ class LatestPerKey(Pattern[LatestParameters]):
         for key in keys:
             scope.column(key)
         scope.column(params.order_by)
-        selected, outputs = [], []
-        for label in scope.labels():
-            expression, output = output_column(scope, label)
-            selected.append(expression)
-            outputs.append(output)
-        unique_outputs(outputs)
+        selected, outputs = copied(scope, scope.labels())
         conditions = filter_conditions(params.filters, scope, ctx.dialect)
         if params.time_column is not None:
             require_temporal(scope, params.time_column, ctx.dialect)

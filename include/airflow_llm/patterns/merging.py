@@ -12,9 +12,9 @@ from airflow_llm.patterns.aggregation import ranked_keys
 from airflow_llm.patterns.base import Pattern, Rendered, Scope, choices, enum, obj
 from airflow_llm.patterns.common import (
     NONE,
+    copied,
     distinct,
     latest_rows,
-    output_column,
     relation_named,
     rendered,
     require_temporal,
@@ -95,11 +95,7 @@ class Upsert(Pattern[UpsertParameters]):
         scope = Scope.of([relation_named(ctx, params.source)])
         keys = distinct(params.keys)
         names = [scope.column(key).name for key in keys]
-        selected, outputs = [], []
-        for label in scope.labels():
-            expression, output = output_column(scope, label)
-            selected.append(expression)
-            outputs.append(output)
+        selected, outputs = copied(scope, scope.labels())
         conditions: list[exp.Expr] = []
         if params.time_column is not None:
             require_temporal(scope, params.time_column, ctx.dialect)
