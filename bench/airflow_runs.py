@@ -137,6 +137,8 @@ def model_connection(base_url: str, model: str) -> None:
 
 
 def flow_variables(batch_size: int, concurrency: int) -> None:
-    """The flow's batch size and in-instance concurrency (Airflow Variables by env)."""
+    """The flow's batch size and in-instance concurrency (Airflow Variables by env); the
+    benchmark endpoint writes code, so the flow runs free-form."""
+    os.environ["AIRFLOW_VAR_AIRFLOW_LLM_STRATEGY"] = "free"
     os.environ["AIRFLOW_VAR_AIRFLOW_LLM_BATCH_SIZE"] = str(batch_size)
     os.environ["AIRFLOW_VAR_AIRFLOW_LLM_BATCH_CONCURRENCY"] = str(concurrency)

@@ -57,7 +57,7 @@ class ValidationClock:
     sum is wall time.
     """
 
-    METHODS = ("_validate", "_add_mypy_findings")
+    METHODS = ("_validate_content", "_add_mypy_findings")
 
     def __init__(self) -> None:
         self.seconds = 0.0

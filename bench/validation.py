@@ -111,7 +111,7 @@ def gate_seconds(pipeline: str, files: Mapping[str, str], work_dir: Path) -> dic
     from airflow_llm.settings import GenerationSettings
 
     bundle = {name: content for name, content in files.items() if name != "manifest.json"}
-    settings = GenerationSettings(work_dir=work_dir)
+    settings = GenerationSettings(work_dir=work_dir, strategy="free")
     timings: dict[str, Any] = {}
     for label, smoke in (("static", False), ("with_smoke_run", True)):
         started = time.monotonic()

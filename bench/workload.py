@@ -54,7 +54,19 @@ tasks:
 
 SQL = """\
 ```sql
--- {task}: the day's orders per customer, recomputed from the source on every run.
+-- {task}: the day's orders per customer, recomputed from the source on every run
+-- (the day's rows replaced: idempotent for a logical date, as the smoke run checks).
+CREATE TABLE IF NOT EXISTS {task} (
+    customer_id BIGINT,
+    order_date DATE,
+    order_count BIGINT,
+    total_amount NUMERIC(12, 2),
+    average_amount NUMERIC(12, 2),
+    largest_amount NUMERIC(12, 2)
+);
+
+DELETE FROM {task} WHERE order_date = CAST('{{{{ ds }}}}' AS DATE);
+
 INSERT INTO {task} (
     customer_id,
     order_date,
