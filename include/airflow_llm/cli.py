@@ -22,7 +22,7 @@ from airflow_llm.settings import STRATEGIES, GenerationSettings, parse_strategy
 
 if TYPE_CHECKING:
     from airflow_llm.llm.client import ModelClient
-    from airflow_llm.spec import PipelineSpec
+    from airflow_llm.spec import PipelineSpec, TaskSpec
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -272,9 +272,29 @@ def _plan(args: argparse.Namespace) -> int:
     except PlanningError as error:
         print(f"rejected: {error}")
         return EXIT_FAILED
-    rows = [(t.name, t.kind, ", ".join(t.depends_on) or "-", t.description) for t in plan.tasks]
-    print(format_table(["task", "kind", "depends on", "description"], rows))
+    ways = _ways_of_writing(spec, plan.tasks, settings)
+    rows = [
+        (t.name, t.kind, ", ".join(t.depends_on) or "-", ways[t.name], t.description)
+        for t in plan.tasks
+    ]
+    print(format_table(["task", "kind", "depends on", "written by", "description"], rows))
     return EXIT_OK
+
+
+def _ways_of_writing(
+    spec: PipelineSpec, tasks: Sequence[TaskSpec], settings: GenerationSettings
+) -> dict[str, str]:
+    """Per task, how the strategy would write it: the patterns its menu offers (what the
+    task's words cue, before the model chooses), or free-form."""
+    from airflow_llm.patterns import context_for, pattern_menu
+
+    planned = spec.model_copy(update={"tasks": list(tasks)})
+    ways = {}
+    for task in tasks:
+        menu = [] if settings.strategy == "free" else pattern_menu(context_for(planned, task, {}))
+        custom = " or free-form" if menu and settings.strategy == "auto" else ""
+        ways[task.name] = f"{' | '.join(menu)}{custom}" if menu else "free-form"
+    return ways
 
 
 def _validate_bundle(args: argparse.Namespace) -> int:

@@ -105,10 +105,16 @@ def test_plan_prints_the_task_table(served: tuple[ScriptedModel, str], tmp_path:
     assert result.returncode == 0, result.stderr
     assert script.roles() == ["plan"], "the model was asked for the plan, once"
     header, _, *rows = result.stdout.splitlines()
-    assert header.split() == ["task", "kind", "depends", "on", "description"]
+    assert header.split() == ["task", "kind", "depends", "on", "written", "by", "description"]
     answered = json.loads(PLAN)["tasks"]  # what the scripted model answered
-    assert [row.split(maxsplit=3) for row in rows] == [
-        [task["name"], task["kind"], " ".join(task["depends_on"]) or "-", task["description"]]
+    assert [row.split(maxsplit=4) for row in rows] == [
+        [
+            task["name"],
+            task["kind"],
+            " ".join(task["depends_on"]) or "-",
+            "free-form",  # a description without sources: no table for a pattern to read
+            task["description"],
+        ]
         for task in answered
     ]
 
