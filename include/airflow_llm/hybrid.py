@@ -28,8 +28,8 @@ from airflow_llm.llm.answers import parse_json_object
 from airflow_llm.llm.client import ChatRequest, ModelClient
 from airflow_llm.patterns import (
     CUSTOM,
+    AnyPattern,
     ParameterError,
-    Pattern,
     Rendered,
     TaskContext,
     pattern_menu,
@@ -77,13 +77,9 @@ class HybridAnswer:
         """The pattern's version (None for ``custom``)."""
         return None if self.pattern == CUSTOM else pattern_named(self.pattern).version
 
-    def inputs_of(self, pattern: Pattern) -> dict[str, Any]:  # type: ignore[type-arg]
+    def inputs_of(self, pattern: AnyPattern) -> dict[str, Any]:
         """The parameters that answered ``pattern``'s inputs question."""
-        return {
-            key: self.parameters[key]
-            for key in _properties(pattern, None)
-            if key in self.parameters
-        }
+        return {key: self.parameters[key] for key in _properties(pattern) if key in self.parameters}
 
 
 def hybrid_serves(ctx: TaskContext) -> bool:
@@ -173,7 +169,7 @@ class HybridWriter:
         ctx: TaskContext,
         step: str,
         schema: dict[str, Any],
-        pattern: Pattern,  # type: ignore[type-arg]
+        pattern: AnyPattern,
         decided: Mapping[str, Any],
         decisions: list[Decision],
         previous: Mapping[str, Any] | None = None,
@@ -202,7 +198,7 @@ class HybridWriter:
         step: str,
         schema: dict[str, Any],
         question: str,
-        pattern: Pattern | None,  # type: ignore[type-arg]
+        pattern: AnyPattern | None,
         decided: Mapping[str, Any],
         decisions: list[Decision],
         previous: Mapping[str, Any] | None = None,
@@ -263,7 +259,7 @@ def forced_properties(schema: Mapping[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _properties(pattern: Pattern, ctx: TaskContext | None) -> list[str]:  # type: ignore[type-arg]
+def _properties(pattern: AnyPattern) -> list[str]:
     """The property names of ``pattern``'s inputs question (its parameter model's fields
     that name tables)."""
     return [name for name in pattern.parameters.model_fields if name in _INPUT_FIELDS]

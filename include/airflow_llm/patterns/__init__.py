@@ -8,7 +8,7 @@ from a menu ranked by the task's words (:func:`ranked_pattern_names`).
 from __future__ import annotations
 
 from airflow_llm.patterns.aggregation import Aggregate, RollingWindow
-from airflow_llm.patterns.base import ParameterError, Pattern, Rendered, narrowed
+from airflow_llm.patterns.base import AnyPattern, ParameterError, Pattern, Rendered, narrowed
 from airflow_llm.patterns.combining import JoinEnrich, Union
 from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
@@ -20,7 +20,7 @@ from airflow_llm.patterns.selection import QUESTION, Select
 CUSTOM = "custom"
 """The menu choice "no pattern fits": the task is written free-form."""
 
-CATALOG: tuple[Pattern, ...] = (  # type: ignore[type-arg]
+CATALOG: tuple[AnyPattern, ...] = (
     CopyInterval(),
     Aggregate(),
     LatestPerKey(),
@@ -38,6 +38,7 @@ __all__ = [
     "CATALOG",
     "CUSTOM",
     "QUESTION",
+    "AnyPattern",
     "ParameterError",
     "Pattern",
     "Relation",
@@ -58,12 +59,12 @@ def pattern_versions() -> dict[str, int]:
     return {pattern.name: pattern.version for pattern in CATALOG}
 
 
-def patterns_for(kind: str) -> list[Pattern]:  # type: ignore[type-arg]
+def patterns_for(kind: str) -> list[AnyPattern]:
     """The patterns that write artifacts of task kind ``kind`` (none: free-form only)."""
     return [pattern for pattern in CATALOG if pattern.kind == kind]
 
 
-def pattern_named(name: str) -> Pattern:  # type: ignore[type-arg]
+def pattern_named(name: str) -> AnyPattern:
     """The catalog's pattern called ``name``; raises ``KeyError``."""
     for pattern in CATALOG:
         if pattern.name == name:

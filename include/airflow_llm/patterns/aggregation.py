@@ -5,7 +5,7 @@ date's rows."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import sqlglot.expressions as exp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -46,7 +46,7 @@ from airflow_llm.spec import Column
 from airflow_llm.sql_types import family, is_numeric
 
 Function = Literal["sum", "count", "count_distinct", "avg", "min", "max"]
-FUNCTIONS: tuple[str, ...] = Function.__args__  # type: ignore[attr-defined]
+FUNCTIONS: tuple[str, ...] = get_args(Function)
 ALL_ROWS = "*"
 INTERNAL_DAY, INTERNAL_VALUE = "airflow_llm_day", "airflow_llm_value"
 """Names of the rolling window's inner columns (prefixed: a source's columns must not

@@ -87,6 +87,10 @@ class Pattern(ABC, Generic[Params]):
         """The artifact; raises :class:`ParameterError` for a combination that cannot work."""
 
 
+AnyPattern = Pattern[Any]
+"""A pattern whatever its parameter model (the catalog holds several)."""
+
+
 def _pydantic_problems(error: ValidationError) -> list[str]:
     return [
         f"{'.'.join(str(part) for part in item['loc']) or 'answer'}: {item['msg']}"
@@ -183,6 +187,11 @@ class Scope:
                 if label not in labels:
                     labels.append(label)
         return labels
+
+    def alias_of(self, label: str) -> str | None:
+        """The alias of the table a label's column belongs to (None: no such column)."""
+        resolved = self.resolve(label)
+        return resolved[0] if resolved else None
 
     def resolve(self, label: str) -> tuple[str, Column] | None:
         """The alias and column a label names (a bare shared name: the first table's)."""

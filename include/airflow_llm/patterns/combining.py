@@ -280,7 +280,6 @@ class Union(Pattern[UnionParameters]):
             outputs.append(Column(name=params.date_column, type="DATE"))
         if params.label_column is not None:
             outputs.append(Column(name=params.label_column, type="VARCHAR"))
-        first = relations[0]
         outputs += [Column(name=name, type=declared) for name, declared in shared]
         unique_outputs(outputs)
         if params.time_column is not None:
@@ -307,7 +306,6 @@ class Union(Pattern[UnionParameters]):
         union: exp.Query = queries[0]
         for query in queries[1:]:
             union = exp.union(union, query, distinct=False)
-        del first
         return rendered(ctx, rows_of_run(ctx, outputs, union, params.time_column), outputs)
 
 
@@ -423,8 +421,7 @@ def _join_columns(scope: Scope) -> list[str]:
     return [
         label
         for label in scope.labels()
-        if scope.resolve(label)[0] == left_alias  # type: ignore[index]
-        or left.column(label.rsplit(".", 1)[-1]) is None
+        if scope.alias_of(label) == left_alias or left.column(label.rsplit(".", 1)[-1]) is None
     ]
 
 
@@ -461,8 +458,8 @@ def _key_pairs(ctx: TaskContext, scope: Scope) -> tuple[list[str], list[str]]:
     shared = [name for name in left.column_names if right.column(name) is not None]
     linked = [f"{_label(scope, left_alias, n)} = {_label(scope, right_alias, n)}" for n in shared]
     kinds = {label: family(scope.column(label).type, ctx.dialect) for label in scope.labels()}
-    left_labels = [lb for lb in scope.labels() if scope.resolve(lb)[0] == left_alias]  # type: ignore[index]
-    right_labels = [lb for lb in scope.labels() if scope.resolve(lb)[0] == right_alias]  # type: ignore[index]
+    left_labels = [lb for lb in scope.labels() if scope.alias_of(lb) == left_alias]
+    right_labels = [lb for lb in scope.labels() if scope.alias_of(lb) == right_alias]
     if mentions_interval(ctx.text):
         temporal = {"date", "timestamp"}
         left_times = [lb for lb in left_labels if kinds[lb] in temporal]
@@ -493,7 +490,7 @@ def _computed_schema(ctx: TaskContext, scope: Scope) -> dict[str, Any] | None:
     numbers = numeric_labels(ctx, scope)
     if not numbers:
         return None
-    lefts = [label for label in numbers if scope.resolve(label)[0] == left_alias]  # type: ignore[index]
+    lefts = [label for label in numbers if scope.alias_of(label) == left_alias]
     rights = [label for label in numbers if label not in lefts]
     inputs = {label.rsplit(".", 1)[-1] for label in scope.labels()}
     named = {w for name in ctx.output_names([]) if name not in inputs for w in name_words(name)}

@@ -5,7 +5,7 @@ the logical date (``snapshot``), and copies with personal data hashed or masked
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import sqlglot.expressions as exp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -38,7 +38,8 @@ from airflow_llm.patterns.writes import in_interval
 from airflow_llm.spec import Column
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-CAST_TYPES = ("BIGINT", "DOUBLE", "DECIMAL(18, 2)", "VARCHAR", "DATE", "TIMESTAMP", "BOOLEAN")
+CastType = Literal["BIGINT", "DOUBLE", "DECIMAL(18, 2)", "VARCHAR", "DATE", "TIMESTAMP", "BOOLEAN"]
+CAST_TYPES: tuple[str, ...] = get_args(CastType)
 RENAME_CUES = ("rename", " as ", "called", "named")
 CAST_CUES = ("cast", "convert", "as integer", "as text", "as a date", "as date", "type")
 PII_WORDS = ("email", "mail", "phone", "name", "address", "ssn", "birth", "ip", "card", "passport")
@@ -59,7 +60,7 @@ class CastTo(_Strict):
     """Write ``column`` as ``type``."""
 
     column: str
-    type: Literal[CAST_TYPES]  # type: ignore[valid-type]
+    type: CastType
 
 
 class CopyParameters(_Strict):

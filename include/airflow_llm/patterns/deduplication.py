@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import sqlglot.expressions as exp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from airflow_llm.patterns.aggregation import ranked_keys
@@ -132,12 +132,7 @@ class LatestPerKey(Pattern[LatestParameters]):
 
 def _key_phrases(description: str) -> list[str]:
     """The words after "per", "by" or "for each" that follow a latest/dedup cue."""
-    import re
-
     return [
         match.group(1)
         for match in re.finditer(r"\b(?:per|by|on|each)\s+([A-Za-z_][A-Za-z0-9_]*)", description)
     ]
-
-
-_ = exp

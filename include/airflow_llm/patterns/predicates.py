@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import sqlglot.expressions as exp
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -22,7 +22,7 @@ Operator = Literal[
     "=", "!=", "<", "<=", ">", ">=", "in", "not in",
     "is null", "is not null", "is true", "is not true",
 ]  # fmt: skip
-OPERATORS: tuple[str, ...] = Operator.__args__  # type: ignore[attr-defined]
+OPERATORS: tuple[str, ...] = get_args(Operator)
 UNARY = frozenset({"is null", "is not null", "is true", "is not true"})
 ORDERING = frozenset({"<", "<=", ">", ">="})
 Scalar = str | bool | int | float
@@ -162,11 +162,13 @@ def predicate_sql(
     if operator == "is not true":  # NULL is not true either
         return exp.Not(this=exp.Coalesce(this=column, expressions=[exp.false()]))
     value = predicate.value
-    if operator in ("in", "not in"):
-        listed = [_literal(v, column_type, dialect) for v in value or []]  # type: ignore[union-attr]
+    if isinstance(value, list):  # in, not in
+        listed = [_literal(v, column_type, dialect) for v in value]
         found = exp.In(this=column, expressions=listed)
         return exp.Not(this=found) if operator == "not in" else found
-    right = _literal(value, column_type, dialect)  # type: ignore[arg-type]
+    if value is None:
+        raise ValueError(f"{predicate} compares with no value")  # predicate_problems says so
+    right = _literal(value, column_type, dialect)
     builders: dict[str, type[exp.Binary]] = {
         "=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE,
     }  # fmt: skip

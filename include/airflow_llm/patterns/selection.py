@@ -163,7 +163,7 @@ class Select(Pattern[SelectParameters]):
         }
         stated = [str(p) for p in _stated_filters(ctx, scope, labels)]
         properties["filters"] = choices(stated, len(stated), len(stated))
-        having = _having(ctx, asked, labels)
+        having = _having(ctx, labels)
         properties["having"] = enum(narrowed(ctx, [having] if having else [NONE], [NONE]))
         order: str | None
         limit: int | None
@@ -546,9 +546,7 @@ def _date_ranges(ctx: TaskContext, scope: Scope, labels: Sequence[str]) -> list[
     return []
 
 
-def _having(
-    ctx: TaskContext, asked: Sequence[tuple[str, str]], labels: Sequence[str]
-) -> str | None:
+def _having(ctx: TaskContext, labels: Sequence[str]) -> str | None:
     """``count(*) > 1`` for "more than one ...", ``count_distinct(x) > 1`` for "more than
     one different x"."""
     match = re.search(
@@ -564,7 +562,6 @@ def _having(
     if match.group(3):
         column = link(match.group(4), labels)
         return f"count_distinct({column}) {operator} {number}" if column else None
-    del asked
     return f"count(*) {operator} {number}"
 
 
