@@ -84,3 +84,29 @@ def test_only_what_the_statement_policy_allows_runs(statement: str) -> None:
     sql = f"CREATE TABLE t AS SELECT 1 AS n;\n{statement}"
     findings = execution_findings(sql, "t.sql", "duckdb", PARAMS, SOURCES)
     assert [f.rule for f in findings] == ["policy.statement"]
+
+
+def test_free_form_sql_tells_the_tasks_after_it_what_its_target_holds() -> None:
+    """written_relation: the columns and types (in the spec's dialect) the dry run gives
+    the table a free-form script writes, with an upstream task's table created empty."""
+    from airflow_llm.patterns.context import Relation
+    from airflow_llm.spec import Column
+    from airflow_llm.validate.sql_execution import written_relation
+
+    upstream = Relation("stg", (Column(name="order_id", type="BIGINT"),), produced_by="stage")
+    sql = (
+        "INSERT INTO {{ params.schema }}.totals (day, total, orders)\n"
+        "SELECT CAST(o.ordered_at AS DATE), SUM(o.amount), COUNT(s.order_id)\n"
+        "FROM raw.orders AS o JOIN {{ params.schema }}.stg AS s ON s.order_id = o.order_id\n"
+        "GROUP BY 1"
+    )
+    relations = [Relation.of_source(source) for source in SOURCES] + [upstream]
+    found = written_relation(sql, "build_totals", "postgres", PARAMS, relations)
+    assert found is not None
+    assert (found.name, found.produced_by) == ("totals", "build_totals")
+    assert [(c.name, c.type) for c in found.columns] == [
+        ("day", "DATE"),
+        ("total", "DECIMAL(38, 2)"),
+        ("orders", "BIGINT"),
+    ]
+    assert written_relation("SELECT 1", "t", "postgres", PARAMS, relations) is None
