@@ -114,6 +114,9 @@ def test_a_run_measures_each_spec_and_the_questions_and_writes_json_and_markdown
     assert data["totals"]["model_calls"] == 4
     assert set(data["endpoints"].values()) == {"http://m.test/v1|m"}
 
+    table = comparison.table()
+    assert re.search(r"^sql\+quality valid after repair \(corpus\) +100% of 2$", table, re.M)
+    assert re.search(r"^tokens per artifact \(corpus\) +\d+$", table, re.M)
     markdown = md_path.read_text()
     assert markdown.startswith("# Strategies compared")
     assert "## Evaluation of " in markdown

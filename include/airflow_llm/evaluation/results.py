@@ -251,6 +251,15 @@ class Comparison:
                 [f"NL -> SQL execution accuracy ({name})"]
                 + [_sql_cell(run.sql.get(name)) for run in self.runs]
             )
+        for corpus in dict.fromkeys(spec.corpus for run in self.runs for spec in run.specs):
+            rows.append(
+                [f"sql+quality valid after repair ({corpus})"]
+                + [_corpus_validity(run, corpus) for run in self.runs]
+            )
+            rows.append(
+                [f"tokens per artifact ({corpus})"]
+                + [_number(_corpus_tokens(run, corpus)) for run in self.runs]
+            )
         per = [t["per_published_bundle"] for t in totals]
         rows += [
             ["model calls per published bundle", *(_number(p["model_calls"]) for p in per)],
@@ -287,6 +296,30 @@ def write_results(comparison: Comparison, out_dir: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(comparison.to_dict(), indent=2) + "\n")
     md_path.write_text(comparison.markdown())
     return json_path, md_path
+
+
+def _corpus_specs(run: EvaluationRun, corpus: str) -> list[SpecEvaluation]:
+    return [spec for spec in run.specs if spec.corpus == corpus and spec.error is None]
+
+
+def _corpus_validity(run: EvaluationRun, corpus: str) -> str:
+    """SQL and quality artifacts of one corpus folder valid after repair."""
+    counts = sum(
+        (spec.artifacts.get(kind, ArtifactCounts()) for spec in _corpus_specs(run, corpus)
+         for kind in ("sql", "quality")),
+        ArtifactCounts(),
+    )  # fmt: skip
+    if not counts.count:
+        return "-"
+    return f"{_rate(ratio(counts.after_repair, counts.count))} of {counts.count}"
+
+
+def _corpus_tokens(run: EvaluationRun, corpus: str) -> float | None:
+    """Model tokens per artifact over one corpus folder."""
+    specs = _corpus_specs(run, corpus)
+    artifacts = sum(counts.count for spec in specs for counts in spec.artifacts.values())
+    tokens = sum(spec.usage["prompt_tokens"] + spec.usage["completion_tokens"] for spec in specs)
+    return round(tokens / artifacts) if artifacts else None
 
 
 def _artifact_cell(rates: dict[str, Any] | None) -> str:
