@@ -136,9 +136,9 @@ def model_connection(base_url: str, model: str) -> None:
     os.environ[conn_env_var(MODEL_CONN_ID)] = json.dumps(connection)
 
 
-def flow_variables(batch_size: int, concurrency: int) -> None:
-    """The flow's batch size and in-instance concurrency (Airflow Variables by env); the
-    benchmark endpoint writes code, so the flow runs free-form."""
-    os.environ["AIRFLOW_VAR_AIRFLOW_LLM_STRATEGY"] = "free"
+def flow_variables(batch_size: int, concurrency: int, strategy: str) -> None:
+    """The flow's batch size, in-instance concurrency and strategy (Airflow Variables by
+    env)."""
+    os.environ["AIRFLOW_VAR_AIRFLOW_LLM_STRATEGY"] = strategy
     os.environ["AIRFLOW_VAR_AIRFLOW_LLM_BATCH_SIZE"] = str(batch_size)
     os.environ["AIRFLOW_VAR_AIRFLOW_LLM_BATCH_CONCURRENCY"] = str(concurrency)

@@ -92,7 +92,8 @@ def serving(case: BulkCase, seconds_per_token: float, work_dir: Path) -> Iterato
     model = f"bench-{case.name}"
     with serve_in_own_process(case.concurrency, seconds_per_token, model, work_dir) as endpoint:
         model_connection(endpoint.base_url, model)
-        flow_variables(case.batch_size, IN_FLIGHT_PER_SLOT * case.concurrency)
+        # the benchmark endpoint writes code: the flow runs free-form
+        flow_variables(case.batch_size, IN_FLIGHT_PER_SLOT * case.concurrency, "free")
         set_pool(case.concurrency)
         yield endpoint
 

@@ -68,7 +68,7 @@ def embedded_run(config: EmbeddedConfig, batch_size: int) -> dict[str, Any]:
         figures["slots"] = config.model_parallel
         figures.update(decode_tokens_per_second(config))
         model_connection(config.model_base_url, config.model_alias)
-        flow_variables(batch_size, config.model_parallel)
+        flow_variables(batch_size, config.model_parallel, "auto")  # the product's default
         set_pool(config.model_parallel)
         run = run_dag(
             load_dag("airflow_llm_generate"),

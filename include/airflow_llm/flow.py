@@ -136,7 +136,8 @@ def summarize(skipped: Any, results: Any) -> list[dict[str, Any]]:
     """One line per spec and environment: published, unchanged or rejected and why."""
     # a slice reads the mapped results in one request; iterating would probe one past
     # the last map index and log a "not found" error for it
-    rows = [{key: result.get(key) for key in SUMMARY_KEYS} for result in [*skipped, *results[:]]]
+    done = [result for result in [*skipped, *results[:]] if result.get("status") != "idle"]
+    rows = [{key: result.get(key) for key in SUMMARY_KEYS} for result in done]
     rows.sort(key=lambda row: (str(row["uri"]), str(row["environment"])))
     for row in rows:
         reason = row.get("reason") or ""

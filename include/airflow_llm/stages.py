@@ -55,6 +55,16 @@ from airflow_llm.validate.findings import Finding, errors
 from airflow_llm.validate.sql import SqlValidator
 
 READY, UNCHANGED, REJECTED, PUBLISHED = "ready", "unchanged", "rejected", "published"
+IDLE: dict[str, Any] = {
+    "uri": None,
+    "environment": "-",
+    "pipeline": "-",
+    "status": "idle",
+    "tasks": {},
+}
+"""The one item a run with nothing to generate maps over: every stage passes it on
+(a mapped task over nothing is skipped, and dag.test() then logs "unrunnable tasks"
+for the tasks after it); the summary leaves it out."""
 DEFAULT_ROUTES = {"default": "airflow_llm_model"}
 BATCH_SIZE = 100
 """Tasks per mapped generate instance, whole specs (Variable ``airflow_llm_batch_size``):
@@ -341,7 +351,7 @@ def plan(prepared: Sequence[dict[str, Any]], ctx: FlowContext) -> list[dict[str,
     report); every result maps its task names to their kinds."""
     todo = [item for item in prepared if "tasks" not in item]  # the others list theirs
     planned = iter(_with_model(lambda item, client: _plan_one(item, client, ctx), todo, ctx))
-    return [item if "tasks" in item else next(planned) for item in prepared]
+    return [item if "tasks" in item else next(planned) for item in prepared] or [dict(IDLE)]
 
 
 def _plan_one(
