@@ -35,6 +35,7 @@ Answer = str | Callable[[dict[str, Any]], str] | httpx2.Response | Wire
 
 ROLE_MARKERS = {
     "plan": "You split a data pipeline",
+    "plan_step": "You plan an Airflow data pipeline one step",
     "sql": "You write one SQL script",
     "python": "You write one Python function",
     "quality": "You write a Great Expectations suite",

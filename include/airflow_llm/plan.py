@@ -1,9 +1,13 @@
 """The planner: a description becomes a checked task list (specs with tasks skip the model).
 
-The model answers through structured output (a JSON schema); its answer is
-normalized (names snake-cased; references to the task itself or to later tasks,
-which the prompt forbids, dropped with a warning), then validated exactly like
-hand-written tasks:
+Two ways, chosen by the generation strategy. Hybrid (``hybrid`` and ``auto``, for a
+description whose structure states its steps: numbered items, headings, bullets or
+verb-led clauses): the steps become the tasks and the model only answers what the text
+leaves open (:mod:`airflow_llm.plan_hybrid`). Free (``free``, and any description
+without such structure): the model writes the whole task list through structured
+output (a JSON schema); its answer is normalized (names snake-cased; references to
+the task itself or to later tasks, which the prompt forbids, dropped with a warning),
+then validated exactly like hand-written tasks:
 unique names, known kinds, existing references, no cycles. Problems go back to the
 model for another attempt; a plan still invalid after the last one is rejected.
 """
@@ -17,6 +21,9 @@ from pydantic import ValidationError
 
 from airflow_llm.llm.answers import parse_json_object
 from airflow_llm.llm.client import ChatRequest, ModelClient
+from airflow_llm.llm.pricing import total_cost
+from airflow_llm.plan_hybrid import HybridPlanner, plan_record
+from airflow_llm.plan_steps import StepCandidate, extract_steps
 from airflow_llm.prompts import Prompt, budgeted_prompt, numbered, render_prompt
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec, TaskSpec
@@ -59,6 +66,10 @@ class PlanAttempt:
     cached: bool
     cost_usd: float | None = None
     """USD of the answer; None when the model has no price (or it was not recorded)."""
+    method: str = "free"
+    """``free`` (the model wrote the task list) or ``hybrid`` (the text's steps)."""
+    origins: dict[str, str] = field(default_factory=dict)
+    """Per task, where in the description it came from (hybrid plans)."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +91,48 @@ class PlanningError(ValueError):
 
 
 def plan_tasks(spec: PipelineSpec, client: ModelClient, settings: GenerationSettings) -> PlanResult:
-    """The spec's tasks, or a plan from the model when the spec has none."""
+    """The spec's tasks, or a plan from its description when the spec has none."""
     if spec.tasks is not None:
         return PlanResult(tasks=list(spec.tasks), by_model=False)
+    steps = [] if settings.strategy == "free" else extract_steps(spec.description)
+    if steps:
+        return _hybrid_plan(spec, steps, client, settings)
+    return _free_plan(spec, client, settings)
+
+
+def _hybrid_plan(
+    spec: PipelineSpec,
+    steps: list[StepCandidate],
+    client: ModelClient,
+    settings: GenerationSettings,
+) -> PlanResult:
+    planner = HybridPlanner(spec, steps, client)
+    attempts: list[PlanAttempt] = []
+    findings: list[Finding] = []
+    for number in range(1, settings.max_attempts + 1):
+        asked = len(planner.responses)
+        planned = planner.plan(findings)
+        tasks, findings = check_tasks(spec, [step.task() for step in planned])
+        answers = planner.responses[asked:]
+        attempts.append(
+            PlanAttempt(
+                number,
+                plan_record(planned, [a.content for a in answers]),
+                findings,
+                sum(a.prompt_tokens for a in answers),
+                sum(a.completion_tokens for a in answers),
+                bool(answers) and all(a.cached for a in answers),
+                total_cost(a.cost_usd for a in answers),
+                method="hybrid",
+                origins={step.name: step.origin() for step in planned},
+            )
+        )
+        if tasks is not None:
+            return PlanResult(tasks=tasks, by_model=True, attempts=attempts)
+    raise PlanningError(spec.name, attempts)
+
+
+def _free_plan(spec: PipelineSpec, client: ModelClient, settings: GenerationSettings) -> PlanResult:
     prompt = budgeted_prompt(
         "plan", spec, settings.prompt_budget("plan"), client.router.for_role("plan").model
     )
@@ -135,12 +185,21 @@ def check_plan(spec: PipelineSpec, answer: str) -> tuple[list[TaskSpec] | None, 
         return None, [Finding("plan", None, "plan.tasks", "the answer has no task list")]
     tasks = [_normalized(task) for task in raw_tasks if isinstance(task, dict)]
     warnings = _drop_forward_references(tasks)
+    planned, findings = check_tasks(spec, tasks)
+    return planned, findings + warnings
+
+
+def check_tasks(
+    spec: PipelineSpec, tasks: list[dict[str, Any]]
+) -> tuple[list[TaskSpec] | None, list[Finding]]:
+    """Validate a task list exactly like hand-written tasks: the tasks, or the findings
+    that reject them (unique names, known kinds, existing references, no cycle)."""
     candidate = {**spec.model_dump(by_alias=True), "tasks": tasks}
     try:
         planned = PipelineSpec.model_validate(candidate)
     except ValidationError as error:
-        return None, [_finding(item) for item in error.errors()] + warnings
-    return list(planned.tasks or []), warnings
+        return None, [_finding(item) for item in error.errors()]
+    return list(planned.tasks or []), []
 
 
 def _normalized(task: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_llm import __version__
@@ -107,6 +107,8 @@ def build_report(
                 "completion_tokens": a.completion_tokens,
                 "cost_usd": a.cost_usd,
                 "findings": [f.to_dict() for f in a.findings],
+                "method": a.method,
+                "origins": a.origins,
             }
             for a in plan_attempts
         ],
@@ -166,8 +168,7 @@ def report_markdown(report: Mapping[str, Any]) -> str:
     verdict = "valid" if report["valid"] else f"rejected: {report['reason']}"
     rows = task_rows(report)
     lines = [f"# {report['pipeline']}: {verdict}", ""]
-    if report["plan"]:
-        lines += [f"Planned by the model in {len(report['plan'])} attempt(s).", ""]
+    lines += _plan_lines(report["plan"])
     lines += [
         "```",
         format_table(TASK_TABLE_HEADERS, rows),
@@ -193,6 +194,19 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         f"cost: {cost_text(totals)}, seconds: {totals['seconds']:.1f}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _plan_lines(plan: Sequence[Mapping[str, Any]]) -> list[str]:
+    """How the tasks were planned: the attempts, and where each task came from."""
+    if not plan:
+        return []
+    last = plan[-1]
+    if last.get("method") != "hybrid":
+        return [f"Planned by the model in {len(plan)} attempt(s).", ""]
+    origins = last.get("origins", {})
+    lines = [f"Planned from the description's steps in {len(plan)} attempt(s):", ""]
+    lines += [f"- `{task}`: {origin}" for task, origin in origins.items()]
+    return [*lines, ""]
 
 
 def cost_text(totals: Mapping[str, Any]) -> str:

@@ -632,6 +632,8 @@ def _plan_attempt(attempt: PlanAttempt) -> dict[str, Any]:
         "completion_tokens": attempt.completion_tokens,
         "cached": attempt.cached,
         "cost_usd": attempt.cost_usd,
+        "method": attempt.method,
+        "origins": attempt.origins,
     }
 
 

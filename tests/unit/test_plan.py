@@ -13,7 +13,7 @@ from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from tests.scripted_endpoint import ScriptedModel
 
-SETTINGS = GenerationSettings(max_attempts=3)
+SETTINGS = GenerationSettings(max_attempts=3, strategy="free")  # the free planner
 SPEC = PipelineSpec.model_validate({"name": "orders", "description": "Load orders, check them."})
 
 

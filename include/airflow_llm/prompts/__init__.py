@@ -25,7 +25,7 @@ import jinja2
 from airflow_llm.llm.tokens import count_message_tokens
 from airflow_llm.spec import PipelineSpec, SourceTable
 
-TEMPLATES = ("plan", "sql", "python", "quality", "repair", "hybrid")
+TEMPLATES = ("plan", "plan_step", "sql", "python", "quality", "repair", "hybrid")
 _ROLE_MARKER = re.compile(r"^=== (user|assistant) ===$", re.MULTILINE)
 _HERE = Path(__file__).parent
 _SHARED = ("_context.j2",)
