@@ -537,3 +537,8 @@ def test_expectation_text_form_round_trips(text: str, fields: dict[str, Any]) ->
     expectation = Expectation.model_validate(text)
     assert expectation.model_dump(exclude_none=True) == fields
     assert str(expectation) == text
+
+
+def test_back_quoted_names_are_not_values() -> None:
+    text = Text("read `support.tickets` into `ticket_counts` where status is `open` or 'closed'")
+    assert text.quoted == ["open", "closed"]

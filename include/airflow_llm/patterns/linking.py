@@ -23,6 +23,7 @@ _IDENTIFIER = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")
 _QUOTED = re.compile(
     r"""(?<![A-Za-z0-9])'([^'\n]{1,60})'(?![A-Za-z0-9])|"([^"\n]{1,60})"|`([^`\n]{1,60})`"""
 )
+_CODE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.\w+)+|[A-Za-z]\w*_\w*")
 _NUMBER = re.compile(r"(?<![\w.{])-?\d+(?:\.\d+)?(?![\d}]|\.\d)")
 _COMPOUND = re.compile(
     r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)-(one|two|three|four|five|six|seven|eight|nine)\b"
@@ -174,10 +175,14 @@ class Text:
 
     @cached_property
     def quoted(self) -> list[str]:
-        """Values written in quotes: ``status 'completed'``."""
+        """Values written in quotes: ``status 'completed'``. Back-quoted names (Markdown
+        code: `` `support.tickets` ``, `` `daily_totals` ``) are tables and columns, not
+        values."""
         return _unique(
-            next(group for group in match.groups() if group)
+            value
             for match in _QUOTED.finditer(self.text)
+            for value in [next(group for group in match.groups() if group)]
+            if not (match.group(3) and _CODE_NAME.fullmatch(value))
         )
 
     @cached_property
