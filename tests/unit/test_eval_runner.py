@@ -128,8 +128,17 @@ def test_a_run_measures_each_spec_and_the_questions_and_writes_json_and_markdown
     header, _, broken_row, totals_row = run.spec_table().splitlines()
     assert header.split() == " ".join(SPEC_HEADERS).split()
     assert broken_row.split()[:2] == ["broken", "-"]
-    assert totals_row.split()[:9] == [
+    assert totals_row.split()[-1] == "free-form"  # the patterns the bundle used
+    assert totals["planning"] == "free"
+    assert totals["smoke_ran"]["ran"] == totals["smoke_ran"]["tasks"] > 0
+    assert data["totals"]["plans"] == {"planned": 1, "valid": 1, "valid_rate": 1.0, "hybrid": 0}
+    assert re.search(
+        r"^valid plans of specs planned +1 of 1 \(0 hybrid\)$", table, re.M
+    )
+    assert re.search(r"^gate pass \(corpus\) +1 of 1$", table, re.M)
+    assert totals_row.split()[:10] == [
         "totals",
+        "free",
         "3",
         "3",
         "100%/100%",
@@ -186,7 +195,7 @@ def test_the_eval_command_prints_the_tables_and_writes_the_results(
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert script.roles() == ["?"]
-    assert re.search(r"^broken +- +- +- +- +- +- +not loaded", result.stdout, re.MULTILINE)
+    assert re.search(r"^broken +- +- +- +- +- +- +- +not loaded", result.stdout, re.MULTILINE)
     assert re.search(
         r"^NL -> SQL execution accuracy \(questions\) +100% \(1/1\)$", result.stdout, re.MULTILINE
     )

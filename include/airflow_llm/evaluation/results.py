@@ -20,6 +20,7 @@ from airflow_llm.tables import format_table
 
 SPEC_HEADERS = (
     "spec",
+    "plan",
     "ref tasks",
     "planned",
     "task P/R",
@@ -30,6 +31,7 @@ SPEC_HEADERS = (
     "calls",
     "tokens",
     "seconds",
+    "patterns",
 )
 
 
@@ -59,11 +61,22 @@ class EvaluationRun:
                 kinds[kind] = kinds.get(kind, ArtifactCounts()) + counts
         everything = sum(kinds.values(), ArtifactCounts())
         passed = sum(spec.gate_pass for spec in loaded)
+        planned = [spec for spec in loaded if spec.planning is not None]
+        valid_plans = sum(spec.planning != "failed" for spec in planned)
+        ran = sum(spec.smoke_ran[0] for spec in loaded)
+        reported = sum(spec.smoke_ran[1] for spec in loaded)
         return {
             "specs": len(self.specs),
             "loaded": len(loaded),
             "gate_pass": passed,
             "gate_pass_rate": ratio(passed, len(loaded)),
+            "plans": {
+                "planned": len(planned),
+                "valid": valid_plans,
+                "valid_rate": ratio(valid_plans, len(planned)),
+                "hybrid": sum(spec.planning == "hybrid" for spec in planned),
+            },
+            "smoke_ran": {"ran": ran, "tasks": reported, "rate": ratio(ran, reported)},
             "structure": {
                 "specs_with_reference": len(scores),
                 "specs_with_reference_edges": len(with_edges),
@@ -223,6 +236,18 @@ class Comparison:
                 "spec unit tests passed",
                 *(f"{t['unit_tests']['passed']}/{t['unit_tests']['total']}" for t in totals),
             ],
+            [
+                "valid plans of specs planned",
+                *(
+                    f"{t['plans']['valid']} of {t['plans']['planned']} "
+                    f"({t['plans']['hybrid']} hybrid)"
+                    for t in totals
+                ),
+            ],
+            [
+                "smoke-run tasks that really ran",
+                *(_rate(t["smoke_ran"]["rate"], t["smoke_ran"]["ran"]) for t in totals),
+            ],
         ]
         kinds = sorted({kind for t in totals for kind in t["artifacts"]})
         for kind in kinds:
@@ -252,6 +277,9 @@ class Comparison:
                 + [_sql_cell(run.sql.get(name)) for run in self.runs]
             )
         for corpus in dict.fromkeys(spec.corpus for run in self.runs for spec in run.specs):
+            rows.append(
+                [f"gate pass ({corpus})"] + [_corpus_gate_pass(run, corpus) for run in self.runs]
+            )
             rows.append(
                 [f"sql+quality valid after repair ({corpus})"]
                 + [_corpus_validity(run, corpus) for run in self.runs]
@@ -300,6 +328,12 @@ def write_results(comparison: Comparison, out_dir: Path) -> tuple[Path, Path]:
 
 def _corpus_specs(run: EvaluationRun, corpus: str) -> list[SpecEvaluation]:
     return [spec for spec in run.specs if spec.corpus == corpus and spec.error is None]
+
+
+def _corpus_gate_pass(run: EvaluationRun, corpus: str) -> str:
+    specs = [spec for spec in _corpus_specs(run, corpus) if spec.error is None]
+    passed = sum(spec.gate_pass for spec in specs)
+    return f"{passed} of {len(specs)}"
 
 
 def _corpus_validity(run: EvaluationRun, corpus: str) -> str:
@@ -366,11 +400,12 @@ def _pair(left: float | None, right: float | None) -> str:
 def _spec_row(spec: SpecEvaluation) -> tuple[object, ...]:
     name = spec.pipeline or Path(spec.source).stem
     if spec.error is not None:
-        return (name[:40], "-", "-", "-", "-", "-", "-", "not loaded", 0, 0, 0)
+        return (name[:40], "-", "-", "-", "-", "-", "-", "-", "not loaded", 0, 0, 0, "-")
     score = spec.structure
     total = sum(spec.artifacts.values(), ArtifactCounts())
     return (
         name[:40],
+        spec.planning or "spec",
         len(spec.reference.tasks) if spec.reference else "-",
         len(spec.planned_tasks),
         _pair(score.task_precision, score.task_recall) if score else "-",
@@ -381,7 +416,14 @@ def _spec_row(spec: SpecEvaluation) -> tuple[object, ...]:
         spec.usage["model_calls"],
         int(spec.usage["prompt_tokens"] + spec.usage["completion_tokens"]),
         f"{spec.usage['seconds']:.0f}",
+        _pattern_names(spec.patterns),
     )
+
+
+def _pattern_names(patterns: list[str]) -> str:
+    """The distinct patterns a bundle used (``aggregate, expectations, free-form``)."""
+    names = {entry.partition(": ")[2].partition("@")[0] for entry in patterns}
+    return ", ".join(sorted(names)) or "-"
 
 
 def _shortened(sql: str, limit: int = 160) -> str:

@@ -63,6 +63,12 @@ class SpecEvaluation:
     """The spec's unit tests that pass on the final artifacts, and how many it has."""
     patterns: list[str] = field(default_factory=list)
     """``task: pattern@version`` (or ``free-form``) of each artifact."""
+    planning: str | None = None
+    """How the tasks came about: ``hybrid`` or ``free`` (planned), ``failed`` (no valid
+    plan), or None (the spec lists its tasks)."""
+    smoke_ran: tuple[int, int] = (0, 0)
+    """Tasks that really ran in the bundle's smoke run, and the tasks it reported
+    (the others were marked, e.g. "not run: external")."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -85,6 +91,8 @@ class SpecEvaluation:
             "gate_findings": self.gate_findings,
             "unit_tests": {"passed": self.unit_tests[0], "total": self.unit_tests[1]},
             "patterns": self.patterns,
+            "planning": self.planning,
+            "smoke_ran": {"ran": self.smoke_ran[0], "tasks": self.smoke_ran[1]},
             **self.usage,
         }
 
@@ -139,7 +147,27 @@ def evaluate_spec(
             f"{task['name']}: {task.get('pattern') or 'free-form'}"
             for task in result.report.get("tasks", [])
         ],
+        planning=planning_method(entry.spec, result),
+        smoke_ran=smoke_tasks_ran(result),
     )
+
+
+def planning_method(spec: PipelineSpec, result: BundleResult) -> str | None:
+    """``hybrid`` or ``free`` for a planned spec, ``failed`` when no plan was valid, None
+    for a spec that lists its tasks."""
+    if spec.tasks is not None:
+        return None
+    plan = result.report.get("plan") or []
+    if not result.tasks or not plan:
+        return "failed"
+    return str(plan[-1].get("method", "free"))
+
+
+def smoke_tasks_ran(result: BundleResult) -> tuple[int, int]:
+    """(ran, reported) tasks of the bundle's smoke run; (0, 0) when it did not run."""
+    smoke = result.report.get("smoke_run") or {}
+    states = [task["state"] for task in smoke.get("tasks", [])]
+    return sum(state == "success" for state in states), len(states)
 
 
 def unit_tests_passed(result: BundleResult) -> tuple[int, int]:
