@@ -36,7 +36,19 @@ SPEC_SUFFIXES = YAML_SUFFIXES | MARKDOWN_SUFFIXES
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _FRONT_MATTER_OPEN = "---"
 _FRONT_MATTER_CLOSE = frozenset({"---", "..."})
-_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(?P<title>.+?)[ \t#]*$")
+_HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})[ \t]+(?P<title>.+?)[ \t#]*$")
+_TITLE_LINE = re.compile(r"^\[(?P<title>[^\[\]]+)\](?:[ \t]+[-\u2013\u2014:][ \t].*)?$")
+"""A line such as ``[orders_daily] - Comprehensive Pipeline Description``."""
+_GENERIC_WORDS = frozenset({
+    "a", "about", "airflow", "an", "and", "comprehensive", "config", "configuration", "dag",
+    "dags", "description", "details", "doc", "docs", "documentation", "for", "intro",
+    "introduction", "name", "notes", "of", "overview", "pipeline", "pipelines", "readme",
+    "spec", "specification", "specs", "summary", "the", "this", "title", "untitled",
+    "workflow", "workflows",
+})  # fmt: skip
+"""Words of a document title that names no pipeline (``DAG Documentation``, ``Overview``)."""
+_STEM_SUFFIX = re.compile(r"(?:\.py)?(?:[-_. ]description)?$", re.IGNORECASE)
+"""What a file stem may end with besides the name (``orders.py_description``)."""
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _PATTERN_RULES = {
     NAME_PATTERN: "use lower snake_case starting with a letter, 1-64 characters",
@@ -142,6 +154,12 @@ def snake_case_name(text: str) -> str:
     return name[:64].rstrip("_")
 
 
+def name_from_file(source: str) -> str:
+    """The name a spec file's own name gives (``orders.py_description.txt`` -> ``orders``)."""
+    stem = PurePosixPath(source).stem
+    return snake_case_name(_STEM_SUFFIX.sub("", stem, count=1)) or snake_case_name(stem)
+
+
 def _decode(data: bytes, source: str) -> str:
     if len(data) > MAX_SPEC_BYTES:
         message = f"file is larger than {MAX_SPEC_BYTES} bytes, the most a spec may have"
@@ -206,20 +224,35 @@ def _markdown_fields(text: str, source: str) -> tuple[YamlDocument | None, dict[
             raise SpecError([SpecProblem(source, line, "description", message)])
         fields["description"] = body
     if "name" not in fields:
-        name = snake_case_name(_first_heading(lines[body_start:]) or PurePosixPath(source).stem)
+        name = _title_name(lines[body_start:]) or name_from_file(source)
         if name:
             fields["name"] = name
     return document, fields
 
 
-def _first_heading(lines: list[str]) -> str | None:
-    in_fence = False
+def _title_name(lines: list[str]) -> str | None:
+    """The first title that names a pipeline, snake-cased; generic ones are skipped."""
+    for title in _titles(lines):
+        name = snake_case_name(title)
+        if name and not set(name.split("_")) <= _GENERIC_WORDS:
+            return name
+    return None
+
+
+def _titles(lines: list[str]) -> Iterator[str]:
+    """Headings (none deeper than the first) and ``[Title] - ...`` lines, outside code."""
+    in_fence, top = False, 6
     for line in lines:
         if _FENCE.match(line):
             in_fence = not in_fence
-        elif not in_fence and (match := _HEADING.match(line)):
-            return match.group("title")
-    return None
+        elif in_fence:
+            continue
+        elif heading := _HEADING.match(line):
+            if len(heading.group("level")) <= top:
+                top = len(heading.group("level"))
+                yield heading.group("title")
+        elif title := _TITLE_LINE.match(line.strip()):
+            yield title.group("title")
 
 
 def _from_pydantic(error: Any, document: YamlDocument | None, source: str) -> SpecProblem:

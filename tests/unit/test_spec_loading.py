@@ -98,3 +98,31 @@ def test_one_bad_file_does_not_hide_the_others(tmp_path: Path) -> None:
     specs, problems = check_spec_files([tmp_path])
     assert [spec.name for spec in specs] == ["good"]
     assert [problem.field for problem in problems] == ["name"]
+
+
+DERIVED_NAMES = [
+    ("titled.md", "# Customer Churn Features\n\nSteps.\n", "customer_churn_features"),
+    ("x.py_description.txt", "# DAG Documentation\n\n**Stars:** 0\n\n---\n\n"
+     "[file_arrival_watcher] - Comprehensive Pipeline Description\n\nSteps.\n",
+     "file_arrival_watcher"),
+    ("team__orders_sync.py_description.txt", "# DAG Documentation\n\n"
+     "[Pipeline Name] - Comprehensive Pipeline Description\n", "team_orders_sync"),
+    ("x.txt", "[PCD_ETL] - Comprehensive Pipeline Description\n\nSteps.\n", "pcd_etl"),
+    ("x.md", "# README\n\nAbout this.\n\n# Orders Daily Load\n", "orders_daily_load"),
+    ("daily_load.md", "# Pipeline Overview\n\n## Data Sources\n\nSteps.\n", "daily_load"),
+    ("fenced.md", "# Workflow Spec\n\n```\n# Hidden Title\n[hidden] - x\n```\n", "fenced"),
+    ("links.md", "See [docs].\n\n[docs]: https://example.com\n", "links"),
+    ("Sequential_Pipeline_Prompt.txt", "This pipeline runs steps.\n", "sequential_pipeline_prompt"),
+    ("orders.py.md", "# The DAG\n\nSteps.\n", "orders"),
+    ("named.md", "---\nname: explicit\n---\n# DAG Documentation\n\nSteps.\n", "explicit"),
+]  # fmt: skip
+"""A Markdown spec without ``name:`` -> its name: the first title (a heading no deeper
+than the first, or a ``[Title] - ...`` line) that names a pipeline, else the file name."""
+
+
+@pytest.mark.parametrize(("file", "text", "name"), DERIVED_NAMES, ids=lambda v: str(v)[:30])
+def test_markdown_name_comes_from_a_title_that_names_a_pipeline_or_the_file(
+    file: str, text: str, name: str
+) -> None:
+    for source in (file, f"s3://bucket/specs/team/{file}"):  # the same file, the same name
+        assert parse_spec(text.encode(), source).name == name
