@@ -39,7 +39,10 @@ def airflow_llm_validate_specs() -> None:
         return dict(check_spec_object(uri, S3_CONN_ID))
 
     @task(multiple_outputs=False)
-    def summarize(checks: list[dict[str, Any]]) -> dict[str, int]:
+    def summarize(results: list[dict[str, Any]]) -> dict[str, int]:
+        from airflow_llm.intake import with_name_clashes
+
+        checks = with_name_clashes(results[:])  # one request; a name shared is a problem
         invalid = [check for check in checks if not check["valid"]]
         for check in invalid:
             for problem in check["problems"]:

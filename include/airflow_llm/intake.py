@@ -7,9 +7,10 @@ that travel through XCom; the spec bytes stay in object storage.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from collections.abc import Sequence
+from typing import Any, TypedDict
 
-from airflow_llm.spec_loading import SpecError, parse_spec
+from airflow_llm.spec_loading import SpecError, name_clashes, parse_spec
 from airflow_llm.storage import list_spec_objects, plain_uri, storage_path
 
 
@@ -41,3 +42,18 @@ def check_spec_object(uri: str, conn_id: str | None) -> SpecCheck:
         return SpecCheck(uri=uri, pipeline=None, tasks=None, valid=False, problems=problems)
     tasks = len(spec.tasks) if spec.tasks is not None else None
     return SpecCheck(uri=uri, pipeline=spec.name, tasks=tasks, valid=True, problems=[])
+
+
+def with_name_clashes(checks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``checks`` (:class:`SpecCheck` dicts), with every spec whose pipeline name another
+    claims too made invalid: one spec alone cannot know, its check names every claimant."""
+    names = {check["uri"]: check["pipeline"] for check in checks if check["pipeline"]}
+    clashes = {problem.source: str(problem) for problem in name_clashes(names)}
+    return [
+        (
+            {**check, "valid": False, "problems": [clashes[check["uri"]]]}
+            if check["uri"] in clashes
+            else check
+        )
+        for check in checks
+    ]

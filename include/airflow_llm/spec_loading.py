@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -119,15 +119,18 @@ def parse_spec(data: bytes, source: str) -> PipelineSpec:
 
 
 def check_spec_files(paths: Iterable[Path | str]) -> tuple[list[PipelineSpec], list[SpecProblem]]:
-    """Load every spec under ``paths`` (files or folders); one bad file never hides the others."""
-    specs: list[PipelineSpec] = []
+    """Load every spec under ``paths`` (files or folders); one bad file never hides the
+    others. Specs that claim the same pipeline name are problems too, every one of them."""
+    specs: dict[str, PipelineSpec] = {}
     problems: list[SpecProblem] = []
     for path in iter_spec_files(paths):
         try:
-            specs.append(load_spec(path))
+            specs[str(path)] = load_spec(path)
         except SpecError as error:
             problems.extend(error.problems)
-    return specs, problems
+    clashes = name_clashes({source: spec.name for source, spec in specs.items()})
+    clashing = {problem.source for problem in clashes}
+    return [spec for source, spec in specs.items() if source not in clashing], problems + clashes
 
 
 def iter_spec_files(paths: Iterable[Path | str]) -> Iterator[Path]:
@@ -158,6 +161,30 @@ def name_from_file(source: str) -> str:
     """The name a spec file's own name gives (``orders.py_description.txt`` -> ``orders``)."""
     stem = PurePosixPath(source).stem
     return snake_case_name(_STEM_SUFFIX.sub("", stem, count=1)) or snake_case_name(stem)
+
+
+def name_clashes(names: Mapping[str, str]) -> list[SpecProblem]:
+    """A problem for each source (of ``names``: source -> pipeline name) whose pipeline
+    name another source claims too, naming every source that claims it."""
+    claims: dict[str, list[str]] = {}
+    for source, name in names.items():
+        claims.setdefault(name, []).append(source)
+    return [
+        SpecProblem(
+            source,
+            None,
+            "name",
+            f"pipeline name {name!r} is claimed by {_listed(sources)}: give each a unique "
+            "`name:` (front matter in Markdown)",
+        )
+        for name, sources in claims.items()
+        if len(sources) > 1
+        for source in sources
+    ]
+
+
+def _listed(items: list[str]) -> str:
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _decode(data: bytes, source: str) -> str:

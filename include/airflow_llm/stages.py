@@ -28,7 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, TypeVar
 
 from airflow.sdk import ObjectStoragePath
@@ -50,8 +50,14 @@ from airflow_llm.publish import current_manifest, publish_bundle, write_report
 from airflow_llm.report import build_manifest, build_report, report_markdown
 from airflow_llm.settings import GenerationSettings, Strategy, parse_strategy
 from airflow_llm.spec import PipelineSpec, TaskSpec, reachable
-from airflow_llm.spec_loading import SpecError, parse_spec, snake_case_name
-from airflow_llm.validate.findings import Finding, errors
+from airflow_llm.spec_loading import (
+    SpecError,
+    SpecProblem,
+    name_clashes,
+    name_from_file,
+    parse_spec,
+)
+from airflow_llm.validate.findings import Finding, errors, sha256_text
 from airflow_llm.validate.sql import SqlValidator
 
 READY, UNCHANGED, REJECTED, PUBLISHED = "ready", "unchanged", "rejected", "published"
@@ -188,15 +194,20 @@ def _read_json_if_present(path: ObjectStoragePath) -> Any | None:
 
 
 def _reject(
-    ctx: FlowContext, item: dict[str, Any], reason: str, report: dict[str, Any]
+    ctx: FlowContext,
+    item: dict[str, Any],
+    reason: str,
+    report: dict[str, Any],
+    per_spec: bool = False,
 ) -> dict[str, Any]:
+    """Write the report of a rejected item; ``per_spec``: its name carries the spec's URI
+    (a spec with no valid name, or one another spec claims too, has no report of its own)."""
     files = {
         "report.json": json.dumps(report, indent=2, sort_keys=True) + "\n",
         "report.md": report_markdown(report),
     }
-    report_uri = write_report(
-        ctx.s3(), ctx.bucket, item["pipeline"], _report_name(ctx, item), files
-    )
+    name = _report_name(ctx, item) + (f"-{sha256_text(item['uri'])[:8]}" if per_spec else "")
+    report_uri = write_report(ctx.s3(), ctx.bucket, item["pipeline"], name, files)
     progress("%s (%s): rejected: %s", item["pipeline"], item["environment"], reason)
     return {**item, "status": REJECTED, "reason": reason, "report_uri": report_uri}
 
@@ -205,9 +216,13 @@ def _report_name(ctx: FlowContext, item: Mapping[str, Any]) -> str:
     return f"{ctx.run_key}-{item['environment']}"
 
 
-def _empty_report(pipeline: str, reason: str, problems: list[Finding]) -> dict[str, Any]:
-    """The report of a spec rejected before any model call (it cost nothing)."""
-    return build_report(pipeline, False, reason, {}, [], problems, _totals({}, [], []))
+def _refuse(
+    ctx: FlowContext, item: dict[str, Any], reason: str, problems: Sequence[SpecProblem]
+) -> dict[str, Any]:
+    """Reject a spec before any model call (its report costs nothing)."""
+    findings = [Finding(p.source, p.line, p.field, p.message) for p in problems]
+    report = build_report(item["pipeline"], False, reason, {}, [], findings, _totals({}, [], []))
+    return _reject(ctx, item, reason, report, per_spec=True)
 
 
 def fingerprint(
@@ -313,27 +328,50 @@ def prepare(
     uris: Sequence[str], environments: Sequence[str], ctx: FlowContext
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Parse and validate every spec for every environment: the ready ones, and the others
-    (unchanged: the published bundle is up to date; rejected: with a report)."""
+    (unchanged: the published bundle is up to date; rejected: with a report).
+
+    Specs that claim the same pipeline name are all rejected, each with a report naming
+    every one of them: none may take the others' work prefix, report, bundle or DAG id.
+    """
     router = ctx.router()
     ctx.s3()  # one client for every thread
-    pairs = [(uri, environment) for uri in uris for environment in environments]
-    with ThreadPoolExecutor(max_workers=max(1, min(ctx.concurrency, len(pairs)))) as pool:
-        items = list(pool.map(lambda pair: _prepare_one(pair[0], pair[1], router, ctx), pairs))
+    workers = max(1, min(ctx.concurrency, len(uris) * len(environments)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parsed = dict(zip(uris, pool.map(lambda uri: _parse(uri, ctx), uris), strict=True))
+        names = {uri: spec.name for uri, spec in parsed.items() if isinstance(spec, PipelineSpec)}
+        clashes = {problem.source: problem for problem in name_clashes(names)}
+
+        def one(pair: tuple[str, str]) -> dict[str, Any]:
+            uri, environment = pair
+            return _prepare_one(uri, environment, parsed[uri], clashes.get(uri), router, ctx)
+
+        items = list(pool.map(one, [(uri, env) for uri in uris for env in environments]))
     ready = [item for item in items if item["status"] == READY]
     return ready, [item for item in items if item["status"] != READY]
 
 
-def _prepare_one(
-    uri: str, environment: str, router: ModelRouter, ctx: FlowContext
-) -> dict[str, Any]:
-    stem = snake_case_name(PurePosixPath(uri).stem) or "spec"
-    item: dict[str, Any] = {"uri": uri, "environment": environment, "pipeline": stem}
+def _parse(uri: str, ctx: FlowContext) -> PipelineSpec | SpecError:
     try:
-        spec = parse_spec(ObjectStoragePath(uri, conn_id=ctx.conn_id).read_bytes(), uri)
+        return parse_spec(ObjectStoragePath(uri, conn_id=ctx.conn_id).read_bytes(), uri)
     except SpecError as error:
-        problems = [Finding(p.source, p.line, p.field, p.message) for p in error.problems]
-        return _reject(ctx, item, "invalid spec", _empty_report(stem, "invalid spec", problems))
+        return error
+
+
+def _prepare_one(
+    uri: str,
+    environment: str,
+    spec: PipelineSpec | SpecError,
+    clash: SpecProblem | None,
+    router: ModelRouter,
+    ctx: FlowContext,
+) -> dict[str, Any]:
+    stem = name_from_file(uri) or "spec"
+    item: dict[str, Any] = {"uri": uri, "environment": environment, "pipeline": stem}
+    if isinstance(spec, SpecError):
+        return _refuse(ctx, item, "invalid spec", spec.problems)
     item["pipeline"] = spec.name
+    if clash is not None:
+        return _refuse(ctx, item, clash.message, [clash])
     expected = fingerprint(spec, router, ctx.settings())
     published = current_manifest(ctx.s3(), ctx.bucket, environment, spec.name)
     up_to_date = published is not None and {k: published.get(k) for k in expected} == expected

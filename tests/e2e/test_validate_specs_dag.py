@@ -34,6 +34,7 @@ def test_one_bad_spec_does_not_stop_the_others(
     (prefix / "digest.md").write_bytes(
         (REPO_ROOT / "specs" / "support_ticket_digest.md").read_bytes()
     )
+    (prefix / "team" / "orders_copy.yml").write_bytes(b"name: orders_etl\ndescription: d\n")
     (prefix / "team" / "cyclic.yml").write_bytes(
         b"name: cyclic\ndescription: d\ntasks:\n"
         b"  - {name: a, kind: sql, description: d, depends_on: [b]}\n"
@@ -50,6 +51,9 @@ def test_one_bad_spec_does_not_stop_the_others(
         ti.rendered_map_index for (task, _), ti in instances.items() if task == "validate"
     )
     base = f"s3://{bucket}/e2e-specs/"
-    assert validate == [f"{base}digest.md", f"{base}orders_etl.yml", f"{base}team/cyclic.yml"]
+    assert validate == [
+        f"{base}{key}"
+        for key in ("digest.md", "orders_etl.yml", "team/cyclic.yml", "team/orders_copy.yml")
+    ]
     summary = instances[("summarize", -1)].xcom_pull(task_ids="summarize")
-    assert summary == {"specs": 3, "valid": 2, "invalid": 1}
+    assert summary == {"specs": 4, "valid": 1, "invalid": 3}, "two specs claim orders_etl"

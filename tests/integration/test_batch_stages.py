@@ -2,7 +2,7 @@
 
 A batch keeps several requests in flight and still writes the same artifacts as one
 task at a time; environments of one spec ask each question once; quality suites see
-the tables of the repaired SQL.
+the tables of the repaired SQL; specs that claim one pipeline name are all refused.
 """
 
 from __future__ import annotations
@@ -141,3 +141,39 @@ def test_quality_suites_see_the_tables_of_the_repaired_sql(
     suite_request = next(body for body in script.requests if "response_format" in body)
     schema = suite_request["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["table"]["enum"] == ["orders", "totals"]
+
+
+def test_specs_that_claim_one_name_are_all_refused_and_the_others_go_on(
+    s3_connection: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = s3_connection.bucket
+    client = s3_client(s3_connection)
+    [alone] = upload_specs(s3_connection, "batch-clash/", ["batch_alone"])
+    claimants = [f"s3://{bucket}/batch-clash/{key}" for key in ("a.yml", "team/b.md")]
+    client.put_object(
+        Bucket=bucket, Key="batch-clash/a.yml", Body=SPEC.format(name="batch_clash").encode()
+    )
+    markdown = "# DAG Documentation\n\n[Batch Clash] - Comprehensive Pipeline Description\n"
+    client.put_object(Bucket=bucket, Key="batch-clash/team/b.md", Body=markdown.encode())
+    ctx = FlowContext(bucket, "clash", strategy="free")
+    with model_connection(ScriptedModel({}), "scripted-clash", monkeypatch):
+        ready, skipped = prepare([*claimants, alone], ["dev", "prod"], ctx)
+
+    assert [(item["pipeline"], item["environment"]) for item in ready] == [
+        ("batch_alone", "dev"),
+        ("batch_alone", "prod"),
+    ]
+    assert [(item["uri"], item["status"]) for item in skipped] == [
+        (uri, "rejected") for uri in claimants for _ in ("dev", "prod")
+    ]
+    claimed = f"pipeline name 'batch_clash' is claimed by {claimants[0]} and {claimants[1]}"
+    assert all(item["reason"].startswith(claimed) for item in skipped)
+    reports = {item["report_uri"] for item in skipped}
+    assert len(reports) == 4, "each spec and environment has a report of its own"
+    for uri in reports:
+        report = json.loads(
+            client.get_object(Bucket=bucket, Key=uri.removeprefix(f"s3://{bucket}/"))["Body"].read()
+        )
+        assert report["reason"].startswith(claimed)
+    work = client.list_objects_v2(Bucket=bucket, Prefix="work/clash/")["Contents"]
+    assert {item["Key"].split("/")[3] for item in work} == {"batch_alone"}

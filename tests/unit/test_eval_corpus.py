@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_llm.spec_loading import load_spec
+from airflow_llm.evaluation.corpus import load_corpus
+from airflow_llm.spec_loading import load_spec, name_clashes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVAL_DIR = Path(
@@ -46,3 +47,18 @@ def test_eval_description_loads(path: Path | None) -> None:
     spec = load_spec(path)
     assert spec.tasks is None
     assert len(spec.description) > 100
+
+
+def test_eval_descriptions_each_name_their_own_pipeline() -> None:
+    """16 of them start with ``# DAG Documentation``: a heading that names no pipeline."""
+    require_corpus()
+    assert name_clashes({str(path): load_spec(path).name for path in DESCRIPTIONS}) == []
+
+
+def test_corpus_specs_that_share_a_name_do_not_load(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.md").write_text("# DAG Documentation\n\n[Same] - Description\n")
+    (tmp_path / "c.yml").write_text("name: same_too\ndescription: d\n")
+    entries = load_corpus([tmp_path])
+    assert [entry.spec is None for entry in entries] == [True, True, False]
+    assert all("pipeline name 'same' is claimed by" in str(entry.error) for entry in entries[:2])

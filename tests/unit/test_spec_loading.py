@@ -12,6 +12,7 @@ from airflow_llm.spec_loading import (
     SpecError,
     check_spec_files,
     load_spec,
+    name_clashes,
     parse_spec,
     snake_case_name,
 )
@@ -126,3 +127,28 @@ def test_markdown_name_comes_from_a_title_that_names_a_pipeline_or_the_file(
 ) -> None:
     for source in (file, f"s3://bucket/specs/team/{file}"):  # the same file, the same name
         assert parse_spec(text.encode(), source).name == name
+
+
+def test_every_spec_claiming_a_name_is_a_problem_naming_all_claimants() -> None:
+    problems = name_clashes({"a.yml": "x", "b.yml": "y", "c.md": "x", "d.md": "x"})
+    message = (
+        "pipeline name 'x' is claimed by a.yml, c.md and d.md: give each a unique `name:` "
+        "(front matter in Markdown)"
+    )
+    assert [str(problem) for problem in problems] == [
+        f"{source}: name: {message}" for source in ("a.yml", "c.md", "d.md")
+    ]
+    assert name_clashes({"a.yml": "x", "b.yml": "y"}) == []
+
+
+def test_checking_files_reports_specs_that_share_a_name(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# DAG Documentation\n\n[Orders] - Description\n")
+    (tmp_path / "b.yml").write_text("name: orders\ndescription: d\n")
+    (tmp_path / "c.md").write_text("# DAG Documentation\n\nNo title here.\n")
+    specs, problems = check_spec_files([tmp_path])
+    assert [spec.name for spec in specs] == ["c"]
+    assert [(Path(p.source).name, p.field) for p in problems] == [
+        ("a.md", "name"),
+        ("b.yml", "name"),
+    ]
+    assert all(f"{tmp_path / 'a.md'} and {tmp_path / 'b.yml'}" in p.message for p in problems)
