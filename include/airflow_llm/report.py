@@ -26,15 +26,19 @@ def build_manifest(
     states: Mapping[str, ArtifactState],
     plan_attempts: list[PlanAttempt],
     settings: GenerationSettings,
+    spec_source: str | None = None,
 ) -> str:
     """``manifest.json``: no timestamps or timings, so equal inputs give equal bytes.
 
     Besides what made the bundle (spec, generator, models, prompts, strategy and pattern
     versions) it records how each artifact was written and which gates the bundle
-    passed: promotion refuses a bundle that skipped one.
+    passed (promotion refuses a bundle that skipped one), and the spec it came from
+    (``spec_source``, the spec's URI; None from a spec given directly): a spec elsewhere
+    that claims the same name may not replace it.
     """
     manifest = {
         "pipeline": pipeline,
+        "spec_source": spec_source,
         "spec_sha256": spec_hash,
         "generator_version": __version__,
         "models": router.describe(),

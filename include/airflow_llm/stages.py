@@ -374,6 +374,13 @@ def _prepare_one(
         return _refuse(ctx, item, clash.message, [clash])
     expected = fingerprint(spec, router, ctx.settings())
     published = current_manifest(ctx.s3(), ctx.bucket, environment, spec.name)
+    owner = (published or {}).get("spec_source")
+    if owner not in (None, uri):
+        reason = (
+            f"pipeline name {spec.name!r} is published in {environment} from {owner}: give "
+            f"this spec a unique `name:` (or remove that bundle to move the pipeline here)"
+        )
+        return _refuse(ctx, item, reason, [SpecProblem(uri, None, "name", reason)])
     up_to_date = published is not None and {k: published.get(k) for k in expected} == expected
     if up_to_date and not ctx.force:
         progress("%s (%s): unchanged, the published bundle is up to date", spec.name, environment)
@@ -624,6 +631,7 @@ def gate(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
         results.states,
         results.plan_attempts,
         ctx.settings(),
+        spec_source=assembled["uri"],
     )
     _write_json(work / "bundle.json", files)
     _write_json(work / "report.json", results.report(None, [], gates.smoke))

@@ -177,3 +177,31 @@ def test_specs_that_claim_one_name_are_all_refused_and_the_others_go_on(
         assert report["reason"].startswith(claimed)
     work = client.list_objects_v2(Bucket=bucket, Prefix="work/clash/")["Contents"]
     assert {item["Key"].split("/")[3] for item in work} == {"batch_alone"}
+
+
+def test_a_bundle_published_from_one_spec_is_not_replaced_by_another_of_that_name(
+    s3_connection: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = s3_connection.bucket
+    client = s3_client(s3_connection)
+    [owner] = upload_specs(s3_connection, "batch-owner/", ["batch_owned"])
+    other = f"s3://{bucket}/batch-owner/team/copy.yml"  # another file, the same name
+    client.put_object(
+        Bucket=bucket,
+        Key="batch-owner/team/copy.yml",
+        Body=SPEC.format(name="batch_owned").encode(),
+    )
+    manifest = {"pipeline": "batch_owned", "spec_source": owner, "spec_sha256": "0"}
+    key = "bundles/dev/batch_owned/manifest.json"
+    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
+    ctx = FlowContext(bucket, "owner", strategy="free")
+    with model_connection(ScriptedModel({}), "scripted-owner", monkeypatch):
+        ready, skipped = prepare([other], ["dev", "prod"], ctx)
+        owner_ready, _ = prepare([owner], ["dev"], ctx)
+
+    assert [i["environment"] for i in ready] == ["prod"]  # nothing is published in prod
+    [refused] = skipped
+    assert (refused["environment"], refused["status"]) == ("dev", "rejected")
+    published_from = f"pipeline name 'batch_owned' is published in dev from {owner}"
+    assert refused["reason"].startswith(published_from)
+    assert [i["uri"] for i in owner_ready] == [owner]  # its own spec regenerates it
