@@ -122,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     scope = evaluate.add_mutually_exclusive_group()
     scope.add_argument("--skip-sql-accuracy", action="store_true", help="only the corpus")
     scope.add_argument("--sql-only", action="store_true", help="only the NL -> SQL questions")
+    evaluate.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="plan the corpus specs without generating them (planning figures only)",
+    )
     _endpoint_arguments(evaluate)
     evaluate.add_argument(
         "--strategy",
@@ -435,7 +440,14 @@ def _eval(args: argparse.Namespace) -> int:
     )
     with running(model_processes(client.router, EmbeddedConfig.from_env())):
         comparison = run_evaluation(
-            entries, questions, client, settings, folders, args.strategy, progress=_progress
+            entries,
+            questions,
+            client,
+            settings,
+            folders,
+            args.strategy,
+            progress=_progress,
+            planning_only=args.plan_only,
         )
     for run in comparison.runs:
         print(f"strategy {run.strategy}")

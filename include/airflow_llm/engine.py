@@ -111,6 +111,28 @@ def build_bundle(
     return finish(True, None, files)
 
 
+def plan_only(
+    spec: PipelineSpec, client: ModelClient, settings: GenerationSettings
+) -> BundleResult:
+    """Plan ``spec`` and stop: its tasks and a report of the plan (``eval --plan-only``
+    measures planning alone, in minutes instead of hours of generation)."""
+    started = time.monotonic()
+    before = client.stats.snapshot()
+    attempts: list[PlanAttempt] = []
+    tasks: list[TaskSpec] = []
+    reason = "planned only: not generated"
+    try:
+        plan = plan_tasks(spec, client, settings)
+        tasks, attempts = plan.tasks, plan.attempts
+    except PlanningError as error:
+        attempts, reason = error.attempts, str(error)
+    except (ModelError, PromptBudgetError) as error:
+        reason = str(error)
+    totals = _totals(before, client.stats, time.monotonic() - started)
+    report = build_report(spec.name, False, reason, {}, attempts, [], totals)
+    return BundleResult(spec.name, False, reason, report=report, tasks=tasks)
+
+
 def write_bundle(result: BundleResult, out_dir: Path) -> Path:
     """Write ``result`` into the bundle root ``out_dir``; return the DAG file's path.
 

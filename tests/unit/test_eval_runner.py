@@ -243,3 +243,20 @@ def test_the_embedded_model_is_started_only_for_a_router_that_uses_it(tmp_path: 
     assert [process.name for process in model_processes(embedded, config)] == ["model-server"]
     assert [process.name for process in model_processes(routed, config)] == ["model-server"]
     assert model_processes(other, config) == []
+
+
+def test_plan_only_measures_planning_without_generating(corpus: Path, tmp_path: Path) -> None:
+    entries = load_corpus([corpus])
+    script = ScriptedModel({"plan_step": ['{"kind": "sql"}']})
+    settings = GenerationSettings(work_dir=tmp_path / "work")
+
+    comparison = run_evaluation(
+        entries, {}, client(script), settings, [corpus], ["auto"], planning_only=True
+    )
+    [run] = comparison.runs
+    _, totals = run.specs
+    assert totals.planning == "hybrid"
+    assert totals.planned_tasks == ["build_totals", "check_totals", "count_total_rows"]
+    assert totals.structure is not None and totals.structure.task_recall == 1.0
+    assert set(script.roles()) <= {"plan_step"}, "nothing but planning questions"
+    assert re.search(r"^gate pass \(valid bundles\) +not generated$", comparison.table(), re.M)

@@ -44,14 +44,16 @@ def run_evaluation(
     corpus: Sequence[Path],
     strategies: Sequence[str] = ("free", "hybrid", "auto"),
     progress: Callable[[str], None] = lambda message: None,
+    planning_only: bool = False,
 ) -> Comparison:
-    """For each strategy: generate every corpus entry, then answer every question set."""
+    """For each strategy: generate (``planning_only``: plan) every corpus entry, then
+    answer every question set."""
     runs = []
     for strategy in strategies:
         progress(f"strategy {strategy}")
         chosen = replace(settings, strategy=parse_strategy(strategy))
         started = datetime.now(UTC)
-        specs = evaluate_corpus(entries, client, chosen, progress)
+        specs = evaluate_corpus(entries, client, chosen, progress, planning_only)
         sql = {
             name: measure_sql_accuracy(question_set, client, chosen, progress)
             for name, question_set in questions.items()
@@ -61,7 +63,11 @@ def run_evaluation(
                 started_at=started,
                 finished_at=datetime.now(UTC),
                 endpoints=client.router.describe(),
-                settings={"max_attempts": settings.max_attempts, "cache": client.cache is not None},
+                settings={
+                    "max_attempts": settings.max_attempts,
+                    "cache": client.cache is not None,
+                    "planning_only": planning_only,
+                },
                 corpus=[str(folder) for folder in corpus],
                 specs=specs,
                 sql=sql,

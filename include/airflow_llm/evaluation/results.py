@@ -230,7 +230,10 @@ class Comparison:
         rows: list[list[str]] = [
             [
                 "gate pass (valid bundles)",
-                *(_rate(t["gate_pass_rate"], t["gate_pass"]) for t in totals),
+                *(
+                    _gated(run, _rate(t["gate_pass_rate"], t["gate_pass"]))
+                    for run, t in zip(self.runs, totals, strict=True)
+                ),
             ],
             [
                 "spec unit tests passed",
@@ -278,7 +281,8 @@ class Comparison:
             )
         for corpus in dict.fromkeys(spec.corpus for run in self.runs for spec in run.specs):
             rows.append(
-                [f"gate pass ({corpus})"] + [_corpus_gate_pass(run, corpus) for run in self.runs]
+                [f"gate pass ({corpus})"]
+                + [_gated(run, _corpus_gate_pass(run, corpus)) for run in self.runs]
             )
             rows.append(
                 [f"sql+quality valid after repair ({corpus})"]
@@ -328,6 +332,11 @@ def write_results(comparison: Comparison, out_dir: Path) -> tuple[Path, Path]:
 
 def _corpus_specs(run: EvaluationRun, corpus: str) -> list[SpecEvaluation]:
     return [spec for spec in run.specs if spec.corpus == corpus and spec.error is None]
+
+
+def _gated(run: EvaluationRun, cell: str) -> str:
+    """A gate figure, or "not generated" for a run that only planned."""
+    return "not generated" if run.settings.get("planning_only") else cell
 
 
 def _corpus_gate_pass(run: EvaluationRun, corpus: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_llm.engine import BundleResult, build_bundle
+from airflow_llm.engine import BundleResult, build_bundle, plan_only
 from airflow_llm.evaluation.corpus import CorpusEntry
 from airflow_llm.evaluation.matching import Edge, StructureScore, score_structure
 from airflow_llm.evaluation.reference import ReferenceStructure, extract_reference
@@ -112,13 +112,18 @@ def evaluate_spec(
     client: ModelClient,
     settings: GenerationSettings,
     progress: Callable[[str], None] = lambda message: None,
+    planning_only: bool = False,
 ) -> SpecEvaluation:
-    """Generate the bundle of one corpus entry and measure it."""
+    """Generate the bundle of one corpus entry and measure it (``planning_only``: plan
+    it and measure the plan)."""
     if entry.spec is None:
         return SpecEvaluation(str(entry.path), entry.corpus, None, entry.error, "not loaded", None)
     reference, note = reference_for(entry.spec)
     try:
-        result = build_bundle(entry.spec, client, settings, progress)
+        if planning_only:
+            result = plan_only(entry.spec, client, settings)
+        else:
+            result = build_bundle(entry.spec, client, settings, progress)
     except Exception as error:  # one crashing spec must not end a run of many
         crash = f"generation crashed: {type(error).__name__}: {error}"
         result = BundleResult(entry.spec.name, False, crash, report={"totals": {}})
@@ -209,10 +214,11 @@ def evaluate_corpus(
     client: ModelClient,
     settings: GenerationSettings,
     progress: Callable[[str], None] = lambda message: None,
+    planning_only: bool = False,
 ) -> list[SpecEvaluation]:
     """:func:`evaluate_spec` for every entry, in order."""
     evaluations = []
     for number, entry in enumerate(entries, 1):
         progress(f"[{number}/{len(entries)}] {entry.path}")
-        evaluations.append(evaluate_spec(entry, client, settings, progress))
+        evaluations.append(evaluate_spec(entry, client, settings, progress, planning_only))
     return evaluations
