@@ -91,7 +91,7 @@ def _first(schema: dict[str, Any]) -> Any:
         if options is not None:
             return options[:count] if len(options) >= count else options
         return [_first(items) for _ in range(count)]
-    return {"string": "", "integer": 0, "number": 0, "boolean": False}.get(schema.get("type"))
+    return {"string": "", "integer": 0, "number": 0, "boolean": False}.get(str(schema.get("type")))
 
 
 def role_of(body: dict[str, Any]) -> str:
