@@ -86,13 +86,12 @@ class PlannedStep:
         return f"description line {self.step.line} ({self.step.source}): {self.step.title}"
 
     def task(self) -> dict[str, Any]:
-        """The task as the spec's ``tasks`` list holds it."""
-        description = self.step.text if len(self.step.text) > len(self.step.title) else ""
-        text = description or self.step.title
+        """The task as the spec's ``tasks`` list holds it: the step's whole text is its
+        description."""
         return {
             "name": self.name,
             "kind": self.kind,
-            "description": text[:DESCRIPTION_LIMIT],
+            "description": self.step.text[:DESCRIPTION_LIMIT],
             "depends_on": list(self.depends_on),
         }
 
