@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from airflow_llm.bundle.render import BundleLayout, artifact_file, parse_tasks_document
+from airflow_llm.bundle.render import BundleLayout, TasksDocument, parse_tasks_document
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.dag_import import import_dags
@@ -69,7 +69,7 @@ def _gate(
         (root / relative).write_text(content)
     python_files = sorted(root / name for name in files if name.endswith(".py"))
     findings = mypy_findings(python_files, settings.work_dir / "mypy-cache", root)
-    findings += resource_findings(layout, files, document.tasks)
+    findings += resource_findings(layout, files, document)
     parsed = import_dags(root / "dags")
     for path, error in parsed.errors.items():
         last_line = error.strip().splitlines()[-1] if error.strip() else error
@@ -87,10 +87,11 @@ def _gate(
 
 
 def resource_findings(
-    layout: BundleLayout, files: Mapping[str, str], tasks: list[TaskSpec]
+    layout: BundleLayout, files: Mapping[str, str], document: TasksDocument
 ) -> list[Finding]:
     """Every file the DAG reads (its config and each task's resource) is in the bundle."""
-    needed = [layout.resource("config.yml")] + [layout.resource(artifact_file(t)) for t in tasks]
+    resources = [layout.resource(document.file(task)) for task in document.tasks]
+    needed = [layout.resource("config.yml"), *resources]
     return [
         Finding(layout.dag_file, None, "structure.resource", f"missing resource {path}")
         for path in needed

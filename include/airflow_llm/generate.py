@@ -1,7 +1,8 @@
 """Per-task generation and the bounded repair loop, free-form or hybrid.
 
-Each task gets one artifact (SQL script, Python function or expectation suite), written
-one of two ways (``GenerationSettings.strategy``):
+Each task gets one artifact (SQL script, Python function, expectation suite, or the
+parameters of a provider operator), written one of two ways
+(``GenerationSettings.strategy``):
 
 - **hybrid**: the model picks a pattern of the catalog and fills its typed parameters
   (:mod:`airflow_llm.hybrid`); the project renders the artifact;
@@ -30,7 +31,15 @@ from airflow_llm.hybrid import HybridAnswer, HybridWriter, hybrid_serves
 from airflow_llm.llm.answers import extract_code_block, parse_json_object
 from airflow_llm.llm.client import ChatRequest, ModelClient
 from airflow_llm.llm.pricing import total_cost
-from airflow_llm.patterns import CUSTOM, Relation, TaskContext, context_for, ranked_pattern_names
+from airflow_llm.patterns import (
+    CUSTOM,
+    Relation,
+    TaskContext,
+    context_for,
+    operator_patterns,
+    ranked_pattern_names,
+)
+from airflow_llm.patterns.operators import operator_findings
 from airflow_llm.prompts import Prompt, budgeted_prompt, numbered, render_prompt
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec, TaskSpec
@@ -81,6 +90,7 @@ class ArtifactState:
 
     task: TaskSpec
     file: str
+    """The resource file of the latest attempt (an operator pattern's differs)."""
     attempts: list[Attempt] = field(default_factory=list)
     json_schema: dict[str, Any] | None = None
     """Structured-output schema of every request for this artifact (quality suites)."""
@@ -272,6 +282,7 @@ class ArtifactGenerator:
         answer = writer.answer(ctx, allow_custom, previous, findings or [], exclude or [])
         if answer.pattern == CUSTOM:
             return None, answer
+        state.file = artifact_file(state.task, answer.pattern in operator_patterns())
         output = None
         if answer.rendered is None:
             content = json.dumps(answer.parameters, indent=2, sort_keys=True) + "\n"
@@ -334,6 +345,7 @@ class ArtifactGenerator:
         )
 
     def _attempt(self, state: ArtifactState, prompt: Prompt) -> Attempt:
+        state.file = artifact_file(state.task)
         role = role_of(state.task)
         request = ChatRequest(
             role=role,
@@ -383,6 +395,8 @@ class ArtifactGenerator:
             "quality": self._validate_suite,
         }
         validate = validators.get(state.task.kind, self._validate_python)
+        if state.file == artifact_file(state.task, operator=True):
+            validate = self._validate_operator
         try:
             content, findings = validate(state, answer, ctx)
         except Exception as error:  # a validator bug must not sink the batch
@@ -417,6 +431,11 @@ class ArtifactGenerator:
             answer, state.file, task.kind, task.name, task.description, self.spec.allowed_imports
         )
         return built.source, built.findings
+
+    def _validate_operator(
+        self, state: ArtifactState, answer: str, ctx: TaskContext
+    ) -> tuple[str, list[Finding]]:
+        return answer, operator_findings(answer, state.file, state.task, operator_patterns())
 
     def _validate_suite(
         self, state: ArtifactState, answer: str, ctx: TaskContext

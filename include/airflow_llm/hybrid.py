@@ -42,7 +42,12 @@ from airflow_llm.validate.findings import Finding
 
 MAX_TOKENS = {"pattern": 40, "inputs": 120, "parameters": 500}
 MAX_TABLES_SHOWN = 6
-ARTIFACTS = {"sql": "SQL script", "quality": "Great Expectations suite", "question": "SQL query"}
+ARTIFACTS = {
+    "sql": "SQL script",
+    "quality": "Great Expectations suite",
+    "question": "SQL query",
+    **dict.fromkeys(("python", "sensor", "branch"), "Airflow operator"),
+}
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,13 @@
 Before anything is written to the target environment, the version's objects are read
 back and must be the bytes that were published: its manifest's sha256 is the one
 announced, every file's sha256 equals its manifest entry, and the files are exactly the
-ones the manifest lists. Then :func:`airflow_llm.recheck.recheck_files` runs on those
-bytes every check of the first publish (the validators of each resource, the secrets
-scan, and the bundle gates: types, import, structure, smoke run), the same function
-``airflow-llm validate DIR`` runs. Any blocking finding refuses the promotion, with a
-message that names each file and what is wrong with it.
+ones the manifest lists, and ``config.yml`` has no placeholder left for the target
+environment (a connection, bucket or key an operator needs). Then
+:func:`airflow_llm.recheck.recheck_files` runs on those bytes every check of the first
+publish (the validators of each resource, the secrets scan, and the bundle gates: types,
+import, structure, smoke run), the same function ``airflow-llm validate DIR`` runs. Any
+blocking finding refuses the promotion, with a message that names each file and what is
+wrong with it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from airflow_llm.publish import (
     read_manifest,
     version_prefix,
 )
-from airflow_llm.recheck import manifest_findings, recheck_files
+from airflow_llm.recheck import manifest_findings, recheck_files, unfilled
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.validate.findings import Finding, errors
 
@@ -102,6 +104,13 @@ def promote(
     """Check the version published in ``source`` again and publish the same bytes to
     ``target``; raise :class:`PromotionError`, writing nothing, when a check fails."""
     files = load_version(client, bucket, source, pipeline, version, sha256)
+    to_fill = unfilled(files, pipeline, target)
+    if to_fill:
+        raise PromotionError(
+            f"{pipeline} {version} has settings still to fill for {target}: "
+            f"{'; '.join(to_fill)} (set them in the spec's environment, or its vars as "
+            "<task>_<setting>, and regenerate)"
+        )
     skipped = skipped_gates(files[MANIFEST])
     if skipped:
         raise PromotionError(

@@ -10,6 +10,9 @@ passed when it was first published:
   through sqlfluff, the template and statement policy (the spec's sources read-only)
   and the dry run on DuckDB sample data, then the spec's unit tests; Python through the
   code policy; expectation suites through the suite checks and their unit tests;
+  operator parameters through their pattern's model;
+- the placeholders of ``config.yml`` still to fill, per environment (warnings: they
+  block promotion to that environment only, see :func:`unfilled`);
 - the secrets scan: every pattern on the generated resources, the credential shapes
   (which the spec check refuses) on the rendered files;
 - the bundle gates: mypy, the sandboxed DagBag import, structure against ``tasks.yml``,
@@ -31,12 +34,14 @@ import yaml
 from pydantic import ValidationError
 
 from airflow_llm.bundle.render import (
+    OPERATOR_SUFFIX,
     BundleLayout,
     TasksDocument,
-    artifact_file,
     parse_tasks_document,
 )
 from airflow_llm.gates import gate_bundle
+from airflow_llm.patterns import operator_patterns
+from airflow_llm.patterns.operators import operator_findings, placeholders
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.findings import Finding, errors, sha256_text
@@ -84,6 +89,7 @@ def recheck_files(files: Mapping[str, str], settings: GenerationSettings) -> lis
     try:
         document = parse_tasks_document(bundle[tasks_yml])
         params = _sql_params(bundle[config_yml])
+        unfilled_settings = placeholders(yaml.safe_load(bundle[config_yml]))
     except (
         yaml.YAMLError,
         ValidationError,
@@ -95,7 +101,12 @@ def recheck_files(files: Mapping[str, str], settings: GenerationSettings) -> lis
         detail = " ".join(f"{type(error).__name__}: {error}".split())[:300]
         message = f"unreadable tasks.yml or config.yml: {detail}"
         return [*findings, Finding(layout.resources, None, "bundle.layout", message)]
-    artifacts = {layout.resource(artifact_file(task)) for task in document.tasks}
+    findings += [
+        Finding(config_yml, None, "config.placeholder", f"{environment}: {setting}", "warning")
+        for environment, settings in unfilled_settings.items()
+        for setting in settings
+    ]
+    artifacts = {layout.resource(document.file(task)) for task in document.tasks}
     findings += resource_findings(bundle, layout, document, params)
     for path, content in sorted(bundle.items()):
         findings += (
@@ -158,7 +169,7 @@ def resource_findings(
     sql = SqlValidator()
     findings: list[Finding] = []
     for task in document.tasks:
-        path = layout.resource(artifact_file(task))
+        path = layout.resource(document.file(task))
         text = bundle.get(path)
         if text is None:
             continue
@@ -172,6 +183,8 @@ def resource_findings(
                     found += unit_test_findings(text, path, task, relations, spec.dialect, params)
             elif path.endswith(".py"):
                 found = _python_findings(text, path, document.allowed_imports)
+            elif path.endswith(OPERATOR_SUFFIX):
+                found = operator_findings(text, path, task, operator_patterns())
             else:
                 suite = json.loads(text)
                 found = suite_findings(suite, path, spec, relations)
@@ -182,6 +195,13 @@ def resource_findings(
             found = [Finding(path, None, "validator.crash", message)]
         findings += found
     return findings
+
+
+def unfilled(files: Mapping[str, str], pipeline: str, environment: str) -> list[str]:
+    """The settings of ``environment`` in the bundle's ``config.yml`` that are still
+    placeholders (``operators.<task>.<setting>: <fill in: ...>``)."""
+    config = files.get(BundleLayout(pipeline).resource("config.yml"))
+    return placeholders(yaml.safe_load(config or "{}") or {}).get(environment, [])
 
 
 def _python_findings(text: str, path: str, allowed_imports: list[str]) -> list[Finding]:

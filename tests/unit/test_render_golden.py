@@ -62,25 +62,6 @@ HYBRID_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
 """(task, question) -> the answers that differ from the first options."""
 
 PYTHON_ANSWERS = {
-    "export_training_snapshot": """
-from airflow.sdk import BaseHook, ObjectStoragePath, get_current_context
-
-
-def run(config: dict[str, Any], upstream: dict[str, Any], item: Any = None) -> Any:
-    bucket = config.get("bucket")
-    if not bucket:
-        raise ValueError("the environment has no bucket to export the snapshot to")
-    ds = get_current_context()["ds"]
-    table = f"{config['schema']}.features_churn" if config.get("schema") else "features_churn"
-    hook: Any = BaseHook.get_connection(config["conn_id"]).get_hook()
-    frame = hook.get_df(f"SELECT * FROM {table}")
-    key = f"features/churn/dt={ds}/features_churn.parquet"
-    target = ObjectStoragePath(f"s3://{bucket}/{key}", conn_id=config["aws_conn_id"])
-    with target.open("wb") as handle:
-        frame.to_parquet(handle, index=False)
-    log.info("exported %d rows of %s to %s", len(frame), table, target)
-    return key
-""",
     "fetch_review_batches": """
 from airflow.sdk import BaseHook, get_current_context
 

@@ -1,8 +1,9 @@
 """Render the bundle's files from templates: same spec and artifacts, same bytes.
 
 The orchestration code (imports, operators, dependencies, retries, schedule) comes
-from ``templates/dag.py.j2``; the model wrote only the SQL bodies, function bodies
-and expectation suites passed in as ``artifacts``.
+from ``templates/dag.py.j2``, a task an operator pattern serves from its snippet
+``templates/<pattern>.py.j2``; the model wrote only the SQL bodies, function bodies,
+expectation suites and operator parameters passed in as ``artifacts``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,15 @@ import jinja2
 import yaml
 
 from airflow_llm import __version__
+from airflow_llm.patterns import operator_patterns
 from airflow_llm.patterns.context import Relation, context_for
+from airflow_llm.patterns.operators import OPERATOR_KINDS, BoundOperator, bind
 from airflow_llm.spec import PipelineSpec, SourceTable, TaskSpec
 from airflow_llm.validate.python_code import BLACK_MODE
 
 TEMPLATES = Path(__file__).parent / "templates"
+OPERATOR_SUFFIX = "_operator.json"
+"""How the resource of a task an operator pattern serves ends (its parameters)."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,11 @@ class BundleLayout:
         return f"{self.resources}/{name}"
 
 
-def artifact_file(task: TaskSpec) -> str:
-    """The resource file the model's output for ``task`` is written to."""
+def artifact_file(task: TaskSpec, operator: bool = False) -> str:
+    """The resource file the model's output for ``task`` is written to (``operator``:
+    the parameters of an operator pattern)."""
+    if operator:
+        return f"{task.name}{OPERATOR_SUFFIX}"
     if task.kind == "sql":
         return f"{task.name}.sql"
     if task.kind == "quality":
@@ -83,12 +91,14 @@ def _environment() -> jinja2.Environment:
 
 def python_string(text: str, width: int = 72) -> str:
     """A Python literal for ``text``: ``repr`` when short, else implicitly concatenated
-    pieces of at most ``width`` characters, broken after spaces, inside parentheses."""
+    pieces of at most ``width`` characters, broken after spaces (never inside a Jinja
+    ``{{ macro }}``), inside parentheses."""
     if len(repr(text)) <= width:
         return repr(text)
     pieces: list[str] = []
     for token in re.split(r"(?<=\s)", text):
-        if pieces and len(pieces[-1]) + len(token) <= width:
+        inside_macro = bool(pieces) and pieces[-1].count("{{") > pieces[-1].count("}}")
+        if pieces and (len(pieces[-1]) + len(token) <= width or inside_macro):
             pieces[-1] += token
         else:
             pieces.append(token)
@@ -121,11 +131,22 @@ def ordered_tasks(tasks: list[TaskSpec]) -> list[TaskSpec]:
     return ordered
 
 
-def render_dag_file(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
-    """The DAG module, formatted with black."""
+def render_dag_file(
+    spec: PipelineSpec, tasks: list[TaskSpec], operators: Mapping[str, BoundOperator] | None = None
+) -> str:
+    """The DAG module, formatted with black; the tasks in ``operators`` are their
+    provider operators."""
+    operators = operators or {}
     ordered = ordered_tasks(tasks)
     downstream = {t.name: sorted(d.name for d in tasks if t.name in d.depends_on) for t in tasks}
-    kinds = {task.kind for task in tasks}
+    kinds = {task.kind for task in tasks if task.name not in operators}
+    imports = {line for bound in operators.values() for line in bound.pattern.imports}
+    if "sql" in kinds:
+        imports.add(
+            "from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator"
+        )
+    if spec.stakeholders:
+        imports.add("from airflow.providers.smtp.notifications.smtp import SmtpNotifier")
     source = (
         _environment()
         .get_template("dag.py.j2")
@@ -140,7 +161,16 @@ def render_dag_file(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
             default_environment=next(iter(spec.environments)),
             generator_version=__version__,
             spec_sha256=spec_sha256(spec),
-            has_sql="sql" in kinds,
+            imports=sorted(imports),
+            operators={
+                name: {
+                    "template": bound.pattern.template,
+                    "params": bound.params,
+                    "arguments": bound.pattern.arguments(bound.params, spec, bound.task),
+                    "config": f"OPERATORS[{name!r}]",
+                }
+                for name, bound in operators.items()
+            },
             has_quality="quality" in kinds,
             has_functions=bool(kinds & {"python", "sensor", "branch", "llm"}),
             has_taskflow=bool(kinds - {"sql"}),
@@ -151,12 +181,16 @@ def render_dag_file(spec: PipelineSpec, tasks: list[TaskSpec]) -> str:
     return black.format_str(source, mode=BLACK_MODE)
 
 
-def render_config(spec: PipelineSpec) -> str:
-    """``config.yml``: one mapping of values per environment."""
-    config = {
-        name: environment.model_dump(by_alias=True)
-        for name, environment in sorted(spec.environments.items())
-    }
+def render_config(spec: PipelineSpec, operators: Mapping[str, BoundOperator] | None = None) -> str:
+    """``config.yml``: one mapping of values per environment, with the settings of the
+    tasks in ``operators`` under ``operators``."""
+    config = {}
+    for name, environment in sorted(spec.environments.items()):
+        config[name] = environment.model_dump(by_alias=True)
+        if operators:
+            config[name]["operators"] = {
+                task: bound.config(environment) for task, bound in operators.items()
+            }
     return _yaml(config)
 
 
@@ -170,13 +204,13 @@ def render_tasks(
     records: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """``tasks.yml``: the task graph the DAG must have (checked by the structure gate),
-    and per task how its artifact was made (``records``: strategy, pattern with its
-    version and parameters, the table it writes), so a bundle can be reviewed and
-    re-rendered without the model."""
+    and per task its resource file and how its artifact was made (``records``: strategy,
+    pattern with its version and parameters, the table it writes), so a bundle can be
+    reviewed and re-rendered without the model."""
     listed = []
     for task in tasks:
         entry = task.model_dump(mode="json", exclude_defaults=False)
-        entry["file"] = artifact_file(task)
+        entry["file"] = artifact_file(task, is_operator(task, (records or {}).get(task.name)))
         entry.update((records or {}).get(task.name, {}))
         listed.append(entry)
     document = {
@@ -201,6 +235,12 @@ class TasksDocument:
     allowed_imports: list[str]
     outputs: dict[str, Relation] = field(default_factory=dict)
     """The table each task writes, with its columns, by task name (where known)."""
+    files: dict[str, str] = field(default_factory=dict)
+    """Each task's resource file, by task name."""
+
+    def file(self, task: TaskSpec) -> str:
+        """``task``'s resource file (relative to the resources folder)."""
+        return self.files.get(task.name) or artifact_file(task)
 
     def relations(self, task: str) -> list[Relation]:
         """The tables ``task`` may read: the sources and what upstream tasks write."""
@@ -228,8 +268,14 @@ def parse_tasks_document(tasks_yml: str) -> TasksDocument:
     }
     sources = [SourceTable.model_validate(source) for source in document.get("sources", [])]
     allowed = list(document.get("allowed_imports", []))
+    files = {}
+    for task, entry in zip(tasks, document["tasks"], strict=True):
+        file = entry.get("file", artifact_file(task))
+        if file not in (artifact_file(task), artifact_file(task, operator=True)):
+            raise ValueError(f"task {task.name} names no resource of its own: {file!r}")
+        files[task.name] = file
     return TasksDocument(
-        document["pipeline"], document["dialect"], tasks, sources, allowed, outputs
+        document["pipeline"], document["dialect"], tasks, sources, allowed, outputs, files
     )
 
 
@@ -238,11 +284,37 @@ def parse_tasks(tasks_yml: str) -> list[TaskSpec]:
     return parse_tasks_document(tasks_yml).tasks
 
 
-def render_requirements(tasks: list[TaskSpec]) -> str:
-    """``requirements.txt`` of what the DAG needs beyond Airflow."""
+def render_requirements(
+    tasks: list[TaskSpec], operators: Mapping[str, BoundOperator] | None = None
+) -> str:
+    """``requirements.txt`` of what the DAG needs beyond Airflow (the pinned providers
+    of its operator patterns too)."""
     kinds = {task.kind for task in tasks}
+    pinned = {line for bound in (operators or {}).values() for line in bound.pattern.requirements}
     template = _environment().get_template("requirements.txt.j2")
-    return template.render(has_quality="quality" in kinds, has_llm="llm" in kinds)
+    return template.render(
+        has_quality="quality" in kinds, has_llm="llm" in kinds, pinned=sorted(pinned)
+    )
+
+
+def is_operator(task: TaskSpec, record: Mapping[str, Any] | None) -> bool:
+    """Whether ``record`` (see :func:`render_tasks`) says an operator pattern wrote
+    ``task``'s artifact."""
+    pattern = (record or {}).get("pattern") or {}
+    return task.kind in OPERATOR_KINDS and pattern.get("name") in operator_patterns()
+
+
+def bound_operators(
+    tasks: list[TaskSpec],
+    artifacts: Mapping[str, str],
+    records: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, BoundOperator]:
+    """The operators of the tasks an operator pattern wrote, from their artifacts."""
+    return {
+        task.name: bind(artifacts[task.name], task, operator_patterns())
+        for task in tasks
+        if is_operator(task, (records or {}).get(task.name))
+    }
 
 
 def render_bundle(
@@ -257,14 +329,16 @@ def render_bundle(
     ``records`` says how each was made (see :func:`render_tasks`).
     """
     layout = BundleLayout(spec.name)
+    operators = bound_operators(tasks, artifacts, records)
     files = {
-        layout.dag_file: render_dag_file(spec, tasks),
-        layout.resource("config.yml"): render_config(spec),
+        layout.dag_file: render_dag_file(spec, tasks, operators),
+        layout.resource("config.yml"): render_config(spec, operators),
         layout.resource("tasks.yml"): render_tasks(spec, tasks, records),
-        layout.resource("requirements.txt"): render_requirements(tasks),
+        layout.resource("requirements.txt"): render_requirements(tasks, operators),
     }
     for task in tasks:
-        files[layout.resource(artifact_file(task))] = artifacts[task.name]
+        file = artifact_file(task, task.name in operators)
+        files[layout.resource(file)] = artifacts[task.name]
     return dict(sorted(files.items()))
 
 

@@ -2,7 +2,9 @@
 
 A task's kind decides which patterns may serve it (:func:`patterns_for`); the model
 picks one of them, or ``custom`` when none fits (the task is then written free-form),
-from a menu ranked by the task's words (:func:`ranked_pattern_names`).
+from a menu ranked by the task's words (:func:`ranked_pattern_names`). SQL and quality
+tasks get SQL scripts and suites; python, sensor and branch tasks get provider
+operators (:mod:`airflow_llm.patterns.operators`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.deduplication import LatestPerKey
 from airflow_llm.patterns.merging import Upsert
+from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
 from airflow_llm.patterns.selection import QUESTION, Select
+from airflow_llm.patterns.transfers import QueryToS3
 
 CUSTOM = "custom"
 """The menu choice "no pattern fits": the task is written free-form."""
@@ -32,6 +36,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     Snapshot(),
     ExpectationSuite(),
     Select(),
+    QueryToS3(),
 )
 
 __all__ = [
@@ -45,6 +50,7 @@ __all__ = [
     "Rendered",
     "TaskContext",
     "context_for",
+    "operator_patterns",
     "pattern_menu",
     "pattern_named",
     "pattern_versions",
@@ -57,6 +63,11 @@ def pattern_versions() -> dict[str, int]:
     """Every pattern's version, for fingerprints and manifests (a new version of a
     renderer regenerates the bundles that used it)."""
     return {pattern.name: pattern.version for pattern in CATALOG}
+
+
+def operator_patterns() -> dict[str, AnyOperatorPattern]:
+    """The catalog's operator patterns by name (their artifacts configure an operator)."""
+    return {p.name: p for p in CATALOG if isinstance(p, OperatorPattern)}
 
 
 def patterns_for(kind: str) -> list[AnyPattern]:

@@ -39,7 +39,7 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class Rendered:
-    """A pattern's artifact: the file's text, and the table it writes (SQL patterns)."""
+    """A pattern's artifact: the file's text, and the table it writes (if any)."""
 
     content: str
     output: Relation | None = None
@@ -51,7 +51,8 @@ class Pattern(ABC, Generic[Params]):
     name: ClassVar[str]
     version: ClassVar[int]
     kind: ClassVar[str]
-    """The task kind it serves: ``sql`` or ``quality``."""
+    """The task kind it serves: ``sql``, ``quality``, or (operator patterns) ``python``,
+    ``sensor`` or ``branch``."""
     summary: ClassVar[str]
     """One line for the menu the model picks a pattern from."""
     cues: ClassVar[tuple[str, ...]] = ()

@@ -2,8 +2,10 @@
 
 Started by :mod:`airflow_llm.validate.smoke_run` as ``python -m
 airflow_llm.validate.smoke_child '<json>'`` with the DAG folder, the DAG id, the
-logical date and the tasks to mark successful without running. Reports every task's
-state, the error it failed with, and the return value of the tasks asked for. Then,
+logical date, the tasks to mark successful without running and the stand-ins the
+operators reach (:mod:`airflow_llm.validate.stand_ins`). Reports every task's state,
+the error it failed with, the return value of the tasks asked for and the objects each
+wrote to the S3 stand-in. Then,
 still in the sandbox, it runs each SQL task's statements a second time for the same
 logical date (row counts of the tables it writes, before and after: an idempotent
 task leaves them equal), and the spec's unit tests from ``tasks.yml``.
@@ -19,23 +21,35 @@ from pathlib import Path
 from typing import Any
 
 from airflow_llm.validate.sandbox import report_result
+from airflow_llm.validate.stand_ins import S3StandIn, s3_stand_in, written
 
 _STATE_RANK = ["success", "skipped", "None", "upstream_failed", "failed"]
 
 
-def _capture_errors(dag: Any, errors: dict[str, str]) -> None:
-    """Record the exception each failing task raises (dag.test() only logs it)."""
+def _capture_errors(
+    dag: Any, errors: dict[str, str], s3: S3StandIn, objects: dict[str, dict[str, int]]
+) -> None:
+    """Record the exception each failing task raises (dag.test() only logs it), and the
+    objects each task writes to the S3 stand-in."""
     for cls in {getattr(task, "operator_class", type(task)) for task in dag.tasks}:
-        cls.execute = _recording(cls.execute, errors)
+        cls.execute = _recording(cls.execute, errors, s3, objects)
 
 
-def _recording(execute: Callable[..., Any], errors: dict[str, str]) -> Callable[..., Any]:
+def _recording(
+    execute: Callable[..., Any],
+    errors: dict[str, str],
+    s3: S3StandIn,
+    objects: dict[str, dict[str, int]],
+) -> Callable[..., Any]:
     def wrapper(self: Any, context: Any) -> Any:
+        before = s3.snapshot()
         try:
             return execute(self, context)
         except BaseException as error:
             errors[self.task_id] = f"{type(error).__name__}: {error}"[:2000]
             raise
+        finally:
+            objects[self.task_id] = written(before, s3.snapshot())
 
     return wrapper
 
@@ -53,13 +67,15 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
     if dag is None:
         return {"error": f"DAG {arguments['dag_id']!r} did not load: {bag.import_errors}"}
     errors: dict[str, str] = {}
-    _capture_errors(dag, errors)
+    objects: dict[str, dict[str, int]] = {}
     for task in dag.tasks:  # one try each: a retry would wait out its retry_delay
         task.retries = 0
-    run = dag.test(
-        logical_date=datetime.fromisoformat(arguments["logical_date"]),
-        mark_success_pattern=arguments["mark_success"] or None,
-    )
+    with s3_stand_in(arguments["s3_buckets"]) as s3:
+        _capture_errors(dag, errors, s3, objects)
+        run = dag.test(
+            logical_date=datetime.fromisoformat(arguments["logical_date"]),
+            mark_success_pattern=arguments["mark_success"] or None,
+        )
     states: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     for ti in run.get_task_instances():
@@ -67,7 +83,11 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
         if ti.task_id in arguments["values"] and str(ti.state) == "success":
             values[ti.task_id] = ti.xcom_pull(task_ids=ti.task_id)
     tasks = {
-        task_id: {"state": _worst(found), "error": errors.get(task_id)}
+        task_id: {
+            "state": _worst(found),
+            "error": errors.get(task_id),
+            "objects": objects.get(task_id, {}),
+        }
         for task_id, found in states.items()
     }
     succeeded = [

@@ -1,16 +1,20 @@
 """The smoke-run gate: run the generated DAG end to end on sample data before publishing.
 
 The bundle's DAG runs once with ``dag.test()`` in a sandboxed child (see
-:mod:`airflow_llm.validate.sandbox`: no credentials, no network, timeout, memory
-limit) against an embedded DuckDB warehouse seeded with sample rows for the spec's
-sources. SQL tasks execute for real (SQL in other dialects is transpiled to DuckDB's
-with sqlglot first, and the report says so), Python tasks run, and quality tasks run
-their Great Expectations suites on the tables the SQL produced. Sensors and LLM
-tasks, which wait for the outside world, are marked successful without running.
-The report gives, per task: its state, rows in the tables it wrote, expectations
-passed, and the error it failed with. A task that fails only because it reads a table
-the spec does not declare under ``sources`` (so no sample rows exist for it) gets a
-warning, "not verified on sample data", rather than a rejection.
+:mod:`airflow_llm.validate.sandbox`: no credentials, no network, timeout, memory limit)
+against an embedded DuckDB warehouse seeded with sample rows for the spec's sources. SQL
+tasks execute for real (SQL in other dialects is transpiled to DuckDB's with sqlglot
+first, and the report says so), Python tasks run, and quality tasks run their Great
+Expectations suites on the tables the SQL produced. Provider operators (operator
+patterns) run for real against stand-ins in the child (see
+:mod:`airflow_llm.validate.stand_ins`): their connections point at the DuckDB warehouse
+and the S3 stand-in, and a setting still a placeholder gets a stand-in value. Free-form
+sensors and LLM tasks, which wait for the outside world, are marked successful without
+running and reported as "not run: external: <why>" (no gate counts them). The report
+gives, per task: its state, rows in the tables it wrote, objects it wrote to S3,
+expectations passed, and the error it failed with. A task that fails only because it
+reads a table the spec does not declare under ``sources`` (so no sample rows exist for
+it) gets a warning, "not verified on sample data", rather than a rejection.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import sqlglot
 import yaml
 
 from airflow_llm.bundle.render import BundleLayout, TasksDocument, artifact_file, ordered_tasks
+from airflow_llm.patterns import operator_patterns
+from airflow_llm.patterns.operators import BoundOperator, bind, is_placeholder
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.findings import Finding
@@ -37,8 +43,12 @@ from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
 from airflow_llm.validate.sandbox import run_sandboxed
 from airflow_llm.validate.sql import written_tables
 from airflow_llm.validate.sql_execution import duckdb_statements, missing_table
+from airflow_llm.validate.stand_ins import aws_connection
 
 NOT_RUN = {"sensor": "waits for external data", "llm": "calls the model endpoint"}
+"""Why free-form tasks of these kinds do not run in the smoke run."""
+STAND_IN_BUCKET = "airflow-llm-smoke"
+"""The bucket a placeholder bucket setting names in the smoke run."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class SmokeTask:
     kind: str
     state: str
     rows: dict[str, int] = field(default_factory=dict)
+    objects: dict[str, int] = field(default_factory=dict)
+    """Objects it wrote to the S3 stand-in (``s3://bucket/key`` -> bytes)."""
     expectations: str | None = None
     error: str | None = None
     rerun_rows: dict[str, int] = field(default_factory=dict)
@@ -97,14 +109,23 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
     params = {"schema": config.get("schema"), "bucket": config.get("bucket"), **config["vars"]}
     transpiled = document.dialect != "duckdb"
     findings = _prepare_sql(home, layout, document, params)
+    try:
+        operators = _operators(home, layout, document)
+    except ValueError as error:
+        findings.append(Finding(layout.resources, None, "smoke.operator", str(error)))
     if findings:
         return SmokeReport(environment, document.dialect, transpiled, [], findings)
+    connections, buckets = _stand_ins(operators, configs, environment)
+    (home / layout.resource("config.yml")).write_text(yaml.safe_dump(configs, sort_keys=False))
     sql_tasks = [t for t in ordered_tasks(document.tasks) if t.kind == "sql"]
     arguments = {
         "dags": str(home / "dags"),
         "dag_id": document.pipeline,
         "logical_date": datetime.combine(SAMPLE_DATE, datetime.min.time(), UTC).isoformat(),
-        "mark_success": "|".join(f"^{t.name}$" for t in document.tasks if t.kind in NOT_RUN),
+        "mark_success": "|".join(
+            f"^{t.name}$" for t in document.tasks if t.kind in NOT_RUN and t.name not in operators
+        ),
+        "s3_buckets": buckets,
         "values": [t.name for t in document.tasks if t.kind == "quality"],
         "warehouse": str(warehouse),
         "rerun": [_rerun_item(home, layout, task, params) for task in sql_tasks],
@@ -112,21 +133,28 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
             {
                 "tasks_yml": str(root / layout.resource("tasks.yml")),
                 "resources": str(root / layout.resources),
-                "files": {task.name: artifact_file(task) for task in document.tasks},
+                "files": {task.name: document.file(task) for task in document.tasks},
                 "params": params,
             }
             if any(task.tests for task in document.tasks)
             else {}
         ),
     }
-    airflow_connection = {"conn_type": "duckdb", "host": str(warehouse)}
+    warehouse_connection = {"conn_type": "duckdb", "host": str(warehouse)}
+    airflow_connections = {
+        conn_id: warehouse_connection if kind == "sql" else aws_connection()
+        for conn_id, kind in {**connections, str(config["conn_id"]): "sql"}.items()
+    }
     run = run_sandboxed(
         [sys.executable, "-m", "airflow_llm.validate.smoke_child", json.dumps(arguments)],
         home,
         settings.smoke_timeout,
         {
             "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-            f"AIRFLOW_CONN_{str(config['conn_id']).upper()}": json.dumps(airflow_connection),
+            **{
+                f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(connection)
+                for conn_id, connection in airflow_connections.items()
+            },
             "AIRFLOW_LLM_ENVIRONMENT": environment,
         },
     )
@@ -143,11 +171,52 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
             [],
             [Finding(layout.dag_file, None, rule, message)],
         )
-    tasks = _task_results(home, layout, document, params, run.result)
+    tasks = _task_results(home, layout, document, params, run.result, operators)
     findings = [_failure(layout, document, t) for t in tasks if t.state == "failed"]
     findings += _rerun_findings(layout, document, run.result.get("reruns", {}))
     findings += _unit_test_findings(layout, document, run.result.get("unit_tests", {}))
     return SmokeReport(environment, document.dialect, transpiled, tasks, findings)
+
+
+def _operators(
+    home: Path, layout: BundleLayout, document: TasksDocument
+) -> dict[str, BoundOperator]:
+    """The operators of the bundle's operator-pattern tasks; ``ValueError`` for an
+    artifact no pattern reads."""
+    return {
+        task.name: bind(
+            (home / layout.resource(document.file(task))).read_text(), task, operator_patterns()
+        )
+        for task in document.tasks
+        if document.file(task) == artifact_file(task, operator=True)
+    }
+
+
+def _stand_ins(
+    operators: dict[str, BoundOperator], configs: dict[str, Any], environment: str
+) -> tuple[dict[str, str], list[str]]:
+    """Point the operators' settings in ``configs[environment]`` at the stand-ins
+    (placeholders get stand-in values, in place): the connection ids they use (id ->
+    ``sql`` or ``aws``) and the buckets the S3 stand-in must have."""
+    connections: dict[str, str] = {}
+    buckets: list[str] = []
+    values = configs[environment].get("operators", {})
+    for task, bound in operators.items():
+        for setting in bound.settings():
+            value = values[task][setting.name]
+            if is_placeholder(value):
+                value = {
+                    "sql_conn_id": configs[environment]["conn_id"],
+                    "aws_conn_id": "aws_default",
+                    "bucket": STAND_IN_BUCKET,
+                    "key": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
+                }[setting.kind]
+                values[task][setting.name] = value
+            if setting.kind in ("sql_conn_id", "aws_conn_id"):
+                connections[str(value)] = setting.kind.split("_")[0]
+            elif setting.kind == "bucket":
+                buckets.append(str(value))
+    return connections, sorted(set(buckets))
 
 
 def _rerun_item(
@@ -220,6 +289,7 @@ def _task_results(
     document: TasksDocument,
     params: dict[str, Any],
     result: dict[str, Any],
+    operators: dict[str, BoundOperator],
 ) -> list[SmokeTask]:
     tasks = []
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as warehouse:
@@ -229,7 +299,9 @@ def _task_results(
         }
         for task in document.tasks:
             found = result["tasks"].get(task.name, {"state": "not run", "error": None})
-            state = f"not run: {NOT_RUN[task.kind]}" if task.kind in NOT_RUN else found["state"]
+            state = found["state"]
+            if task.kind in NOT_RUN and task.name not in operators:
+                state = f"not run: external: {NOT_RUN[task.kind]}"
             rows = {}
             rerun = result.get("reruns", {}).get(task.name, {})
             if task.kind == "sql" and state == "success":
@@ -263,7 +335,15 @@ def _task_results(
             verdict = f"{tests - failed}/{tests} passed" if tests else None
             tasks.append(
                 SmokeTask(
-                    task.name, task.kind, state, rows, expectations, found["error"], again, verdict
+                    task.name,
+                    task.kind,
+                    state,
+                    rows,
+                    found.get("objects", {}),
+                    expectations,
+                    found["error"],
+                    again,
+                    verdict,
                 )
             )
     return tasks
@@ -273,7 +353,7 @@ def _failure(layout: BundleLayout, document: TasksDocument, task: SmokeTask) -> 
     """Why ``task`` failed; only a warning when it read a table the spec never declared
     (no sample data can exist for it: declare it under ``sources`` to run it)."""
     spec_task = next(t for t in document.tasks if t.name == task.name)
-    file = layout.resource(artifact_file(spec_task))
+    file = layout.resource(document.file(spec_task))
     missing = missing_table(task.error or "")
     declared = {source.name.rsplit(".", 1)[-1].lower() for source in document.sources}
     if missing is not None and missing not in declared:

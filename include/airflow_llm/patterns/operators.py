@@ -1,0 +1,205 @@
+"""Operator patterns: tasks a provider operator already does, configured rather than coded.
+
+An operator pattern serves a ``python``, ``sensor`` or ``branch`` task. The model
+answers its typed parameters (what the task's words state: a table, a file format, a
+key) like a SQL pattern's; the task's artifact is ``<task>_operator.json``
+(:class:`OperatorArtifact`: pattern, version, parameters), from which the DAG file gets
+the provider operator (the snippet ``bundle/templates/<pattern>.py.j2``) and
+``config.yml`` the task's per-environment :class:`Setting` values (connection ids,
+buckets, keys) under ``operators.<task>``. A value neither the spec's environment nor
+the task's words give is a placeholder, ``<fill in: ...>``: ``airflow-llm validate``
+lists them, promotion to an environment refuses a bundle that still has one there, and
+the smoke run replaces them with its stand-ins' values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from airflow_llm.patterns.base import ParameterError, Params, Pattern, Rendered
+from airflow_llm.patterns.context import Relation, TaskContext
+from airflow_llm.spec import EnvironmentConfig, PipelineSpec, TaskSpec
+from airflow_llm.validate.findings import Finding
+
+OPERATOR_KINDS = frozenset({"python", "sensor", "branch"})
+"""Task kinds operator patterns serve (``sql`` and ``quality`` have their own)."""
+PLACEHOLDER = "<fill in: {}>"
+_PLACEHOLDER = re.compile(r"^<fill in: .+>$", re.DOTALL)
+
+SettingKind = Literal["sql_conn_id", "aws_conn_id", "bucket", "key"]
+"""What a setting names, which decides where its value comes from and what the smoke
+run's stand-in answers to."""
+_ENVIRONMENT_FIELDS: dict[SettingKind, str] = {
+    "sql_conn_id": "conn_id",
+    "aws_conn_id": "aws_conn_id",
+    "bucket": "bucket",
+}
+"""The spec environment's field that gives a setting of each kind (if any)."""
+
+
+def placeholder(what: str) -> str:
+    """The value of a setting nobody gave: says what to fill in."""
+    return PLACEHOLDER.format(what)
+
+
+def is_placeholder(value: object) -> bool:
+    """Whether a config value is a placeholder still to fill."""
+    return isinstance(value, str) and bool(_PLACEHOLDER.match(value))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One per-environment value an operator takes from ``config.yml``."""
+
+    name: str
+    kind: SettingKind
+    what: str
+    """What the value is, for its placeholder (say, "S3 bucket t writes to")."""
+    stated: str | None = None
+    """The value the task's words state (every environment's, unless overridden)."""
+
+    def value(self, task: str, environment: EnvironmentConfig) -> Any:
+        """Its value in ``environment``: the spec's ``vars`` entry ``<task>_<name>``, else
+        the stated value, else the environment's field of its kind, else a placeholder."""
+        override = environment.vars.get(f"{task}_{self.name}")
+        if override is not None:
+            return override
+        if self.stated is not None:
+            return self.stated
+        field = _ENVIRONMENT_FIELDS.get(self.kind)
+        found = getattr(environment, field) if field else None
+        return found if found else placeholder(self.what)
+
+
+class OperatorPattern(Pattern[Params]):
+    """A pattern whose artifact configures a provider operator in the DAG file."""
+
+    imports: ClassVar[tuple[str, ...]]
+    """The DAG file's import lines for its operator."""
+    requirements: ClassVar[tuple[str, ...]]
+    """Pinned packages the bundle needs for it (its ``requirements.txt``)."""
+
+    def applies(self, ctx: TaskContext) -> bool:
+        """Whether the task's words cue it: an operator does one specific thing, and a
+        task whose words name none of its cues is left to other patterns or free-form."""
+        return ctx.text.cue_counts({self.name: self.cues})[self.name] > 0
+
+    @property
+    def template(self) -> str:
+        """The DAG-file snippet of its operator, under ``bundle/templates/``."""
+        return f"{self.name}.py.j2"
+
+    @abstractmethod
+    def settings(self, params: Params, task: TaskSpec) -> list[Setting]:
+        """The values it reads from ``config.yml`` (per environment)."""
+
+    @abstractmethod
+    def arguments(self, params: Params, spec: PipelineSpec, task: TaskSpec) -> dict[str, Any]:
+        """What its snippet renders besides the settings (say, the query it runs)."""
+
+    def check(self, params: Params, ctx: TaskContext) -> Relation | None:
+        """Refuse parameters the task's tables cannot serve (:class:`ParameterError`);
+        the table it writes, if any. By default: nothing to refuse, no table."""
+        return None
+
+    def render(self, params: Params, ctx: TaskContext) -> Rendered:
+        """The artifact: the pattern, its version and the parameters, as JSON."""
+        output = self.check(params, ctx)
+        artifact = OperatorArtifact(self.name, self.version, params.model_dump(mode="json"))
+        return Rendered(artifact.to_json(), output)
+
+
+AnyOperatorPattern = OperatorPattern[Any]
+
+
+@dataclass(frozen=True)
+class OperatorArtifact:
+    """The content of ``<task>_operator.json``."""
+
+    pattern: str
+    version: int
+    parameters: dict[str, Any]
+
+    def to_json(self) -> str:
+        """Canonical JSON (same parameters, same bytes)."""
+        body = {"pattern": self.pattern, "version": self.version, "parameters": self.parameters}
+        return json.dumps(body, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> OperatorArtifact:
+        """Parse an artifact; raises ``ValueError`` for anything else."""
+        body = json.loads(text)
+        if not isinstance(body, dict) or set(body) != {"pattern", "version", "parameters"}:
+            raise ValueError("expected an object with pattern, version and parameters")
+        pattern, version, parameters = body["pattern"], body["version"], body["parameters"]
+        if not isinstance(pattern, str) or not isinstance(version, int):
+            raise ValueError("pattern must be a name and version a number")
+        if not isinstance(parameters, dict):
+            raise ValueError("parameters must be an object")
+        return cls(pattern, version, parameters)
+
+
+@dataclass(frozen=True)
+class BoundOperator:
+    """An operator pattern with one task's parameters: what rendering a bundle needs."""
+
+    pattern: AnyOperatorPattern
+    params: Any
+    task: TaskSpec
+
+    def settings(self) -> list[Setting]:
+        """The task's settings."""
+        return self.pattern.settings(self.params, self.task)
+
+    def config(self, environment: EnvironmentConfig) -> dict[str, Any]:
+        """The task's ``operators.<task>`` section of one environment's config."""
+        return {s.name: s.value(self.task.name, environment) for s in self.settings()}
+
+
+def bind(text: str, task: TaskSpec, patterns: Mapping[str, AnyOperatorPattern]) -> BoundOperator:
+    """The operator ``text`` (an artifact) configures for ``task``; raises ``ValueError``
+    (a :class:`ParameterError` for parameters the pattern refuses)."""
+    artifact = OperatorArtifact.from_json(text)
+    pattern = patterns.get(artifact.pattern)
+    if pattern is None:
+        raise ValueError(f"no operator pattern {artifact.pattern!r}")
+    if task.kind != pattern.kind:
+        raise ValueError(f"{artifact.pattern} serves {pattern.kind} tasks, not {task.kind}")
+    if artifact.version != pattern.version:
+        raise ValueError(
+            f"{artifact.pattern} version {artifact.version}, this generator renders "
+            f"version {pattern.version}: regenerate the bundle"
+        )
+    return BoundOperator(pattern, pattern.parse(artifact.parameters), task)
+
+
+def operator_findings(
+    text: str, path: str, task: TaskSpec, patterns: Mapping[str, AnyOperatorPattern]
+) -> list[Finding]:
+    """Problems of an operator artifact: unreadable, an unknown pattern or version,
+    parameters its pattern refuses."""
+    try:
+        bind(text, task, patterns)
+    except ParameterError as error:
+        return [Finding(path, None, "pattern.parameters", p) for p in error.problems]
+    except ValueError as error:
+        return [Finding(path, None, "operator.artifact", str(error))]
+    return []
+
+
+def placeholders(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Per environment of a parsed ``config.yml``, the settings still placeholders, as
+    ``operators.<task>.<setting>: <fill in: ...>``."""
+    found: dict[str, list[str]] = {}
+    for environment, values in config.items():
+        operators = values.get("operators") if isinstance(values, dict) else None
+        for task, settings in (operators or {}).items():
+            for name, value in (settings or {}).items():
+                if is_placeholder(value):
+                    found.setdefault(environment, []).append(f"operators.{task}.{name}: {value}")
+    return found

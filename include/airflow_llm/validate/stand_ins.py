@@ -1,0 +1,63 @@
+"""Local stand-ins for the services provider operators reach, inside the smoke run's child.
+
+The smoke run runs operator tasks for real, but the sandbox reaches no host: the
+services they talk to are stood in for in the child itself. S3 is moto's in-process
+S3 (every boto3 call of the process is answered by it, nothing leaves the process),
+with the buckets the operators' settings name created empty. The stand-in remembers
+what each task wrote (:meth:`S3StandIn.snapshot` before and after it runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+REGION = "us-east-1"
+
+
+@dataclass
+class S3StandIn:
+    """The buckets of a running stand-in (none: no stand-in runs)."""
+
+    buckets: Sequence[str]
+    client: Any = None
+
+    def snapshot(self) -> dict[str, tuple[str, int]]:
+        """Every object of the buckets, as ``s3://bucket/key`` -> (ETag, size in bytes)."""
+        objects: dict[str, tuple[str, int]] = {}
+        for bucket in self.buckets:
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket):
+                for item in page.get("Contents", []):
+                    objects[f"s3://{bucket}/{item['Key']}"] = (item["ETag"], int(item["Size"]))
+        return objects
+
+
+@contextmanager
+def s3_stand_in(buckets: Sequence[str]) -> Iterator[S3StandIn]:
+    """moto's S3 for the ``buckets`` while the block runs (nothing when there are none)."""
+    if not buckets:
+        yield S3StandIn([])
+        return
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("s3", region_name=REGION)
+        for bucket in buckets:
+            client.create_bucket(Bucket=bucket)
+        yield S3StandIn(list(buckets), client)
+
+
+def aws_connection() -> dict[str, Any]:
+    """The Airflow connection (JSON form) the operators' AWS connection ids get."""
+    return {"conn_type": "aws", "extra": {"region_name": REGION}}
+
+
+def written(
+    before: dict[str, tuple[str, int]], after: dict[str, tuple[str, int]]
+) -> dict[str, int]:
+    """The objects of ``after`` new or changed since ``before``, with their sizes."""
+    return {uri: found[1] for uri, found in after.items() if before.get(uri) != found}

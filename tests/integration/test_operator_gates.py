@@ -1,0 +1,146 @@
+"""Operator patterns through the bundle gates: the smoke run runs the provider operator
+for real (``SqlToS3Operator`` reads the DuckDB warehouse and writes to the S3 stand-in in
+the sandboxed child), ``airflow-llm validate`` lists the placeholders still to fill, and
+promotion to an environment with one left is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_llm.bundle.render import render_bundle
+from airflow_llm.embedded.config import EmbeddedConfig
+from airflow_llm.embedded.s3_server import s3_client
+from airflow_llm.gates import GATES, gate_bundle
+from airflow_llm.patterns.operators import OperatorArtifact
+from airflow_llm.promotion import PromotionError, promote
+from airflow_llm.publish import MANIFEST
+from airflow_llm.recheck import recheck_bundle
+from airflow_llm.settings import GenerationSettings
+from airflow_llm.spec import PipelineSpec
+from airflow_llm.validate.findings import errors, sha256_text
+from airflow_llm.validate.sample_data import SAMPLE_DATE
+from tests.integration.test_gates import GOOD_SQL
+from tests.integration.test_gates import SPEC as ORDERS
+from tests.integration.test_promotion import SOURCE, keys, publish_to_source
+
+pytestmark = pytest.mark.integration
+TARGET = "operators_target"
+"""The environment promoted to: one the spec gives no bucket."""
+
+SPEC = PipelineSpec.model_validate(
+    {
+        "name": "orders_export",
+        "description": "Stage the day's orders and export them to S3.",
+        "dialect": "postgres",
+        "environments": {
+            "dev": {"conn_id": "warehouse_dev", "schema": "analytics_dev", "bucket": "orders-dev"},
+            TARGET: {"conn_id": "warehouse_prod", "schema": "analytics"},
+        },
+        "sources": [source.model_dump() for source in ORDERS.sources],
+        "tasks": [
+            {"name": "stage_orders", "kind": "sql", "description": "Stage the day's orders."},
+            {
+                "name": "export_orders",
+                "kind": "python",
+                "depends_on": ["stage_orders"],
+                "description": "Export the day's stg_orders to Parquet at "
+                "exports/orders/dt={{ ds }}/.",
+            },
+        ],
+    }
+)
+PARAMETERS = {
+    "table": "stg_orders",
+    "format": "parquet",
+    "bucket": None,
+    "key": "exports/orders/dt={{ ds }}/",
+    "date_column": "order_date",
+}
+
+
+def bundle(**changed: Any) -> dict[str, str]:
+    """The bundle with the export's parameters (``changed`` replacing some), and a
+    manifest that says it passed every gate."""
+    parameters = {**PARAMETERS, **changed}
+    artifact = OperatorArtifact("query_to_s3", 1, parameters).to_json()
+    pattern = {"name": "query_to_s3", "version": 1, "parameters": parameters}
+    records = {"export_orders": {"strategy": "hybrid", "pattern": pattern}}
+    tasks = list(SPEC.tasks or [])
+    files = render_bundle(
+        SPEC, tasks, {"stage_orders": GOOD_SQL, "export_orders": artifact}, records
+    )
+    listed = {path: sha256_text(content) for path, content in sorted(files.items())}
+    manifest = {"pipeline": SPEC.name, "files": listed, "gates": dict.fromkeys(GATES, True)}
+    return {**files, MANIFEST: json.dumps(manifest, indent=2, sort_keys=True) + "\n"}
+
+
+@pytest.fixture
+def s3(s3_server: EmbeddedConfig) -> tuple[Any, str]:
+    return s3_client(s3_server), s3_server.bucket
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> GenerationSettings:
+    return GenerationSettings(work_dir=tmp_path / "work", smoke_timeout=180)
+
+
+def export_task(smoke: dict[str, Any] | None) -> dict[str, Any]:
+    assert smoke is not None
+    return next(task for task in smoke["tasks"] if task["name"] == "export_orders")
+
+
+def test_the_export_writes_the_days_rows_to_the_s3_stand_in(settings: GenerationSettings) -> None:
+    files = {path: text for path, text in bundle().items() if path != MANIFEST}
+    result = gate_bundle(SPEC.name, files, settings)
+    assert result.passed, result.findings
+    export = export_task(result.smoke)
+    assert export["state"] == "success"
+    key = f"s3://orders-dev/exports/orders/dt={SAMPLE_DATE.isoformat()}/stg_orders.parquet"
+    assert list(export["objects"]) == [key]
+    assert export["objects"][key] > 500  # a Parquet file of the day's five rows
+
+
+def test_an_export_whose_query_fails_is_stopped(settings: GenerationSettings) -> None:
+    files = {k: v for k, v in bundle(date_column="shipped_on").items() if k != MANIFEST}
+    result = gate_bundle(SPEC.name, files, settings)
+    assert [finding.rule for finding in result.findings] == ["smoke.failed"]
+    assert result.findings[0].file.endswith("export_orders_operator.json")
+    assert "shipped_on" in result.findings[0].message
+    assert export_task(result.smoke)["objects"] == {}
+
+
+def test_validate_lists_the_placeholders_per_environment(tmp_path: Path) -> None:
+    root = tmp_path / "bundle"
+    for relative, content in bundle().items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(content)
+    findings = recheck_bundle(root, GenerationSettings(work_dir=tmp_path / "w", smoke_run=False))
+    assert errors(findings) == []
+    placeholders = [str(f) for f in findings if f.rule == "config.placeholder"]
+    assert placeholders == [
+        "dags/resources/orders_export/config.yml: warning: [config.placeholder] "
+        f"{TARGET}: operators.export_orders.bucket: "
+        "<fill in: S3 bucket export_orders writes to>"
+    ]
+
+
+def test_promotion_to_an_environment_with_a_placeholder_is_refused(
+    s3: tuple[Any, str], tmp_path: Path
+) -> None:
+    client, bucket = s3
+    published = publish_to_source(s3, bundle())
+    settings = GenerationSettings(work_dir=tmp_path / "work", smoke_run=False)
+    with pytest.raises(PromotionError) as refused:
+        promote(
+            client, bucket, SOURCE, TARGET, SPEC.name, published.version, published.sha256, settings
+        )
+    assert str(refused.value) == (
+        f"orders_export {published.version} has settings still to fill for {TARGET}: "
+        "operators.export_orders.bucket: <fill in: S3 bucket export_orders writes to> "
+        "(set them in the spec's environment, or its vars as <task>_<setting>, and regenerate)"
+    )
+    assert keys(client, bucket, f"bundles/{TARGET}/") == []

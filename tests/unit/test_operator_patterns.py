@@ -1,0 +1,291 @@
+"""Operator patterns: their questions, the parameters they refuse, the operator they
+render into the DAG file, the settings they put in ``config.yml`` per environment (with
+placeholders where nothing gives a value), and the checks of their artifacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from airflow_llm.bundle.render import (
+    bound_operators,
+    parse_tasks_document,
+    render_bundle,
+    render_config,
+)
+from airflow_llm.patterns import (
+    ParameterError,
+    Relation,
+    context_for,
+    operator_patterns,
+    pattern_named,
+    ranked_pattern_names,
+)
+from airflow_llm.patterns.operators import OperatorArtifact, operator_findings, placeholders
+from airflow_llm.patterns.transfers import Location, stated_locations
+from airflow_llm.recheck import unfilled
+from airflow_llm.spec import Column, PipelineSpec
+from airflow_llm.spec_loading import load_spec
+from airflow_llm.validate.dag_import import import_dags
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHURN = load_spec(REPO_ROOT / "specs" / "customer_features.md")
+EXPORT = next(task for task in CHURN.tasks or [] if task.name == "export_training_snapshot")
+FEATURES = Relation(
+    "features_churn",
+    (
+        Column(name="customer_id", type="INT64"),
+        Column(name="tenure_days", type="INT64"),
+        Column(name="snapshot_date", type="DATE"),
+    ),
+    produced_by="join_feature_table",
+)
+PARAMETERS: dict[str, Any] = {
+    "table": "features_churn",
+    "format": "parquet",
+    "bucket": "none",
+    "key": "features/churn/dt={{ ds }}/",
+    "date_column": "snapshot_date",
+}
+QUERY_TO_S3 = pattern_named("query_to_s3")
+
+
+def export_context(spec: PipelineSpec = CHURN) -> Any:
+    return context_for(spec, EXPORT, {"join_feature_table": FEATURES})
+
+
+def churn_bundle(parameters: dict[str, Any], spec: PipelineSpec = CHURN) -> dict[str, str]:
+    """The churn spec's bundle with the export written by query_to_s3 (the other
+    tasks' artifacts are stand-ins: rendering does not read them)."""
+    params = QUERY_TO_S3.parse(parameters)
+    artifact = QUERY_TO_S3.render(params, export_context(spec)).content
+    tasks = list(spec.tasks or [])
+    artifacts = {task.name: "SELECT 1;\n" for task in tasks} | {EXPORT.name: artifact}
+    record = {"name": "query_to_s3", "version": 1, "parameters": params.model_dump()}
+    records = {EXPORT.name: {"strategy": "hybrid", "pattern": record}}
+    return render_bundle(spec, tasks, artifacts, records)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Export to Parquet at features/churn/dt={{ ds }}/, and return the key.",
+            [Location(None, "features/churn/dt={{ ds }}/")],
+        ),
+        (
+            "Unload to s3://ml-exports/daily/orders.csv.",
+            [Location("ml-exports", "daily/orders.csv")],
+        ),
+        ("Write csv/parquet files and/or JSON.", []),
+    ],
+)
+def test_stated_locations(text: str, expected: list[Location]) -> None:
+    assert stated_locations(text) == expected
+
+
+def test_the_churn_export_is_cued_and_linking_decides_every_parameter() -> None:
+    ctx = export_context()
+    assert ranked_pattern_names(ctx) == ["query_to_s3"]
+    assert QUERY_TO_S3.input_schema(ctx)["properties"] == {"table": {"enum": ["features_churn"]}}
+    schema = QUERY_TO_S3.parameter_schema(ctx, {"table": "features_churn"})
+    assert schema["properties"] == {
+        "format": {"enum": ["parquet"]},
+        "bucket": {"enum": ["none"]},
+        "key": {"enum": ["features/churn/dt={{ ds }}/"]},
+        "date_column": {"enum": ["none"]},
+    }
+
+
+def test_rows_of_the_logical_date_are_offered_when_the_words_ask_for_them() -> None:
+    task = EXPORT.model_copy(update={"description": "Export the day's features_churn rows to S3."})
+    ctx = context_for(CHURN, task, {"join_feature_table": FEATURES})
+    schema = QUERY_TO_S3.parameter_schema(ctx, {"table": "features_churn"})
+    assert schema["properties"]["date_column"] == {"enum": ["snapshot_date", "none"]}
+
+
+@pytest.mark.parametrize(
+    ("changed", "problem"),
+    [
+        ({"date_column": "tenure_days"}, "'tenure_days' is no date or timestamp column"),
+        ({"date_column": "signup"}, "no column 'signup'"),
+        ({"table": "features_missing"}, "no table 'features_missing'"),
+        ({"key": "exports/../secrets/x"}, "leaves its bucket"),
+        ({"key": "/exports/x"}, "leaves its bucket"),
+        ({"key": "exports/{{ ds/x"}, "opens a macro it does not close"),
+    ],
+)
+def test_parameters_the_pattern_refuses(changed: dict[str, Any], problem: str) -> None:
+    params = QUERY_TO_S3.parse({**PARAMETERS, **changed})
+    with pytest.raises(ParameterError, match=problem):
+        QUERY_TO_S3.render(params, export_context())
+
+
+@pytest.mark.parametrize(
+    ("changed", "field"),
+    [
+        ({"format": "xlsx"}, "format"),
+        ({"key": "a;b"}, "key"),
+        ({"bucket": "Not_A_Bucket"}, "bucket"),
+    ],
+)
+def test_answers_the_parameter_model_refuses(changed: dict[str, Any], field: str) -> None:
+    with pytest.raises(ParameterError) as refused:
+        QUERY_TO_S3.parse({**PARAMETERS, **changed})
+    assert refused.value.problems[0].startswith(f"{field}:")
+
+
+def test_the_dag_file_gets_the_provider_operator() -> None:
+    files = churn_bundle(PARAMETERS)
+    dag = files["dags/customer_churn_features.py"]
+    assert "from airflow.providers.amazon.aws.transfers.sql_to_s3 import SqlToS3Operator\n" in dag
+    snippet = dag[dag.index("    export_training_snapshot = ") :].split("\n\n")[0]
+    assert snippet == ("""    export_training_snapshot = SqlToS3Operator(
+        task_id="export_training_snapshot",
+        retries=2,
+        retry_delay=timedelta(seconds=300),
+        execution_timeout=timedelta(seconds=3600),
+        executor_config=_pod_override({"cpu": "1", "memory": "4Gi"}),
+        sql_conn_id=OPERATORS["export_training_snapshot"]["sql_conn_id"],
+        query=(
+            "SELECT * FROM features_churn WHERE CAST(snapshot_date AS DATE) = "
+            "CAST('{{ ds }}' AS DATE)"
+        ),
+        params=SQL_PARAMS,
+        aws_conn_id=OPERATORS["export_training_snapshot"]["aws_conn_id"],
+        s3_bucket=OPERATORS["export_training_snapshot"]["bucket"],
+        s3_key=OPERATORS["export_training_snapshot"]["key"],
+        file_format="parquet",
+        replace=True,
+    )""")
+    resources = "dags/resources/customer_churn_features"
+    assert "export_training_snapshot_function.py" not in str(sorted(files))
+    assert json.loads(files[f"{resources}/export_training_snapshot_operator.json"]) == {
+        "pattern": "query_to_s3",
+        "version": 1,
+        "parameters": {**PARAMETERS, "bucket": None},
+    }
+    requirements = files[f"{resources}/requirements.txt"].splitlines()
+    assert {"apache-airflow-providers-amazon==9.39.0", "pyarrow==26.0.1"} <= set(requirements)
+    document = parse_tasks_document(files[f"{resources}/tasks.yml"])
+    assert document.file(EXPORT) == "export_training_snapshot_operator.json"
+
+
+def test_the_rendered_dag_imports(tmp_path: Path) -> None:
+    for relative, content in churn_bundle(PARAMETERS).items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(content)
+    parsed = import_dags(tmp_path / "dags")
+    assert parsed.errors == {}
+    assert "export_training_snapshot" in parsed.dags["customer_churn_features"]["tasks"]
+
+
+def test_the_pipelines_own_tables_are_read_in_the_environments_schema() -> None:
+    spec = CHURN.model_copy(
+        update={
+            "environments": {
+                name: env.model_copy(update={"schema_": f"ml_{name}"})
+                for name, env in CHURN.environments.items()
+            }
+        }
+    )
+    dag = churn_bundle({**PARAMETERS, "date_column": "none"}, spec)[
+        "dags/customer_churn_features.py"
+    ]
+    assert 'query="SELECT * FROM {{ params.schema }}.features_churn",' in dag
+
+
+def test_settings_come_from_the_environment_the_words_and_vars_else_a_placeholder() -> None:
+    spec = PipelineSpec.model_validate(
+        {
+            **CHURN.model_dump(by_alias=True),
+            "environments": {
+                "dev": {"conn_id": "bq_dev", "bucket": "ml-dev"},
+                "prod": {
+                    "conn_id": "bq_prod",
+                    "vars": {"export_training_snapshot_key": "churn/{{ ds }}.parquet"},
+                },
+            },
+        }
+    )
+    artifact = OperatorArtifact("query_to_s3", 1, {**PARAMETERS, "key": None}).to_json()
+    records = {EXPORT.name: {"pattern": {"name": "query_to_s3"}}}
+    operators = bound_operators(list(spec.tasks or []), {EXPORT.name: artifact}, records)
+    config = yaml.safe_load(render_config(spec, operators))
+    assert config["dev"]["operators"] == {
+        "export_training_snapshot": {
+            "sql_conn_id": "bq_dev",
+            "aws_conn_id": "aws_default",
+            "bucket": "ml-dev",
+            "key": "<fill in: S3 object key export_training_snapshot writes>",
+        }
+    }
+    assert (
+        config["prod"]["operators"]["export_training_snapshot"]["key"] == "churn/{{ ds }}.parquet"
+    )
+    assert placeholders(config) == {
+        "dev": [
+            "operators.export_training_snapshot.key: "
+            "<fill in: S3 object key export_training_snapshot writes>"
+        ],
+        "prod": [
+            "operators.export_training_snapshot.bucket: "
+            "<fill in: S3 bucket export_training_snapshot writes to>"
+        ],
+    }
+
+
+def test_unfilled_reads_the_bundles_config() -> None:
+    files = churn_bundle({**PARAMETERS, "key": "none"})
+    assert unfilled(files, "customer_churn_features", "prod") == [
+        "operators.export_training_snapshot.key: "
+        "<fill in: S3 object key export_training_snapshot writes>"
+    ]
+    assert unfilled(churn_bundle(PARAMETERS), "customer_churn_features", "prod") == []
+
+
+@pytest.mark.parametrize(
+    ("artifact", "rule", "message"),
+    [
+        ("not json", "operator.artifact", "Expecting value"),
+        (
+            OperatorArtifact("copy_interval", 1, {}).to_json(),
+            "operator.artifact",
+            "no operator pattern 'copy_interval'",
+        ),
+        (
+            OperatorArtifact("query_to_s3", 99, PARAMETERS).to_json(),
+            "operator.artifact",
+            "query_to_s3 version 99, this generator renders version 1",
+        ),
+        (
+            OperatorArtifact("query_to_s3", 1, {**PARAMETERS, "format": "xml"}).to_json(),
+            "pattern.parameters",
+            "format:",
+        ),
+    ],
+)
+def test_artifacts_no_pattern_reads_are_found(artifact: str, rule: str, message: str) -> None:
+    found = operator_findings(artifact, "x_operator.json", EXPORT, operator_patterns())
+    assert [finding.rule for finding in found] == [rule]
+    assert message in found[0].message
+
+
+def test_a_tasks_yml_naming_another_file_is_refused() -> None:
+    files = churn_bundle(PARAMETERS)
+    tasks_yml = files["dags/resources/customer_churn_features/tasks.yml"]
+    hostile = tasks_yml.replace(
+        "file: export_training_snapshot_operator.json", "file: ../../../etc/passwd"
+    )
+    with pytest.raises(ValueError, match="names no resource of its own"):
+        parse_tasks_document(hostile)
+
+
+def test_the_bundles_pins_are_the_projects() -> None:
+    pinned = set((REPO_ROOT / "requirements.txt").read_text().splitlines())
+    for pattern in operator_patterns().values():
+        assert set(pattern.requirements) <= pinned, pattern.name
