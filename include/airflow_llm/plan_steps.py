@@ -64,6 +64,7 @@ _NUMBERED_LINE = re.compile(r"^\s*(?P<number>\d+)[.)]\s+(?P<title>\S.*)$")
 _MEMBER = re.compile(r"^`?([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|[A-Za-z]+[a-z][A-Z]\w*)`?\s*:")
 _NAME = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+"
 _JOINED_NAMES = re.compile(rf"{_NAME}(?:\s*(?:&|,|\band\b)\s*{_NAME})+")
+_STEP_WORDS = re.compile(r"\b(?:steps?|tasks?|stages?|workflow|flow|process)\b", re.I)
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -175,22 +176,25 @@ def _numbered_headings(tokens: list[Token], lines: list[str]) -> Found:
 
 
 def _ordered_items(tokens: list[Token], lines: list[str]) -> Found:
-    """The longest run of top-level numbered items (1, 2, 3 ..., lists interrupted by
-    other text included); an item with members of its own (a nested ordered list,
-    ``1.1 ...`` paragraphs after it, or ``- Member_Name: ...`` bullets) stands for them."""
-    best: list[_Item] = []
+    """The run of top-level numbered items (1, 2, 3 ..., lists interrupted by other text
+    included) that a heading or line about steps introduces (``Pipeline Steps:``), else
+    the longest; an item with members of its own (a nested ordered list, ``1.1 ...``
+    paragraphs after it, or ``- Member_Name: ...`` bullets) stands for them."""
+    best: tuple[bool, int] = (False, 0)
+    chosen: list[_Item] = []
     run: list[_Item] = []
-    for number, item in _numbered_items(tokens):
+    about_steps = False
+    for number, item, intro in _numbered_items(tokens):
         if number == len(run) + 1:
             run.append(item)
         elif number == 1:
-            run = [item]
+            run, about_steps = [item], bool(_STEP_WORDS.search(intro))
         else:
             continue
-        if len(run) > len(best):
-            best = list(run)
+        if (about_steps, len(run)) > best:
+            best, chosen = (about_steps, len(run)), list(run)
     found: Found = []
-    for item in best:
+    for item in chosen:
         if item.members:
             for member in item.members:
                 found += _item_step(member, lines, "group member", item.first_line)
@@ -199,28 +203,34 @@ def _ordered_items(tokens: list[Token], lines: list[str]) -> Found:
     return found
 
 
-def _numbered_items(tokens: list[Token]) -> Iterator[tuple[int, _Item]]:
-    """Top-level ordered-list items with their numbers. Paragraph lines count too: a list
-    that does not start at 1 cannot interrupt a paragraph in CommonMark, so ``Stage:`` /
-    ``6. load`` reads as one paragraph. ``1.1 title`` lines, and bullets that name tasks
-    but are indented too little to nest, become members of the item before them."""
+def _numbered_items(tokens: list[Token]) -> Iterator[tuple[int, _Item, str]]:
+    """Top-level ordered-list items with their numbers and the heading or paragraph
+    last seen before them. Paragraph lines count too: a list that does not start at 1
+    cannot interrupt a paragraph in CommonMark, so ``Stage:`` / ``6. load`` reads as one
+    paragraph. ``1.1 title`` lines, and bullets that name tasks but are indented too
+    little to nest, become members of the item before them."""
     depth = 0
     last: _Item | None = None
+    intro = ""
     for index, token in enumerate(tokens):
         if token.type == "ordered_list_open" and depth == 0:
             first = int(str(token.attrs.get("start", 1)))
             for offset, item in enumerate(_list_items(tokens, index)):
                 last = item
-                yield first + offset, item
+                yield first + offset, item, intro
         elif token.type == "bullet_list_open" and depth == 0 and last is not None:
             last.members += _members(tokens, index, ordered=False)
-        elif token.type == "paragraph_open" and depth == 0 and token.map is not None:
-            for number, item in _paragraph_items(tokens[index + 1].content, token.map):
+        elif token.type in ("paragraph_open", "heading_open") and depth == 0 and token.map:
+            content = tokens[index + 1].content
+            numbered = list(_paragraph_items(content, token.map))
+            for number, item in numbered:
                 if number is not None:
                     last = item
-                    yield number, item
+                    yield number, item, intro
                 elif last is not None:
                     last.members.append(item)
+            if not numbered:
+                intro = content
         if token.type.endswith("_list_open"):
             depth += 1
         elif token.type.endswith("_list_close"):

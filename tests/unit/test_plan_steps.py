@@ -163,3 +163,11 @@ def test_text_without_steps_gives_none(text: str) -> None:
 )  # fmt: skip
 def test_step_names_come_from_the_words(title: str, name: str) -> None:
     assert step_name(title) == name
+
+
+def test_the_list_a_steps_heading_introduces_wins_over_a_longer_one() -> None:
+    text = (
+        "Requirements:\n\n1. runs daily\n2. is idempotent\n3. alerts on failure\n\n"
+        "Pipeline steps:\n\n1. extract_orders\n2. load_orders\n"
+    )
+    assert [step.name for step in extract_steps(text)] == ["extract_orders", "load_orders"]
