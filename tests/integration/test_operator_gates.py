@@ -144,3 +144,73 @@ def test_promotion_to_an_environment_with_a_placeholder_is_refused(
         "(set them in the spec's environment, or its vars as <task>_<setting>, and regenerate)"
     )
     assert keys(client, bucket, f"bundles/{TARGET}/") == []
+
+
+SENSORS = PipelineSpec.model_validate(
+    {
+        "name": "orders_sensed",
+        "description": "Wait for the day's orders and the partner's marker, then stage them.",
+        "dialect": "postgres",
+        "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "analytics_dev"}},
+        "sources": [source.model_dump() for source in ORDERS.sources],
+        "tasks": [
+            {
+                "name": "wait_for_orders",
+                "kind": "sensor",
+                "description": "Wait until the day's rows have landed in raw.orders.",
+            },
+            {
+                "name": "wait_for_marker",
+                "kind": "sensor",
+                "description": "Wait for the marker file s3://partner-drops/orders/dt={{ ds }}/_SUCCESS.",
+            },
+            {
+                "name": "stage_orders",
+                "kind": "sql",
+                "depends_on": ["wait_for_orders", "wait_for_marker"],
+                "description": "Stage the day's orders.",
+            },
+        ],
+    }
+)
+
+
+def sensor_bundle(rows: dict[str, Any], marker: dict[str, Any]) -> dict[str, str]:
+    """The sensor spec's bundle: ``sql_sensor`` and ``s3_key_sensor`` with these
+    parameters."""
+    chosen = {"wait_for_orders": ("sql_sensor", rows), "wait_for_marker": ("s3_key_sensor", marker)}
+    artifacts = {
+        name: OperatorArtifact(p, 1, params).to_json() for name, (p, params) in chosen.items()
+    }
+    records = {
+        name: {"strategy": "hybrid", "pattern": {"name": p, "version": 1, "parameters": params}}
+        for name, (p, params) in chosen.items()
+    }
+    tasks = list(SENSORS.tasks or [])
+    return render_bundle(SENSORS, tasks, {**artifacts, "stage_orders": GOOD_SQL}, records)
+
+
+def test_sensors_poke_the_warehouse_and_the_s3_stand_in(settings: GenerationSettings) -> None:
+    files = sensor_bundle(
+        {"table": "raw.orders", "date_column": "ordered_at"},
+        {"bucket": "partner-drops", "key": "orders/dt={{ ds }}/_SUCCESS"},
+    )
+    assert "deferrable=True" in files["dags/orders_sensed.py"]
+    result = gate_bundle(SENSORS.name, files, settings)
+    assert result.passed, result.findings
+    assert result.smoke is not None
+    states = {task["name"]: task["state"] for task in result.smoke["tasks"]}
+    assert states == dict.fromkeys(
+        ["wait_for_orders", "wait_for_marker", "stage_orders"], "success"
+    )
+
+
+def test_a_sensor_whose_query_fails_is_stopped(settings: GenerationSettings) -> None:
+    files = sensor_bundle(
+        {"table": "raw.orders", "date_column": "order_ts"},
+        {"bucket": "partner-drops", "key": "orders/dt={{ ds }}/_SUCCESS"},
+    )
+    result = gate_bundle(SENSORS.name, files, settings)
+    assert [finding.rule for finding in result.findings] == ["smoke.failed"]
+    assert result.findings[0].file.endswith("wait_for_orders_operator.json")
+    assert "order_ts" in result.findings[0].message

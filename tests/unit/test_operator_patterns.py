@@ -31,6 +31,7 @@ from airflow_llm.recheck import unfilled
 from airflow_llm.spec import Column, PipelineSpec
 from airflow_llm.spec_loading import load_spec
 from airflow_llm.validate.dag_import import import_dags
+from tests.integration.test_operator_gates import SENSORS, sensor_bundle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHURN = load_spec(REPO_ROOT / "specs" / "customer_features.md")
@@ -289,3 +290,84 @@ def test_the_bundles_pins_are_the_projects() -> None:
     pinned = set((REPO_ROOT / "requirements.txt").read_text().splitlines())
     for pattern in operator_patterns().values():
         assert set(pattern.requirements) <= pinned, pattern.name
+
+
+def test_sensor_tasks_get_the_sensor_their_words_cue() -> None:
+    rows, marker, _ = SENSORS.tasks or []
+    rows_ctx, marker_ctx = (context_for(SENSORS, task, {}) for task in (rows, marker))
+    assert ranked_pattern_names(rows_ctx) == ["sql_sensor"]
+    assert ranked_pattern_names(marker_ctx) == ["s3_key_sensor"]
+    sql_sensor, s3_key_sensor = pattern_named("sql_sensor"), pattern_named("s3_key_sensor")
+    assert sql_sensor.input_schema(rows_ctx)["properties"] == {"table": {"enum": ["raw.orders"]}}
+    date = sql_sensor.parameter_schema(rows_ctx, {"table": "raw.orders"})["properties"]
+    assert date == {"date_column": {"enum": ["ordered_at", "none"]}}
+    assert s3_key_sensor.input_schema(marker_ctx)["properties"] == {}
+    assert s3_key_sensor.parameter_schema(marker_ctx, {})["properties"] == {
+        "bucket": {"enum": ["partner-drops"]},
+        "key": {"enum": ["orders/dt={{ ds }}/_SUCCESS"]},
+    }
+
+
+def test_sensors_render_their_provider_sensors() -> None:
+    files = sensor_bundle(
+        {"table": "raw.orders", "date_column": "ordered_at"},
+        {"bucket": "partner-drops", "key": "orders/dt={{ ds }}/_SUCCESS"},
+    )
+    dag = files["dags/orders_sensed.py"]
+    snippets = [
+        dag[dag.index(f"    {name} = ") :].split("\n\n")[0]
+        for name in ("wait_for_orders", "wait_for_marker")
+    ]
+    common = """retries=2,
+        retry_delay=timedelta(seconds=300),
+        execution_timeout=timedelta(seconds=3600),"""
+    expected = [
+        """    wait_for_orders = SqlSensor(
+        task_id="wait_for_orders",
+        COMMON
+        conn_id=OPERATORS["wait_for_orders"]["sql_conn_id"],
+        sql=(
+            "SELECT COUNT(*) FROM raw.orders WHERE CAST(ordered_at AS DATE) = "
+            "CAST('{{ ds }}' AS DATE)"
+        ),
+        params=SQL_PARAMS,
+        poke_interval=60,
+        timeout=3600,
+        mode="reschedule",
+    )""",
+        """    wait_for_marker = S3KeySensor(
+        task_id="wait_for_marker",
+        COMMON
+        aws_conn_id=OPERATORS["wait_for_marker"]["aws_conn_id"],
+        bucket_name=OPERATORS["wait_for_marker"]["bucket"],
+        bucket_key=OPERATORS["wait_for_marker"]["key"],
+        poke_interval=60,
+        timeout=3600,
+        deferrable=True,
+    )""",
+    ]
+    assert snippets == [snippet.replace("COMMON", common) for snippet in expected]
+    config = yaml.safe_load(files["dags/resources/orders_sensed/config.yml"])
+    assert config["dev"]["operators"]["wait_for_marker"] == {
+        "aws_conn_id": "aws_default",
+        "bucket": "partner-drops",
+        "key": "orders/dt={{ ds }}/_SUCCESS",
+    }
+
+
+@pytest.mark.parametrize(
+    ("pattern", "parameters", "problem"),
+    [
+        ("s3_key_sensor", {"bucket": "none", "key": "orders/"}, "a key, not a prefix"),
+        ("s3_key_sensor", {"bucket": "none", "key": "../x"}, "leaves its bucket"),
+        ("sql_sensor", {"table": "raw.orders", "date_column": "amount"}, "no date or timestamp"),
+    ],
+)
+def test_sensor_parameters_the_patterns_refuse(
+    pattern: str, parameters: dict[str, Any], problem: str
+) -> None:
+    rows, marker, _ = SENSORS.tasks or []
+    task = rows if pattern == "sql_sensor" else marker
+    found = pattern_named(pattern)
+    with pytest.raises(ParameterError, match=problem):
+        found.render(found.parse(parameters), context_for(SENSORS, task, {}))

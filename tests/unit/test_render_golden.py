@@ -58,6 +58,8 @@ HYBRID_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
     ("check_revenue", "parameters"): {
         "expectations": ["not_null(country_code)", "between(revenue, min=0.0)"]
     },
+    # the import test's free-form sensor: its words cue s3_key_sensor, the model declines
+    ("wait_for_file", "pattern"): {"pattern": "custom"},
 }
 """(task, question) -> the answers that differ from the first options."""
 

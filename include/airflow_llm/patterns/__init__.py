@@ -19,6 +19,7 @@ from airflow_llm.patterns.merging import Upsert
 from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
 from airflow_llm.patterns.selection import QUESTION, Select
+from airflow_llm.patterns.sensors import S3KeySensorPattern, SqlRowsSensor
 from airflow_llm.patterns.transfers import QueryToS3
 
 CUSTOM = "custom"
@@ -37,6 +38,8 @@ CATALOG: tuple[AnyPattern, ...] = (
     ExpectationSuite(),
     Select(),
     QueryToS3(),
+    SqlRowsSensor(),
+    S3KeySensorPattern(),
 )
 
 __all__ = [

@@ -83,6 +83,9 @@ class OperatorPattern(Pattern[Params]):
     """The DAG file's import lines for its operator."""
     requirements: ClassVar[tuple[str, ...]]
     """Pinned packages the bundle needs for it (its ``requirements.txt``)."""
+    awaits_s3_object: ClassVar[bool] = False
+    """Whether it waits for the object its settings name (the smoke run's S3 stand-in
+    then holds one there, as the producer upstream would have written it)."""
 
     def applies(self, ctx: TaskContext) -> bool:
         """Whether the task's words cue it: an operator does one specific thing, and a

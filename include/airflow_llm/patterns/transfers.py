@@ -1,5 +1,7 @@
 """Transfer patterns: rows between the warehouse and S3 with the amazon provider's
-transfer operators (``query_to_s3``: ``SqlToS3Operator``)."""
+transfer operators (``query_to_s3``: ``SqlToS3Operator``), and what other operator
+patterns share with them: the S3 locations a task's words state, the checks of a key,
+the logical date's rows of a table."""
 
 from __future__ import annotations
 
@@ -127,31 +129,19 @@ class QueryToS3(OperatorPattern[QueryToS3Parameters]):
     def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The format and location the words state, and which rows: every row unless the
         words (a key's ``{{ ds }}`` aside) speak of a date or interval."""
-        scope = Scope.of([relation_named(ctx, str(inputs.get("table")))])
         formats = [name for name in FORMATS if name in ctx.text.stem_set]
-        locations = stated_locations(ctx.task.description)
-        buckets = [location.bucket for location in locations if location.bucket]
-        dated = mentions_interval(Text(without_locations(ctx.task.description)))
-        dates = time_labels(ctx, scope)
         return obj(
             {
                 "format": enum(narrowed(ctx, formats, FORMATS)),
-                "bucket": enum(narrowed(ctx, buckets, [NONE])),
-                "key": enum(narrowed(ctx, [location.key for location in locations], [NONE])),
-                "date_column": enum([*dates, NONE] if dated else narrowed(ctx, [NONE], dates)),
+                **location_choices(ctx),
+                "date_column": date_column_choice(ctx, str(inputs.get("table"))),
             }
         )
 
     def check(self, params: QueryToS3Parameters, ctx: TaskContext) -> Relation | None:
         """The table must be readable, the date column a date or timestamp of it."""
-        scope = Scope.of([relation_named(ctx, params.table)])
-        if params.date_column is not None:
-            require_temporal(scope, params.date_column, ctx.dialect)
-        if params.key is not None:
-            parts = params.key.split("/")
-            require(parts[0] != "" and ".." not in parts, f"key {params.key!r} leaves its bucket")
-            opened, closed = params.key.count("{{"), params.key.count("}}")
-            require(opened == closed, f"key {params.key!r} opens a macro it does not close")
+        check_date_column(ctx, params.table, params.date_column)
+        check_key(params.key)
         return None
 
     def settings(self, params: QueryToS3Parameters, task: TaskSpec) -> list[Setting]:
@@ -171,12 +161,56 @@ class QueryToS3(OperatorPattern[QueryToS3Parameters]):
     ) -> dict[str, Any]:
         """The query: every column of the table, the logical date's rows when a date
         column is given, in the spec's dialect."""
-        query = exp.select("*").from_(_table(params.table, spec))
-        if params.date_column is not None:
-            day = exp.Cast(this=exp.column(params.date_column), to=exp.DataType.build("DATE"))
-            query = query.where(exp.EQ(this=day, expression=logical_date()))
-        printed = query.sql(dialect=sqlglot_dialect(spec.dialect))
-        return {"query": printed.replace(SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE)}
+        return {"query": table_query(exp.Star(), params.table, params.date_column, spec)}
+
+
+def location_choices(ctx: TaskContext) -> dict[str, dict[str, Any]]:
+    """The ``bucket`` and ``key`` questions: what the words state, else ``none`` (the
+    environment's config)."""
+    locations = stated_locations(ctx.task.description)
+    buckets = [location.bucket for location in locations if location.bucket]
+    return {
+        "bucket": enum(narrowed(ctx, buckets, [NONE])),
+        "key": enum(narrowed(ctx, [location.key for location in locations], [NONE])),
+    }
+
+
+def date_column_choice(ctx: TaskContext, table: str) -> dict[str, Any]:
+    """Which date or timestamp column picks the logical date's rows of ``table``: none
+    unless the words (a key's ``{{ ds }}`` aside) speak of a date or interval."""
+    dates = time_labels(ctx, Scope.of([relation_named(ctx, table)]))
+    if mentions_interval(Text(without_locations(ctx.task.description))):
+        return enum([*dates, NONE])
+    return enum(narrowed(ctx, [NONE], dates))
+
+
+def check_date_column(ctx: TaskContext, table: str, date_column: str | None) -> None:
+    """The table must be readable, the date column (if any) a date or timestamp of it."""
+    scope = Scope.of([relation_named(ctx, table)])
+    if date_column is not None:
+        require_temporal(scope, date_column, ctx.dialect)
+
+
+def check_key(key: str | None) -> None:
+    """A key must stay in its bucket and close the macros it opens."""
+    if key is None:
+        return
+    parts = key.split("/")
+    require(parts[0] != "" and ".." not in parts, f"key {key!r} leaves its bucket")
+    require(key.count("{{") == key.count("}}"), f"key {key!r} opens a macro it does not close")
+
+
+def table_query(
+    projection: exp.Expr, table: str, date_column: str | None, spec: PipelineSpec
+) -> str:
+    """``SELECT projection FROM table``, the logical date's rows when a date column is
+    given, in the spec's dialect."""
+    query = exp.select(projection).from_(_table(table, spec))
+    if date_column is not None:
+        day = exp.Cast(this=exp.column(date_column), to=exp.DataType.build("DATE"))
+        query = query.where(exp.EQ(this=day, expression=logical_date()))
+    printed = query.sql(dialect=sqlglot_dialect(spec.dialect))
+    return printed.replace(SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE)
 
 
 def _table(name: str, spec: PipelineSpec) -> exp.Table:

@@ -3,7 +3,8 @@
 Started by :mod:`airflow_llm.validate.smoke_run` as ``python -m
 airflow_llm.validate.smoke_child '<json>'`` with the DAG folder, the DAG id, the
 logical date, the tasks to mark successful without running and the stand-ins the
-operators reach (:mod:`airflow_llm.validate.stand_ins`). Reports every task's state,
+operators reach (:mod:`airflow_llm.validate.stand_ins`). Sensors poke once: a poke that
+finds nothing fails the task rather than waiting. Reports every task's state,
 the error it failed with, the return value of the tasks asked for and the objects each
 wrote to the S3 stand-in. Then,
 still in the sandbox, it runs each SQL task's statements a second time for the same
@@ -27,12 +28,17 @@ _STATE_RANK = ["success", "skipped", "None", "upstream_failed", "failed"]
 
 
 def _capture_errors(
-    dag: Any, errors: dict[str, str], s3: S3StandIn, objects: dict[str, dict[str, int]]
+    dag: Any,
+    errors: dict[str, str],
+    s3: S3StandIn,
+    objects: dict[str, dict[str, int]],
+    awaited: list[str],
 ) -> None:
     """Record the exception each failing task raises (dag.test() only logs it), and the
-    objects each task writes to the S3 stand-in."""
+    objects each task writes to the S3 stand-in; before a task of ``awaited`` runs, the
+    stand-in holds the object it waits for."""
     for cls in {getattr(task, "operator_class", type(task)) for task in dag.tasks}:
-        cls.execute = _recording(cls.execute, errors, s3, objects)
+        cls.execute = _recording(cls.execute, errors, s3, objects, awaited)
 
 
 def _recording(
@@ -40,8 +46,11 @@ def _recording(
     errors: dict[str, str],
     s3: S3StandIn,
     objects: dict[str, dict[str, int]],
+    awaited: list[str],
 ) -> Callable[..., Any]:
     def wrapper(self: Any, context: Any) -> Any:
+        if self.task_id in awaited:
+            s3.hold(self.bucket_name, self.bucket_key)
         before = s3.snapshot()
         try:
             return execute(self, context)
@@ -61,6 +70,7 @@ def _worst(states: list[str]) -> str:
 def main(arguments: dict[str, Any]) -> dict[str, Any]:
     """Run the DAG once; the result maps task ids to state, error and value."""
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.bases.sensor import BaseSensorOperator
 
     bag = DagBag(dag_folder=arguments["dags"])
     dag = bag.dags.get(arguments["dag_id"])
@@ -70,8 +80,11 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
     objects: dict[str, dict[str, int]] = {}
     for task in dag.tasks:  # one try each: a retry would wait out its retry_delay
         task.retries = 0
+        if isinstance(task, BaseSensorOperator):  # one poke, then fail instead of waiting
+            task.mode, task.timeout = "poke", 0
+            task.deferrable = False
     with s3_stand_in(arguments["s3_buckets"]) as s3:
-        _capture_errors(dag, errors, s3, objects)
+        _capture_errors(dag, errors, s3, objects, arguments["s3_awaited"])
         run = dag.test(
             logical_date=datetime.fromisoformat(arguments["logical_date"]),
             mark_success_pattern=arguments["mark_success"] or None,

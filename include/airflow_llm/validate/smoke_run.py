@@ -6,7 +6,7 @@ against an embedded DuckDB warehouse seeded with sample rows for the spec's sour
 tasks execute for real (SQL in other dialects is transpiled to DuckDB's with sqlglot
 first, and the report says so), Python tasks run, and quality tasks run their Great
 Expectations suites on the tables the SQL produced. Provider operators (operator
-patterns) run for real against stand-ins in the child (see
+patterns) run for real against stand-ins in the child, sensors poking once (see
 :mod:`airflow_llm.validate.stand_ins`): their connections point at the DuckDB warehouse
 and the S3 stand-in, and a setting still a placeholder gets a stand-in value. Free-form
 sensors and LLM tasks, which wait for the outside world, are marked successful without
@@ -126,6 +126,7 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
             f"^{t.name}$" for t in document.tasks if t.kind in NOT_RUN and t.name not in operators
         ),
         "s3_buckets": buckets,
+        "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
         "values": [t.name for t in document.tasks if t.kind == "quality"],
         "warehouse": str(warehouse),
         "rerun": [_rerun_item(home, layout, task, params) for task in sql_tasks],

@@ -3,8 +3,10 @@
 The smoke run runs operator tasks for real, but the sandbox reaches no host: the
 services they talk to are stood in for in the child itself. S3 is moto's in-process
 S3 (every boto3 call of the process is answered by it, nothing leaves the process),
-with the buckets the operators' settings name created empty. The stand-in remembers
-what each task wrote (:meth:`S3StandIn.snapshot` before and after it runs).
+with the buckets the operators' settings name created empty; an object a sensor waits
+for is put there before it pokes (:meth:`S3StandIn.hold`), as the producer upstream
+would have written it. The stand-in remembers what each task wrote
+(:meth:`S3StandIn.snapshot` before and after it runs).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ class S3StandIn:
 
     buckets: Sequence[str]
     client: Any = None
+
+    def hold(self, bucket: str, key: str) -> None:
+        """Put an empty object at ``key`` (the one a sensor waits for)."""
+        self.client.put_object(Bucket=bucket, Key=key, Body=b"")
 
     def snapshot(self) -> dict[str, tuple[str, int]]:
         """Every object of the buckets, as ``s3://bucket/key`` -> (ETag, size in bytes)."""
