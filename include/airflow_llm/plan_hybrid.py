@@ -58,7 +58,8 @@ KIND_CUES: dict[str, list[str]] = {
     "llm": _cues("llm|language model|gpt|sentiment|classify|classifies|openai|prompt"),
     "python": _cues(
         "python|api|apis|http|csv|json|file|files|download|downloads|upload|uploads|email"
-        "|notify|notification|slack|s3|ftp|sftp|bash|docker|kubernetes|spark"
+        "|notify|notification|slack|s3|ftp|sftp|bash|docker|kubernetes|spark|empty|dummy"
+        "|no-op|marker|synchronization point|start|end|begin|finish|complete"
     ),
 }
 """Words that cue a kind (lower case, whole words); the step's title counts three times

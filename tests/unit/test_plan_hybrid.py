@@ -54,7 +54,7 @@ def step(index: int, title: str, text: str = "", group: str | None = None) -> St
         ("rollup", "aggregate revenue per day into the daily table with SQL", ["sql"]),
         ("classify_reviews", "ask the language model for the sentiment", ["llm"]),
         ("send_report", "email the PDF to the team", ["python"]),
-        ("finish", "marks the end", []),
+        ("reconcile", "reconciles what arrived", []),
     ],
 )
 def test_kinds_are_cued_by_the_words(title: str, text: str, kinds: list[str]) -> None:
@@ -155,3 +155,9 @@ def test_every_step_of_a_prose_description_is_a_task() -> None:
         ["collect_tickets"],
         ["count_them_per_priority"],
     ]
+
+
+def test_start_and_end_markers_are_python_tasks() -> None:
+    for title, text in [("start_pipeline", "Operator or Mechanism: EmptyOperator"),
+                        ("end", "Marks the end of the run (DummyOperator)")]:  # fmt: skip
+        assert list(cued_kinds(step(0, title, f"{title}: {text}"))) == ["python"]
