@@ -2,8 +2,9 @@
 
 - types: mypy over the DAG file and every Python resource, in one call;
 - import: the DAG folder parses in a sandboxed DagBag subprocess, without errors;
-- structure: the parsed DAG's tasks, edges and retry policies equal ``tasks.yml``,
-  every resource file the DAG reads is in the bundle;
+- structure: the parsed DAG's tasks, edges and retry policies equal ``tasks.yml`` (with
+  the tasks operator patterns add after theirs), every resource file the DAG reads is
+  in the bundle;
 - smoke run: the DAG runs end to end on sample data in a sandbox
   (:mod:`airflow_llm.validate.smoke_run`), only when everything above passed.
 
@@ -15,10 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from airflow_llm.bundle.render import BundleLayout, TasksDocument, parse_tasks_document
+from airflow_llm.bundle.render import (
+    BundleLayout,
+    TasksDocument,
+    document_operators,
+    parse_tasks_document,
+)
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.dag_import import import_dags
@@ -79,7 +86,15 @@ def _gate(
         if not parsed.errors:
             findings.append(Finding(layout.dag_file, None, "dag.missing", f"no DAG {pipeline!r}"))
         return GateResult(findings)
-    findings += structure_findings(layout.dag_file, dag, document.tasks)
+    try:
+        operators = document_operators(document, lambda file: files[layout.resource(file)])
+    except (KeyError, ValueError) as error:
+        message = f"an operator's artifact does not read: {error}"
+        return GateResult(
+            [*findings, Finding(layout.resources, None, "structure.operator", message)]
+        )
+    followers = {name: bound.followers() for name, bound in operators.items()}
+    findings += structure_findings(layout.dag_file, dag, document.tasks, followers)
     if errors(findings) or not settings.smoke_run:
         return GateResult(findings)
     smoke = smoke_run(root, document, settings)
@@ -100,15 +115,24 @@ def resource_findings(
 
 
 def structure_findings(
-    dag_file: str, dag: Mapping[str, object], tasks: list[TaskSpec]
+    dag_file: str,
+    dag: Mapping[str, object],
+    tasks: list[TaskSpec],
+    followers: Mapping[str, list[str]] | None = None,
 ) -> list[Finding]:
-    """The parsed DAG against the task list: same tasks, same edges, the declared retries."""
+    """The parsed DAG against the task list: same tasks, same edges, the declared retries.
+    A task's ``followers`` (the tasks its operator pattern adds after it) run in a chain
+    after it, and the last of them has its downstream edges."""
     findings = []
-    expected_tasks = sorted(task.name for task in tasks)
+    chains = {task.name: [task.name, *(followers or {}).get(task.name, [])] for task in tasks}
+    expected_tasks = sorted(name for chain in chains.values() for name in chain)
     if dag["tasks"] != expected_tasks:
         message = f"tasks {dag['tasks']} differ from tasks.yml {expected_tasks}"
         findings.append(Finding(dag_file, None, "structure.tasks", message))
-    expected_edges = sorted([up, task.name] for task in tasks for up in task.depends_on)
+    expected_edges = sorted(
+        [*([chains[up][-1], task.name] for task in tasks for up in task.depends_on)]
+        + [[a, b] for chain in chains.values() for a, b in pairwise(chain)]
+    )
     if dag["edges"] != expected_edges:
         message = f"edges {dag['edges']} differ from tasks.yml {expected_edges}"
         findings.append(Finding(dag_file, None, "structure.edges", message))

@@ -11,8 +11,9 @@ from __future__ import annotations
 import graphlib
 import hashlib
 import re
+import sys
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,15 @@ from airflow_llm.spec import PipelineSpec, SourceTable, TaskSpec
 from airflow_llm.validate.python_code import BLACK_MODE
 
 TEMPLATES = Path(__file__).parent / "templates"
+BASE_IMPORTS = (
+    "import os",
+    "from datetime import datetime, timedelta",
+    "from pathlib import Path",
+    "from typing import Any",
+    "import yaml",
+    "from airflow.sdk import DAG",
+)
+"""What every DAG file imports."""
 OPERATOR_SUFFIX = "_operator.json"
 """How the resource of a task an operator pattern serves ends (its parameters)."""
 
@@ -95,13 +105,18 @@ def python_string(text: str, width: int = 72) -> str:
     ``{{ macro }}``), inside parentheses."""
     if len(repr(text)) <= width:
         return repr(text)
-    pieces: list[str] = []
+    words: list[str] = []
     for token in re.split(r"(?<=\s)", text):
-        inside_macro = bool(pieces) and pieces[-1].count("{{") > pieces[-1].count("}}")
-        if pieces and (len(pieces[-1]) + len(token) <= width or inside_macro):
-            pieces[-1] += token
+        if words and words[-1].count("{{") > words[-1].count("}}"):  # inside a macro
+            words[-1] += token
         else:
-            pieces.append(token)
+            words.append(token)
+    pieces: list[str] = []
+    for word in words:
+        if pieces and len(pieces[-1]) + len(word) <= width:
+            pieces[-1] += word
+        else:
+            pieces.append(word)
     return "(" + " ".join(repr(piece) for piece in pieces) + ")"
 
 
@@ -140,20 +155,32 @@ def render_dag_file(
     ordered = ordered_tasks(tasks)
     downstream = {t.name: sorted(d.name for d in tasks if t.name in d.depends_on) for t in tasks}
     kinds = {task.kind for task in tasks if task.name not in operators}
-    imports = {line for bound in operators.values() for line in bound.pattern.imports}
+    has_functions = bool(kinds & {"python", "sensor", "branch", "llm"})
+    imports = [
+        *BASE_IMPORTS,
+        *(line for bound in operators.values() for line in bound.pattern.imports),
+    ]
+    if has_functions:
+        imports += ["import importlib.util", "from types import ModuleType"]
+    if has_functions or "quality" in kinds:
+        imports.append("from airflow.sdk import get_current_context")
+    if kinds - {"sql"}:
+        imports.append("from airflow.sdk import task")
     if "sql" in kinds:
-        imports.add(
+        imports.append(
             "from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator"
         )
     if spec.stakeholders:
-        imports.add("from airflow.providers.smtp.notifications.smtp import SmtpNotifier")
+        imports.append("from airflow.providers.smtp.notifications.smtp import SmtpNotifier")
+    standard, third_party = sorted_imports(imports)
+    exits = {name: ([name, *bound.followers()])[-1] for name, bound in operators.items()}
     source = (
         _environment()
         .get_template("dag.py.j2")
         .render(
             spec=spec,
             tasks=ordered,
-            edges=[(up, task.name) for task in ordered for up in task.depends_on],
+            edges=[(exits.get(up, up), task.name) for task in ordered for up in task.depends_on],
             downstream=downstream,
             summary=_summary(spec.description),
             headline=_summary(f"{spec.name}: {spec.description}", width=96),
@@ -161,10 +188,12 @@ def render_dag_file(
             default_environment=next(iter(spec.environments)),
             generator_version=__version__,
             spec_sha256=spec_sha256(spec),
-            imports=sorted(imports),
+            standard_imports=standard,
+            imports=third_party,
             operators={
                 name: {
                     "template": bound.pattern.template,
+                    "module": bound.pattern.module_template,
                     "params": bound.params,
                     "arguments": bound.pattern.arguments(bound.params, spec, bound.task),
                     "config": f"OPERATORS[{name!r}]",
@@ -172,13 +201,36 @@ def render_dag_file(
                 for name, bound in operators.items()
             },
             has_quality="quality" in kinds,
-            has_functions=bool(kinds & {"python", "sensor", "branch", "llm"}),
-            has_taskflow=bool(kinds - {"sql"}),
+            has_functions=has_functions,
             has_pod_requests=any(task.resources.requests for task in tasks),
             in_schema=all(env.schema_ for env in spec.environments.values()),
         )
     )
     return black.format_str(source, mode=BLACK_MODE)
+
+
+def sorted_imports(lines: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Import lines as isort writes them: ``from`` imports of one module merged, the
+    standard library's apart from the rest, plain imports before ``from`` imports, names
+    ordered constants, classes, then functions."""
+    plain: set[str] = set()
+    names: dict[str, set[str]] = {}
+    for line in lines:
+        if line.startswith("from "):
+            module, _, imported = line[len("from ") :].partition(" import ")
+            names.setdefault(module, set()).update(n.strip() for n in imported.split(","))
+        else:
+            plain.add(line)
+    merged = sorted(plain, key=lambda line: line.split()[1]) + [
+        f"from {module} import {', '.join(sorted(names[module], key=_name_order))}"
+        for module in sorted(names)
+    ]
+    standard = [line for line in merged if line.split()[1].split(".")[0] in sys.stdlib_module_names]
+    return standard, [line for line in merged if line not in standard]
+
+
+def _name_order(name: str) -> tuple[int, str]:
+    return (0 if name.isupper() else 1 if name[0].isupper() else 2, name)
 
 
 def render_config(spec: PipelineSpec, operators: Mapping[str, BoundOperator] | None = None) -> str:
@@ -314,6 +366,18 @@ def bound_operators(
         task.name: bind(artifacts[task.name], task, operator_patterns())
         for task in tasks
         if is_operator(task, (records or {}).get(task.name))
+    }
+
+
+def document_operators(
+    document: TasksDocument, read: Callable[[str], str]
+) -> dict[str, BoundOperator]:
+    """The operators of a bundle's operator-pattern tasks, from their artifacts (``read``
+    gives a resource's text by file name); ``ValueError`` for one no pattern reads."""
+    return {
+        task.name: bind(read(document.file(task)), task, operator_patterns())
+        for task in document.tasks
+        if document.file(task) == artifact_file(task, operator=True)
     }
 
 

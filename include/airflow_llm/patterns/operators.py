@@ -26,12 +26,12 @@ from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.spec import EnvironmentConfig, PipelineSpec, TaskSpec
 from airflow_llm.validate.findings import Finding
 
-OPERATOR_KINDS = frozenset({"python", "sensor", "branch"})
+OPERATOR_KINDS = frozenset({"python", "sensor", "branch", "llm"})
 """Task kinds operator patterns serve (``sql`` and ``quality`` have their own)."""
 PLACEHOLDER = "<fill in: {}>"
 _PLACEHOLDER = re.compile(r"^<fill in: .+>$", re.DOTALL)
 
-SettingKind = Literal["sql_conn_id", "aws_conn_id", "bucket", "key"]
+SettingKind = Literal["sql_conn_id", "aws_conn_id", "llm_conn_id", "bucket", "key"]
 """What a setting names, which decides where its value comes from and what the smoke
 run's stand-in answers to."""
 _ENVIRONMENT_FIELDS: dict[SettingKind, str] = {
@@ -40,6 +40,8 @@ _ENVIRONMENT_FIELDS: dict[SettingKind, str] = {
     "bucket": "bucket",
 }
 """The spec environment's field that gives a setting of each kind (if any)."""
+_ENVIRONMENT_VARS: dict[SettingKind, str] = {"llm_conn_id": "model_conn_id"}
+"""The spec environment's ``vars`` entry that gives a setting of each kind (if any)."""
 
 
 def placeholder(what: str) -> str:
@@ -73,6 +75,7 @@ class Setting:
             return self.stated
         field = _ENVIRONMENT_FIELDS.get(self.kind)
         found = getattr(environment, field) if field else None
+        found = found or environment.vars.get(_ENVIRONMENT_VARS.get(self.kind, ""))
         return found if found else placeholder(self.what)
 
 
@@ -83,6 +86,9 @@ class OperatorPattern(Pattern[Params]):
     """The DAG file's import lines for its operator."""
     requirements: ClassVar[tuple[str, ...]]
     """Pinned packages the bundle needs for it (its ``requirements.txt``)."""
+    module_template: ClassVar[str | None] = None
+    """Its snippet at the DAG file's module scope (say, the classes its operator
+    returns), under ``bundle/templates/``; None: it has none."""
     awaits_s3_object: ClassVar[bool] = False
     """Whether it waits for the object its settings name (the smoke run's S3 stand-in
     then holds one there, as the producer upstream would have written it)."""
@@ -96,6 +102,12 @@ class OperatorPattern(Pattern[Params]):
     def template(self) -> str:
         """The DAG-file snippet of its operator, under ``bundle/templates/``."""
         return f"{self.name}.py.j2"
+
+    def followers(self, task: TaskSpec) -> list[str]:
+        """The ids of the tasks its snippet adds after ``task``'s own, in a chain (say,
+        one that writes its results to a table): the last has ``task``'s downstream
+        edges. By default none."""
+        return []
 
     @abstractmethod
     def settings(self, params: Params, task: TaskSpec) -> list[Setting]:
@@ -158,6 +170,10 @@ class BoundOperator:
     def settings(self) -> list[Setting]:
         """The task's settings."""
         return self.pattern.settings(self.params, self.task)
+
+    def followers(self) -> list[str]:
+        """The tasks its snippet adds after the task's own."""
+        return self.pattern.followers(self.task)
 
     def config(self, environment: EnvironmentConfig) -> dict[str, Any]:
         """The task's ``operators.<task>`` section of one environment's config."""
