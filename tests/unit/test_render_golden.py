@@ -30,6 +30,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from airflow_llm.bundle.render import document_operators, parse_tasks_document
 from airflow_llm.engine import MANIFEST, build_bundle
 from airflow_llm.gates import structure_findings
 from airflow_llm.llm.client import ModelClient
@@ -64,41 +65,6 @@ HYBRID_ANSWERS: dict[tuple[str, str], dict[str, Any]] = {
 """(task, question) -> the answers that differ from the first options."""
 
 PYTHON_ANSWERS = {
-    "fetch_review_batches": """
-from airflow.sdk import BaseHook, get_current_context
-
-
-def run(config: dict[str, Any], upstream: dict[str, Any], item: Any = None) -> Any:
-    size = int(config.get("vars", {}).get("batch_size", 50))
-    if size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {size}")
-    context = get_current_context()
-    hook: Any = BaseHook.get_connection(config["conn_id"]).get_hook()
-    rows = hook.get_records(
-        "SELECT review_id, review_text FROM reviews"
-        " WHERE submitted_at >= ? AND submitted_at < ? ORDER BY review_id",
-        parameters=[context["data_interval_start"], context["data_interval_end"]],
-    )
-    reviews = [{"review_id": row[0], "review_text": row[1]} for row in rows]
-    batches = [reviews[start : start + size] for start in range(0, len(reviews), size)]
-    log.info("%d reviews in %d batches of at most %d", len(reviews), len(batches), size)
-    return batches
-""",
-    "classify_reviews": """
-import json
-
-
-def build_prompt(config: dict[str, Any], item: Any) -> str:
-    if not isinstance(item, list):
-        raise ValueError(f"expected a batch of reviews (a list), got {type(item).__name__}")
-    reviews = [{"review_id": r["review_id"], "review_text": r["review_text"]} for r in item]
-    log.info("asking for the sentiment of %d reviews", len(reviews))
-    return (
-        "For each review return review_id, sentiment (positive, neutral or negative) and "
-        "the product aspects it mentions, as a JSON list of objects.\\n"
-        + json.dumps(reviews, ensure_ascii=False)
-    )
-""",
     # the sensor and branch spec of the import test
     "wait_for_file": """
 from airflow.sdk import ObjectStoragePath
@@ -258,9 +224,11 @@ def test_generating_twice_gives_the_same_bytes(tmp_path: Path) -> None:
 
 def test_orchestration_comes_from_the_template_not_the_model() -> None:
     dag = golden_files("review_sentiment_batch")["dags/review_sentiment_batch.py"]
-    assert "from airflow.sdk import DAG, get_current_context, task" in dag
-    assert "_task_classify_reviews.expand(item=fetch_review_batches)" in dag
+    assert "from airflow.sdk import DAG, BaseHook, get_current_context, task" in dag
+    assert "_task_classify_reviews.expand(batch=fetch_review_batches)" in dag
     assert "@task.llm(" in dag
+    assert "output_type=NativeOutput(ClassifyReviewsAnswers)" in dag
+    assert "write_classify_reviews >> store_review_sentiment" in dag
     assert 'pool="llm_endpoint"' in dag
     assert "SQLExecuteQueryOperator(" in dag
     assert 'conn_id=CONFIG["conn_id"]' in dag
@@ -284,8 +252,14 @@ def test_every_golden_dag_imports_with_the_structure_of_its_tasks_yml(
     specs = [*SPECS.values(), partner]
     assert sorted(parsed.dags) == sorted(spec.name for spec in specs)
     for spec in specs:
-        dag_file = f"dags/{spec.name}.py"
-        assert structure_findings(dag_file, parsed.dags[spec.name], list(spec.tasks or [])) == []
+        resources = tmp_path / "dags" / "resources" / spec.name
+        document = parse_tasks_document((resources / "tasks.yml").read_text())
+        operators = document_operators(
+            document, lambda file, root=resources: (root / file).read_text()
+        )
+        followers = {name: bound.followers() for name, bound in operators.items()}
+        dag = parsed.dags[spec.name]
+        assert structure_findings(f"dags/{spec.name}.py", dag, document.tasks, followers) == []
 
 
 def sensor_and_branch_spec() -> PipelineSpec:

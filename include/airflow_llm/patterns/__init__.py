@@ -3,18 +3,20 @@
 A task's kind decides which patterns may serve it (:func:`patterns_for`); the model
 picks one of them, or ``custom`` when none fits (the task is then written free-form),
 from a menu ranked by the task's words (:func:`ranked_pattern_names`). SQL and quality
-tasks get SQL scripts and suites; python, sensor and branch tasks get provider
-operators (:mod:`airflow_llm.patterns.operators`).
+tasks get SQL scripts and suites; python, sensor, branch and llm tasks get provider
+operators and TaskFlow tasks (:mod:`airflow_llm.patterns.operators`).
 """
 
 from __future__ import annotations
 
 from airflow_llm.patterns.aggregation import Aggregate, RollingWindow
 from airflow_llm.patterns.base import AnyPattern, ParameterError, Pattern, Rendered, narrowed
+from airflow_llm.patterns.batches import QueryBatches
 from airflow_llm.patterns.combining import JoinEnrich, Union
 from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.deduplication import LatestPerKey
+from airflow_llm.patterns.llm_rows import LlmOverRows
 from airflow_llm.patterns.merging import Upsert
 from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
@@ -40,6 +42,8 @@ CATALOG: tuple[AnyPattern, ...] = (
     QueryToS3(),
     SqlRowsSensor(),
     S3KeySensorPattern(),
+    QueryBatches(),
+    LlmOverRows(),
 )
 
 __all__ = [
