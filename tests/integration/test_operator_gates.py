@@ -214,3 +214,76 @@ def test_a_sensor_whose_query_fails_is_stopped(settings: GenerationSettings) -> 
     assert [finding.rule for finding in result.findings] == ["smoke.failed"]
     assert result.findings[0].file.endswith("wait_for_orders_operator.json")
     assert "order_ts" in result.findings[0].message
+
+
+LOADS = PipelineSpec.model_validate(
+    {
+        "name": "partner_orders",
+        "description": "Load the partner's daily orders file and check it.",
+        "dialect": "postgres",
+        "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "analytics_dev"}},
+        "sources": [source.model_dump() for source in ORDERS.sources],
+        "tasks": [
+            {
+                "name": "load_partner_orders",
+                "kind": "python",
+                "description": "Load the day's CSV file s3://partner-drops/orders/dt={{ ds }}/ "
+                "with raw.orders' columns into partner_orders.",
+            },
+            {
+                "name": "check_partner_orders",
+                "kind": "quality",
+                "depends_on": ["load_partner_orders"],
+                "description": "partner_orders has rows and every order_id.",
+            },
+        ],
+    }
+)
+LOAD = {
+    "source": "raw.orders",
+    "columns": ["order_id", "customer_id", "amount", "ordered_at"],
+    "table": "partner_orders",
+    "format": "csv",
+    "bucket": "partner-drops",
+    "key": "orders/dt={{ ds }}/",
+    "date_column": "ordered_at",
+}
+LOADED_SUITE = {
+    "name": "check_partner_orders",
+    "table": "partner_orders",
+    "expectations": [
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 12}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "order_id"}},
+    ],
+}
+
+
+def load_bundle(**changed: Any) -> dict[str, str]:
+    """The load spec's bundle: ``s3_to_table`` with ``changed`` parameters, and a suite
+    that counts the rows it loaded."""
+    parameters = {**LOAD, **changed}
+    pattern = {"name": "s3_to_table", "version": 1, "parameters": parameters}
+    artifacts = {
+        "load_partner_orders": OperatorArtifact("s3_to_table", 1, parameters).to_json(),
+        "check_partner_orders": json.dumps(LOADED_SUITE),
+    }
+    records = {"load_partner_orders": {"strategy": "hybrid", "pattern": pattern}}
+    return render_bundle(LOADS, list(LOADS.tasks or []), artifacts, records)
+
+
+def test_a_load_reads_the_sample_rows_from_the_s3_stand_in(settings: GenerationSettings) -> None:
+    result = gate_bundle(LOADS.name, load_bundle(), settings)
+    assert result.passed, result.findings
+    assert result.smoke is not None
+    load, check = result.smoke["tasks"]
+    assert load["state"] == "success"
+    # the file holds raw.orders' twelve sample rows, NULLs included
+    assert check["expectations"] == "2/2 passed"
+
+
+def test_a_load_of_other_columns_is_stopped(settings: GenerationSettings) -> None:
+    files = load_bundle(columns=["order_id", "order_total"])
+    result = gate_bundle(LOADS.name, files, settings)
+    assert [finding.rule for finding in result.findings] == ["smoke.failed"]
+    assert result.findings[0].file.endswith("load_partner_orders_operator.json")
+    assert "order_total" in result.findings[0].message

@@ -31,7 +31,7 @@ from airflow_llm.recheck import unfilled
 from airflow_llm.spec import Column, PipelineSpec
 from airflow_llm.spec_loading import load_spec
 from airflow_llm.validate.dag_import import import_dags
-from tests.integration.test_operator_gates import SENSORS, sensor_bundle
+from tests.integration.test_operator_gates import LOAD, LOADS, SENSORS, load_bundle, sensor_bundle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHURN = load_spec(REPO_ROOT / "specs" / "customer_features.md")
@@ -371,3 +371,51 @@ def test_sensor_parameters_the_patterns_refuse(
     found = pattern_named(pattern)
     with pytest.raises(ParameterError, match=problem):
         found.render(found.parse(parameters), context_for(SENSORS, task, {}))
+
+
+def test_a_load_task_gets_s3_to_table_with_the_source_columns() -> None:
+    task = (LOADS.tasks or [])[0]
+    ctx = context_for(LOADS, task, {})
+    load = pattern_named("s3_to_table")
+    assert ranked_pattern_names(ctx) == ["s3_to_table"]
+    assert load.input_schema(ctx)["properties"] == {"source": {"enum": ["raw.orders"]}}
+    assert load.parameter_schema(ctx, {"source": "raw.orders"})["properties"] == {
+        "table": {"enum": ["partner_orders"]},
+        "format": {"enum": ["csv"]},
+        "bucket": {"enum": ["partner-drops"]},
+        "key": {"enum": ["orders/dt={{ ds }}/"]},
+        "date_column": {"enum": ["ordered_at", "none"]},
+    }
+    answer = {key: value for key, value in LOAD.items() if key != "columns"}
+    completed = load.complete(answer, ctx)
+    assert completed["columns"] == LOAD["columns"]
+    rendered = load.render(load.parse(completed), ctx)
+    assert rendered.output is not None
+    assert (rendered.output.name, rendered.output.column_names) == (
+        "partner_orders",
+        LOAD["columns"],
+    )
+
+
+def test_a_load_renders_s3_to_sql_with_its_parser_and_the_rows_it_replaces() -> None:
+    dag = load_bundle()["dags/partner_orders.py"]
+    assert "from airflow.providers.amazon.aws.transfers.s3_to_sql import S3ToSqlOperator" in dag
+    assert 'table="{{ params.schema }}.partner_orders",' in dag
+    assert "parser=_load_partner_orders_rows," in dag
+    assert "pre_execute=_load_partner_orders_clear," in dag
+    assert '"DELETE FROM {{ params.schema }}.partner_orders WHERE CAST(ordered_at AS "' in dag
+
+
+@pytest.mark.parametrize(
+    ("changed", "problem"),
+    [
+        ({"table": "raw.orders"}, "raw.orders is a source: sources are read-only"),
+        ({"columns": ["order_id"]}, "the columns of raw.orders differ"),
+        ({"date_column": "amount"}, "no date or timestamp"),
+    ],
+)
+def test_loads_the_pattern_refuses(changed: dict[str, Any], problem: str) -> None:
+    load = pattern_named("s3_to_table")
+    ctx = context_for(LOADS, (LOADS.tasks or [])[0], {})
+    with pytest.raises(ParameterError, match=problem):
+        load.render(load.parse({**LOAD, **changed}), ctx)

@@ -22,7 +22,7 @@ from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
 from airflow_llm.patterns.selection import QUESTION, Select
 from airflow_llm.patterns.sensors import S3KeySensorPattern, SqlRowsSensor
-from airflow_llm.patterns.transfers import QueryToS3
+from airflow_llm.patterns.transfers import QueryToS3, S3ToTable
 
 CUSTOM = "custom"
 """The menu choice "no pattern fits": the task is written free-form."""
@@ -40,6 +40,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     ExpectationSuite(),
     Select(),
     QueryToS3(),
+    S3ToTable(),
     SqlRowsSensor(),
     S3KeySensorPattern(),
     QueryBatches(),

@@ -92,6 +92,9 @@ class OperatorPattern(Pattern[Params]):
     awaits_s3_object: ClassVar[bool] = False
     """Whether it waits for the object its settings name (the smoke run's S3 stand-in
     then holds one there, as the producer upstream would have written it)."""
+    seeds_s3_object: ClassVar[bool] = False
+    """Whether it loads the object its settings name, with its ``source`` table's
+    columns (the smoke run's stand-in then holds that table's sample rows there)."""
 
     def applies(self, ctx: TaskContext) -> bool:
         """Whether the task's words cue it: an operator does one specific thing, and a

@@ -1,5 +1,6 @@
 """Transfer patterns: rows between the warehouse and S3 with the amazon provider's
-transfer operators (``query_to_s3``: ``SqlToS3Operator``), and what other operator
+transfer operators (``query_to_s3``: ``SqlToS3Operator``; ``s3_to_table``:
+``S3ToSqlOperator``), and what other operator
 patterns share with them: the S3 locations a task's words state, the checks of a key,
 the logical date's rows of a table."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import sqlglot.expressions as exp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,7 +28,7 @@ from airflow_llm.patterns.context import SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE, Re
 from airflow_llm.patterns.linking import Text
 from airflow_llm.patterns.operators import OperatorPattern, Setting
 from airflow_llm.patterns.writes import logical_date
-from airflow_llm.spec import PipelineSpec, TaskSpec
+from airflow_llm.spec import COLUMN_PATTERN, TABLE_PATTERN, PipelineSpec, TaskSpec
 from airflow_llm.sql_types import sqlglot_dialect
 
 FileFormat = Literal["parquet", "csv", "json"]
@@ -111,7 +112,7 @@ class QueryToS3(OperatorPattern[QueryToS3Parameters]):
         "export a table's rows (all, or the logical date's) to a Parquet, CSV or JSON "
         "object in S3"
     )
-    cues: ClassVar[tuple[str, ...]] = ("export", "unload", "upload", "s3", "bucket", "parquet")
+    cues: ClassVar[tuple[str, ...]] = ("export", "unload", "upload", "dump")
     parameters: ClassVar[type[BaseModel]] = QueryToS3Parameters
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.amazon.aws.transfers.sql_to_s3 import SqlToS3Operator",
@@ -119,8 +120,8 @@ class QueryToS3(OperatorPattern[QueryToS3Parameters]):
     requirements: ClassVar[tuple[str, ...]] = (AMAZON, PYARROW)
 
     def applies(self, ctx: TaskContext) -> bool:
-        """A table to export, and words that ask for an export."""
-        return bool(ctx.relations) and super().applies(ctx)
+        """A table to export, and words that ask for an export to S3."""
+        return bool(ctx.relations) and mentions_s3(ctx) and super().applies(ctx)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """The table to export."""
@@ -146,9 +147,7 @@ class QueryToS3(OperatorPattern[QueryToS3Parameters]):
 
     def settings(self, params: QueryToS3Parameters, task: TaskSpec) -> list[Setting]:
         """The warehouse and S3 connections, the bucket and the object key."""
-        key = params.key
-        if key is not None and key.endswith("/"):  # a prefix: the file is named after the table
-            key += f"{params.table.rsplit('.', 1)[-1]}.{params.format}"
+        key = object_key(params.key, params.table, params.format)
         return [
             Setting("sql_conn_id", "sql_conn_id", f"SQL connection {task.name} reads from"),
             Setting("aws_conn_id", "aws_conn_id", f"AWS connection {task.name} writes with"),
@@ -162,6 +161,129 @@ class QueryToS3(OperatorPattern[QueryToS3Parameters]):
         """The query: every column of the table, the logical date's rows when a date
         column is given, in the spec's dialect."""
         return {"query": table_query(exp.Star(), params.table, params.date_column, spec)}
+
+
+LoadFormat = Literal["parquet", "csv"]
+LOAD_FORMATS: tuple[str, ...] = get_args(LoadFormat)
+
+
+class S3ToTableParameters(_Strict):
+    """Load one object with ``source``'s columns into ``table``, replacing the logical
+    date's rows (by ``date_column``) or all of them."""
+
+    source: str = Field(pattern=TABLE_PATTERN)
+    """The declared source whose columns (and so sample rows) the file has."""
+    columns: list[Annotated[str, Field(pattern=COLUMN_PATTERN)]] = Field(min_length=1)
+    """The source's columns, in order (derived, not asked)."""
+    table: str = Field(pattern=TABLE_PATTERN)
+    """The table it loads into (it must exist, as for any load)."""
+    format: LoadFormat
+    bucket: str | None = Field(default=None, pattern=BUCKET)
+    key: str | None = Field(default=None, pattern=KEY)
+    date_column: str | None = None
+
+    @field_validator("bucket", "key", "date_column", mode="before")
+    @classmethod
+    def _none(cls, value: Any) -> Any:
+        return None if value == NONE else value
+
+
+class S3ToTable(OperatorPattern[S3ToTableParameters]):
+    """One S3 object into a table (``S3ToSqlOperator``), idempotent for a logical date:
+    before it loads, it deletes the rows it loads again."""
+
+    name: ClassVar[str] = "s3_to_table"
+    version: ClassVar[int] = 1
+    kind: ClassVar[str] = "python"
+    summary: ClassVar[str] = (
+        "load a Parquet or CSV object from S3 into a table (replacing the logical date's "
+        "rows, or all)"
+    )
+    cues: ClassVar[tuple[str, ...]] = ("load", "ingest", "import")
+    parameters: ClassVar[type[BaseModel]] = S3ToTableParameters
+    imports: ClassVar[tuple[str, ...]] = (
+        "from airflow.providers.amazon.aws.transfers.s3_to_sql import S3ToSqlOperator",
+    )
+    requirements: ClassVar[tuple[str, ...]] = (AMAZON, PYARROW)
+    seeds_s3_object: ClassVar[bool] = True
+
+    def applies(self, ctx: TaskContext) -> bool:
+        """A declared table with the file's columns, and words about loading from S3."""
+        return bool(ctx.spec.sources) and mentions_s3(ctx) and super().applies(ctx)
+
+    def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
+        """The declared table whose columns the file has."""
+        sources = [Relation.of_source(source) for source in ctx.spec.sources]
+        return obj({"source": enum(table_options(ctx, sources))})
+
+    def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The target its words name, the format and location they state, which rows."""
+        formats = [name for name in LOAD_FORMATS if name in ctx.text.stem_set]
+        return obj(
+            {
+                "table": enum([ctx.target]),
+                "format": enum(narrowed(ctx, formats, LOAD_FORMATS)),
+                **location_choices(ctx),
+                "date_column": date_column_choice(ctx, str(inputs.get("source"))),
+            }
+        )
+
+    def complete(self, answer: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
+        """The answer with the source's columns."""
+        source = ctx.relation(str(answer.get("source")))
+        return {**answer, "columns": source.column_names if source else []}
+
+    def check(self, params: S3ToTableParameters, ctx: TaskContext) -> Relation | None:
+        """A readable source with these columns, a target that is no declared source
+        (those are read-only); the table it writes has the source's columns."""
+        check_date_column(ctx, params.source, params.date_column)
+        check_key(params.key)
+        source = relation_named(ctx, params.source)
+        require(params.columns == source.column_names, f"the columns of {source.name} differ")
+        sources = {source.name for source in ctx.spec.sources}
+        require(params.source in sources, f"{params.source} is no declared source")
+        require(params.table not in sources, f"{params.table} is a source: sources are read-only")
+        return Relation(params.table, source.columns, produced_by=ctx.task.name)
+
+    def settings(self, params: S3ToTableParameters, task: TaskSpec) -> list[Setting]:
+        """The warehouse and S3 connections, the bucket and the object key."""
+        key = object_key(params.key, params.table, params.format)
+        return [
+            Setting("sql_conn_id", "sql_conn_id", f"SQL connection {task.name} loads into"),
+            Setting("aws_conn_id", "aws_conn_id", f"AWS connection {task.name} reads with"),
+            Setting("bucket", "bucket", f"S3 bucket {task.name} reads from", params.bucket),
+            Setting("key", "key", f"S3 object key {task.name} loads", key),
+        ]
+
+    def arguments(
+        self, params: S3ToTableParameters, spec: PipelineSpec, task: TaskSpec
+    ) -> dict[str, Any]:
+        """Where it loads and the statement that clears the rows it loads again, in the
+        spec's dialect."""
+        target = _table(params.table, spec)
+        clear = exp.delete(target)
+        if params.date_column is not None:
+            day = exp.Cast(this=exp.column(params.date_column), to=exp.DataType.build("DATE"))
+            clear = clear.where(exp.EQ(this=day, expression=logical_date()))
+        printed = clear.sql(dialect=sqlglot_dialect(spec.dialect))
+        return {
+            "table": target.sql().replace(SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE),
+            "delete": printed.replace(SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE),
+        }
+
+
+def mentions_s3(ctx: TaskContext) -> bool:
+    """Whether the task's words speak of S3: a location, or words such as bucket or file."""
+    words = {"s3", "bucket", "object", "file", "parquet", "csv"}
+    return bool(stated_locations(ctx.task.description)) or bool(ctx.text.stem_set & words)
+
+
+def object_key(key: str | None, table: str, file_format: str) -> str | None:
+    """The object a stated key names: a prefix (ending in ``/``) gets a file named after
+    the table."""
+    if key is not None and key.endswith("/"):
+        return f"{key}{table.rsplit('.', 1)[-1]}.{file_format}"
+    return key
 
 
 def location_choices(ctx: TaskContext) -> dict[str, dict[str, Any]]:

@@ -83,7 +83,7 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
         if isinstance(task, BaseSensorOperator):  # one poke, then fail instead of waiting
             task.mode, task.timeout = "poke", 0
             task.deferrable = False
-    with s3_stand_in(arguments["s3_buckets"]) as s3:
+    with s3_stand_in(arguments["s3_buckets"], arguments["s3_objects"]) as s3:
         _capture_errors(dag, errors, s3, objects, arguments["s3_awaited"])
         run = dag.test(
             logical_date=datetime.fromisoformat(arguments["logical_date"]),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -41,7 +42,7 @@ from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.findings import Finding
 from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
 from airflow_llm.validate.sandbox import run_sandboxed
-from airflow_llm.validate.sql import written_tables
+from airflow_llm.validate.sql import SAMPLE_CONTEXT, written_tables
 from airflow_llm.validate.sql_execution import duckdb_statements, missing_table
 from airflow_llm.validate.stand_ins import aws_connection
 
@@ -49,6 +50,8 @@ NOT_RUN = {"sensor": "waits for external data", "llm": "calls the model endpoint
 """Why free-form tasks of these kinds do not run in the smoke run."""
 STAND_IN_BUCKET = "airflow-llm-smoke"
 """The bucket a placeholder bucket setting names in the smoke run."""
+_MACRO = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+"""An Airflow macro in a key (``{{ ds }}``), rendered with the sample context."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
     if findings:
         return SmokeReport(environment, document.dialect, transpiled, [], findings)
     connections, buckets = _stand_ins(operators, configs, environment)
+    objects = _loads(home, warehouse, operators, configs, environment)
     (home / layout.resource("config.yml")).write_text(yaml.safe_dump(configs, sort_keys=False))
     sql_tasks = [t for t in ordered_tasks(document.tasks) if t.kind == "sql"]
     arguments = {
@@ -126,6 +130,7 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
             f"^{t.name}$" for t in document.tasks if t.kind in NOT_RUN and t.name not in operators
         ),
         "s3_buckets": buckets,
+        "s3_objects": objects,
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
         "values": [t.name for t in document.tasks if t.kind == "quality"],
         "warehouse": str(warehouse),
@@ -191,6 +196,37 @@ def _operators(
         for task in document.tasks
         if document.file(task) == artifact_file(task, operator=True)
     }
+
+
+def _loads(
+    home: Path,
+    warehouse: Path,
+    operators: dict[str, BoundOperator],
+    configs: dict[str, Any],
+    environment: str,
+) -> dict[str, str]:
+    """For each load (an operator that reads an S3 object with a source's columns): the
+    object the S3 stand-in holds, written from the source's sample rows (by ``s3://``
+    URI, its file), and the table it loads into, created empty as the warehouse would
+    have it. Run after :func:`_stand_ins` (the settings then name no placeholder)."""
+    in_schema = all(config.get("schema") for config in configs.values())
+    schema = configs[environment].get("schema")
+    objects: dict[str, str] = {}
+    with duckdb.connect(str(warehouse)) as connection:
+        for task, bound in operators.items():
+            if not bound.pattern.seeds_s3_object:
+                continue
+            params, values = bound.params, configs[environment]["operators"][task]
+            path = home / "s3" / f"{task}.{params.format}"
+            path.parent.mkdir(exist_ok=True)
+            options = "FORMAT parquet" if params.format == "parquet" else "FORMAT csv, HEADER"
+            rows = f"SELECT * FROM {params.source}"  # noqa: S608 - names the pattern checked
+            connection.execute(f"COPY ({rows}) TO '{path}' ({options})")
+            target = f"{schema}.{params.table}" if in_schema else params.table
+            connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS {rows} WHERE false")
+            key = _MACRO.sub(lambda m: SAMPLE_CONTEXT.get(m.group(1), m.group(0)), values["key"])
+            objects[f"s3://{values['bucket']}/{key}"] = str(path)
+    return objects
 
 
 def _stand_ins(

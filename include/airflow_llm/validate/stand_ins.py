@@ -3,17 +3,19 @@
 The smoke run runs operator tasks for real, but the sandbox reaches no host: the
 services they talk to are stood in for in the child itself. S3 is moto's in-process
 S3 (every boto3 call of the process is answered by it, nothing leaves the process),
-with the buckets the operators' settings name created empty; an object a sensor waits
-for is put there before it pokes (:meth:`S3StandIn.hold`), as the producer upstream
+with the buckets the operators' settings name created, holding the objects loads read
+(written from sample rows by the parent); an object a sensor waits for is put there
+before it pokes (:meth:`S3StandIn.hold`), as the producer upstream
 would have written it. The stand-in remembers what each task wrote
 (:meth:`S3StandIn.snapshot` before and after it runs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 REGION = "us-east-1"
@@ -42,8 +44,9 @@ class S3StandIn:
 
 
 @contextmanager
-def s3_stand_in(buckets: Sequence[str]) -> Iterator[S3StandIn]:
-    """moto's S3 for the ``buckets`` while the block runs (nothing when there are none)."""
+def s3_stand_in(buckets: Sequence[str], objects: Mapping[str, str]) -> Iterator[S3StandIn]:
+    """moto's S3 for the ``buckets`` while the block runs (nothing when there are none),
+    holding ``objects`` (``s3://bucket/key`` -> the local file with its bytes)."""
     if not buckets:
         yield S3StandIn([])
         return
@@ -54,6 +57,9 @@ def s3_stand_in(buckets: Sequence[str]) -> Iterator[S3StandIn]:
         client = boto3.client("s3", region_name=REGION)
         for bucket in buckets:
             client.create_bucket(Bucket=bucket)
+        for uri, path in objects.items():
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            client.put_object(Bucket=bucket, Key=key, Body=Path(path).read_bytes())
         yield S3StandIn(list(buckets), client)
 
 
