@@ -287,3 +287,60 @@ def test_a_load_of_other_columns_is_stopped(settings: GenerationSettings) -> Non
     assert [finding.rule for finding in result.findings] == ["smoke.failed"]
     assert result.findings[0].file.endswith("load_partner_orders_operator.json")
     assert "order_total" in result.findings[0].message
+
+
+TRIGGERS = PipelineSpec.model_validate(
+    {
+        "name": "orders_announced",
+        "description": "Stage the day's orders, announce them and start the reporting.",
+        "dialect": "postgres",
+        "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "analytics_dev"}},
+        "sources": [source.model_dump() for source in ORDERS.sources],
+        "tasks": [
+            {"name": "stage_orders", "kind": "sql", "description": "Stage the day's orders."},
+            {
+                "name": "announce_orders",
+                "kind": "python",
+                "depends_on": ["stage_orders"],
+                "description": "Announce that stg_orders is ready (an asset event).",
+            },
+            {
+                "name": "start_reporting",
+                "kind": "python",
+                "depends_on": ["announce_orders"],
+                "description": "Trigger the orders_reporting DAG.",
+            },
+        ],
+    }
+)
+
+
+def trigger_bundle() -> dict[str, str]:
+    """The trigger spec's bundle: ``asset_event`` and ``trigger_dag``."""
+    chosen = {
+        "announce_orders": ("asset_event", {"table": "stg_orders"}),
+        "start_reporting": ("trigger_dag", {"dag_id": "orders_reporting"}),
+    }
+    artifacts = {
+        name: OperatorArtifact(p, 1, params).to_json() for name, (p, params) in chosen.items()
+    }
+    records = {
+        name: {"strategy": "hybrid", "pattern": {"name": p, "version": 1, "parameters": params}}
+        for name, (p, params) in chosen.items()
+    }
+    tasks = list(TRIGGERS.tasks or [])
+    return render_bundle(TRIGGERS, tasks, {**artifacts, "stage_orders": GOOD_SQL}, records)
+
+
+def test_an_asset_event_runs_and_a_dag_trigger_is_reported_external(
+    settings: GenerationSettings,
+) -> None:
+    result = gate_bundle(TRIGGERS.name, trigger_bundle(), settings)
+    assert result.passed, result.findings
+    assert result.smoke is not None
+    states = {task["name"]: task["state"] for task in result.smoke["tasks"]}
+    assert states == {
+        "stage_orders": "success",
+        "announce_orders": "success",
+        "start_reporting": "not run: external: triggers a run of another DAG of the deployment",
+    }

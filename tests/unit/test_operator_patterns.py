@@ -31,7 +31,15 @@ from airflow_llm.recheck import unfilled
 from airflow_llm.spec import Column, PipelineSpec
 from airflow_llm.spec_loading import load_spec
 from airflow_llm.validate.dag_import import import_dags
-from tests.integration.test_operator_gates import LOAD, LOADS, SENSORS, load_bundle, sensor_bundle
+from tests.integration.test_operator_gates import (
+    LOAD,
+    LOADS,
+    SENSORS,
+    TRIGGERS,
+    load_bundle,
+    sensor_bundle,
+    trigger_bundle,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHURN = load_spec(REPO_ROOT / "specs" / "customer_features.md")
@@ -419,3 +427,45 @@ def test_loads_the_pattern_refuses(changed: dict[str, Any], problem: str) -> Non
     ctx = context_for(LOADS, (LOADS.tasks or [])[0], {})
     with pytest.raises(ParameterError, match=problem):
         load.render(load.parse({**LOAD, **changed}), ctx)
+
+
+def test_trigger_tasks_get_the_dag_id_and_the_table_their_words_name() -> None:
+    _, announce, start = TRIGGERS.tasks or []
+    outputs = {"stage_orders": Relation("stg_orders", FEATURES.columns, "stage_orders")}
+    announce_ctx, start_ctx = (context_for(TRIGGERS, t, outputs) for t in (announce, start))
+    assert ranked_pattern_names(announce_ctx) == ["asset_event"]
+    assert ranked_pattern_names(start_ctx) == ["trigger_dag"]
+    assert pattern_named("asset_event").input_schema(announce_ctx)["properties"] == {
+        "table": {"enum": ["stg_orders"]}
+    }
+    trigger = pattern_named("trigger_dag")
+    assert trigger.parameter_schema(start_ctx, {})["properties"] == {
+        "dag_id": {"enum": ["orders_reporting"]}
+    }
+    unstated = start.model_copy(update={"description": "Trigger the reporting DAG."})
+    schema = trigger.parameter_schema(context_for(TRIGGERS, unstated, outputs), {})
+    assert schema["properties"] == {"dag_id": {"enum": ["none"]}}
+    params = trigger.parse({"dag_id": "none"})
+    assert [
+        s.value("start_reporting", TRIGGERS.environments["dev"])
+        for s in trigger.settings(params, unstated)
+    ] == ["<fill in: DAG id start_reporting triggers>"]
+
+
+def test_triggers_render_an_asset_outlet_and_a_dag_run_operator() -> None:
+    files = trigger_bundle()
+    dag = files["dags/orders_announced.py"]
+    assert "from airflow.sdk import DAG, Asset, task\n" in dag
+    assert 'outlets=[Asset("stg_orders")],' in dag
+    assert 'return "stg_orders"' in dag
+    assert (
+        "from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator"
+        in dag
+    )
+    assert 'trigger_dag_id=OPERATORS["start_reporting"]["dag_id"],' in dag
+    assert 'conf={"triggered_by": "orders_announced", "ds": "{{ ds }}"},' in dag
+    config = yaml.safe_load(files["dags/resources/orders_announced/config.yml"])
+    assert config["dev"]["operators"] == {
+        "announce_orders": {},
+        "start_reporting": {"dag_id": "orders_reporting"},
+    }

@@ -23,6 +23,7 @@ from airflow_llm.patterns.quality import ExpectationSuite
 from airflow_llm.patterns.selection import QUESTION, Select
 from airflow_llm.patterns.sensors import S3KeySensorPattern, SqlRowsSensor
 from airflow_llm.patterns.transfers import QueryToS3, S3ToTable
+from airflow_llm.patterns.triggers import AssetEvent, TriggerDag
 
 CUSTOM = "custom"
 """The menu choice "no pattern fits": the task is written free-form."""
@@ -43,6 +44,8 @@ CATALOG: tuple[AnyPattern, ...] = (
     S3ToTable(),
     SqlRowsSensor(),
     S3KeySensorPattern(),
+    TriggerDag(),
+    AssetEvent(),
     QueryBatches(),
     LlmOverRows(),
 )

@@ -31,7 +31,7 @@ OPERATOR_KINDS = frozenset({"python", "sensor", "branch", "llm"})
 PLACEHOLDER = "<fill in: {}>"
 _PLACEHOLDER = re.compile(r"^<fill in: .+>$", re.DOTALL)
 
-SettingKind = Literal["sql_conn_id", "aws_conn_id", "llm_conn_id", "bucket", "key"]
+SettingKind = Literal["sql_conn_id", "aws_conn_id", "llm_conn_id", "bucket", "key", "dag_id"]
 """What a setting names, which decides where its value comes from and what the smoke
 run's stand-in answers to."""
 _ENVIRONMENT_FIELDS: dict[SettingKind, str] = {
@@ -112,6 +112,11 @@ class OperatorPattern(Pattern[Params]):
         edges. By default none."""
         return []
 
+    def external(self, params: Params) -> str | None:
+        """Why its operator cannot run in the smoke run (it reaches what no stand-in stands
+        for), or None: it runs."""
+        return None
+
     @abstractmethod
     def settings(self, params: Params, task: TaskSpec) -> list[Setting]:
         """The values it reads from ``config.yml`` (per environment)."""
@@ -177,6 +182,10 @@ class BoundOperator:
     def followers(self) -> list[str]:
         """The tasks its snippet adds after the task's own."""
         return self.pattern.followers(self.task)
+
+    def external(self) -> str | None:
+        """Why it cannot run in the smoke run, or None."""
+        return self.pattern.external(self.params)
 
     def config(self, environment: EnvironmentConfig) -> dict[str, Any]:
         """The task's ``operators.<task>`` section of one environment's config."""

@@ -126,9 +126,7 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
         "dags": str(home / "dags"),
         "dag_id": document.pipeline,
         "logical_date": datetime.combine(SAMPLE_DATE, datetime.min.time(), UTC).isoformat(),
-        "mark_success": "|".join(
-            f"^{t.name}$" for t in document.tasks if t.kind in NOT_RUN and t.name not in operators
-        ),
+        "mark_success": "|".join(f"^{t.name}$" for t in document.tasks if _external(t, operators)),
         "s3_buckets": buckets,
         "s3_objects": objects,
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
@@ -246,6 +244,7 @@ def _stand_ins(
                     "sql_conn_id": configs[environment]["conn_id"],
                     "aws_conn_id": "aws_default",
                     "bucket": STAND_IN_BUCKET,
+                    "dag_id": "airflow_llm_smoke_dag",
                     "key": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
                 }[setting.kind]
                 values[task][setting.name] = value
@@ -254,6 +253,14 @@ def _stand_ins(
             elif setting.kind == "bucket":
                 buckets.append(str(value))
     return connections, sorted(set(buckets))
+
+
+def _external(task: TaskSpec, operators: dict[str, BoundOperator]) -> str | None:
+    """Why ``task`` does not run in the smoke run (it reaches what no stand-in stands
+    for: a free-form sensor or LLM task, an operator such as a DAG trigger), or None."""
+    if task.name in operators:
+        return operators[task.name].external()
+    return NOT_RUN.get(task.kind)
 
 
 def _rerun_item(
@@ -337,8 +344,9 @@ def _task_results(
         for task in document.tasks:
             found = result["tasks"].get(task.name, {"state": "not run", "error": None})
             state = found["state"]
-            if task.kind in NOT_RUN and task.name not in operators:
-                state = f"not run: external: {NOT_RUN[task.kind]}"
+            reason = _external(task, operators)
+            if reason is not None:
+                state = f"not run: external: {reason}"
             rows = {}
             rerun = result.get("reruns", {}).get(task.name, {})
             if task.kind == "sql" and state == "success":
