@@ -97,7 +97,8 @@ def _gate(
     findings += structure_findings(layout.dag_file, dag, document.tasks, followers)
     if errors(findings) or not settings.smoke_run:
         return GateResult(findings)
-    smoke = smoke_run(root, document, settings)
+    interval = dag.get("interval")
+    smoke = smoke_run(root, document, settings, tuple(interval) if interval else None)
     return GateResult(findings + smoke.findings, smoke.to_dict())
 
 

@@ -3,7 +3,8 @@
 Generated code is untrusted: it is never imported by the calling process. The child
 runs in :mod:`airflow_llm.validate.sandbox` (scrubbed environment, throw-away
 ``AIRFLOW_HOME``, timeout, memory limit, no network) and reports what it parsed:
-DAG ids, their tasks and edges, retries, and import errors.
+DAG ids, their tasks and edges, retries, the data interval of a run of the sample
+logical date (what the smoke run's ``dag.test()`` reads), and import errors.
 """
 
 from __future__ import annotations
@@ -19,15 +20,22 @@ from airflow_llm.validate.sandbox import run_sandboxed
 _CHILD = r"""
 import sys
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import timezone
+from airflow.serialization.encoders import coerce_to_core_timetable
 from airflow_llm.validate.sandbox import report_result
+from airflow_llm.validate.sql import SAMPLE_LOGICAL_DATE
 bag = DagBag(dag_folder=sys.argv[1])
 dags = {}
 for dag_id, dag in bag.dags.items():
     tasks = dag.task_dict
+    timetable = coerce_to_core_timetable(dag.timetable)
+    run = timezone.coerce_datetime(SAMPLE_LOGICAL_DATE)
+    interval = timetable.infer_manual_data_interval(run_after=run)
     dags[dag_id] = {
         "tasks": sorted(tasks),
         "edges": sorted([up, down] for up, t in tasks.items() for down in t.downstream_task_ids),
         "retries": {task_id: t.retries for task_id, t in tasks.items()},
+        "interval": [interval.start.isoformat(), interval.end.isoformat()],
     }
 errors = {str(path): str(error) for path, error in bag.import_errors.items()}
 report_result({"dags": dags, "errors": errors})

@@ -2,7 +2,8 @@
 
 Rows are deterministic (seeded by table name) and respect the declared column types
 (translated to DuckDB's with sqlglot). Timestamps and dates fall on the smoke run's
-logical date and the day before, so daily filters select rows. A few edge cases are
+logical date and the day before, so daily filters select rows; a few timestamps fall in
+the last hour of the day before, so hourly ones do too. A few edge cases are
 always there: a NULL in every column that does not look like a key, and one row
 duplicated exactly.
 """
@@ -33,6 +34,9 @@ from airflow_llm.sql_types import (
 from airflow_llm.validate.sql import SAMPLE_CONTEXT
 
 ROWS_PER_TABLE = 12
+HOURLY_ROWS = (1, 3)
+"""Rows whose timestamps fall in the hour before the logical date: the data interval of
+an hourly run (``dag.test()`` of an hourly DAG reads that hour), so it selects rows too."""
 SAMPLE_DATE = date.fromisoformat(SAMPLE_CONTEXT["ds"])
 """The logical date of the sample context, which sample timestamps fall on."""
 _KEY_COLUMN = re.compile(r"(^id$|_id$|_key$)")
@@ -118,7 +122,10 @@ def _value(
         return index % 3 == 0
     if kind in TIMESTAMPS:
         moment = datetime(day.year, day.month, day.day) - timedelta(days=index % 2)
-        return moment + timedelta(minutes=generator.randint(0, 24 * 60 - 1))
+        minutes = generator.randint(0, 24 * 60 - 1)
+        if index in HOURLY_ROWS:  # in the last hour before the logical date
+            minutes = 23 * 60 + minutes % 60
+        return moment + timedelta(minutes=minutes)
     if kind == _Type.DATE:
         return day - timedelta(days=index % 2)
     if kind == _Type.JSON:

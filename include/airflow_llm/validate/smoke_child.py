@@ -3,10 +3,11 @@
 Started by :mod:`airflow_llm.validate.smoke_run` as ``python -m
 airflow_llm.validate.smoke_child '<json>'`` with the DAG folder, the DAG id, the
 logical date, the tasks to mark successful without running and the stand-ins the
-operators reach (:mod:`airflow_llm.validate.stand_ins`). Sensors poke once: a poke that
-finds nothing fails the task rather than waiting. Reports every task's state,
-the error it failed with, the return value of the tasks asked for and the objects each
-wrote to the S3 stand-in. Then,
+operators reach (:mod:`airflow_llm.validate.stand_ins`; the model endpoint's:
+:mod:`airflow_llm.validate.model_stand_in`). Sensors poke once: a poke that finds
+nothing fails the task rather than waiting. Reports every task's state, the error it
+failed with, the return value of the tasks asked for, the objects each wrote to the S3
+stand-in and the requests each sent the model's. Then,
 still in the sandbox, it runs each SQL task's statements a second time for the same
 logical date (row counts of the tables it writes, before and after: an idempotent
 task leaves them equal), and the spec's unit tests from ``tasks.yml``.
@@ -21,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from airflow_llm.validate.model_stand_in import ModelStandIn, model_stand_in
 from airflow_llm.validate.sandbox import report_result
 from airflow_llm.validate.stand_ins import S3StandIn, s3_stand_in, written
 
@@ -33,12 +35,14 @@ def _capture_errors(
     s3: S3StandIn,
     objects: dict[str, dict[str, int]],
     awaited: list[str],
+    model: ModelStandIn,
+    requests: dict[str, int],
 ) -> None:
-    """Record the exception each failing task raises (dag.test() only logs it), and the
-    objects each task writes to the S3 stand-in; before a task of ``awaited`` runs, the
-    stand-in holds the object it waits for."""
+    """Record the exception each failing task raises (dag.test() only logs it), the
+    objects each task writes to the S3 stand-in and the requests it sends the model's;
+    before a task of ``awaited`` runs, the stand-in holds the object it waits for."""
     for cls in {getattr(task, "operator_class", type(task)) for task in dag.tasks}:
-        cls.execute = _recording(cls.execute, errors, s3, objects, awaited)
+        cls.execute = _recording(cls.execute, errors, s3, objects, awaited, model, requests)
 
 
 def _recording(
@@ -47,11 +51,13 @@ def _recording(
     s3: S3StandIn,
     objects: dict[str, dict[str, int]],
     awaited: list[str],
+    model: ModelStandIn,
+    requests: dict[str, int],
 ) -> Callable[..., Any]:
     def wrapper(self: Any, context: Any) -> Any:
         if self.task_id in awaited:
             s3.hold(self.bucket_name, self.bucket_key)
-        before = s3.snapshot()
+        before, asked = s3.snapshot(), model.requests
         try:
             return execute(self, context)
         except BaseException as error:
@@ -59,6 +65,7 @@ def _recording(
             raise
         finally:
             objects[self.task_id] = written(before, s3.snapshot())
+            requests[self.task_id] = requests.get(self.task_id, 0) + model.requests - asked
 
     return wrapper
 
@@ -83,8 +90,13 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
         if isinstance(task, BaseSensorOperator):  # one poke, then fail instead of waiting
             task.mode, task.timeout = "poke", 0
             task.deferrable = False
-    with s3_stand_in(arguments["s3_buckets"], arguments["s3_objects"]) as s3:
-        _capture_errors(dag, errors, s3, objects, arguments["s3_awaited"])
+    requests: dict[str, int] = {}
+    with (
+        s3_stand_in(arguments["s3_buckets"]) as s3,
+        model_stand_in(arguments["model_connections"]) as model,
+    ):
+        awaited = arguments["s3_awaited"]
+        _capture_errors(dag, errors, s3, objects, awaited, model, requests)
         run = dag.test(
             logical_date=datetime.fromisoformat(arguments["logical_date"]),
             mark_success_pattern=arguments["mark_success"] or None,
@@ -100,6 +112,7 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
             "state": _worst(found),
             "error": errors.get(task_id),
             "objects": objects.get(task_id, {}),
+            "model_requests": requests.get(task_id, 0),
         }
         for task_id, found in states.items()
     }

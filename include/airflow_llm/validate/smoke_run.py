@@ -8,11 +8,14 @@ first, and the report says so), Python tasks run, and quality tasks run their Gr
 Expectations suites on the tables the SQL produced. Provider operators (operator
 patterns) run for real against stand-ins in the child, sensors poking once (see
 :mod:`airflow_llm.validate.stand_ins`): their connections point at the DuckDB warehouse
-and the S3 stand-in, and a setting still a placeholder gets a stand-in value. Free-form
-sensors and LLM tasks, which wait for the outside world, are marked successful without
-running and reported as "not run: external: <why>" (no gate counts them). The report
-gives, per task: its state, rows in the tables it wrote, objects it wrote to S3,
-expectations passed, and the error it failed with. A task that fails only because it
+and the S3 stand-in, and a setting still a placeholder gets a stand-in value. The LLM
+tasks of ``llm_over_rows`` send real requests to a stub of the model endpoint in the
+child (:mod:`airflow_llm.validate.model_stand_in`), and their answers reach the
+warehouse. Free-form sensors and LLM tasks, which wait for the outside world, are
+marked successful without running and reported as "not run: external: <why>" (no gate
+counts them). The report gives, per task: its state, rows in the tables it wrote,
+objects it wrote to S3, requests it sent the model's stub, expectations passed, and the
+error it failed with. A task that fails only because it
 reads a table the spec does not declare under ``sources`` (so no sample rows exist for
 it) gets a warning, "not verified on sample data", rather than a rejection.
 """
@@ -21,12 +24,12 @@ from __future__ import annotations
 
 import fcntl
 import json
-import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +37,25 @@ import duckdb
 import sqlglot
 import yaml
 
-from airflow_llm.bundle.render import BundleLayout, TasksDocument, artifact_file, ordered_tasks
-from airflow_llm.patterns import operator_patterns
-from airflow_llm.patterns.operators import BoundOperator, bind, is_placeholder
+from airflow_llm.bundle.render import (
+    BundleLayout,
+    TasksDocument,
+    artifact_file,
+    document_operators,
+    ordered_tasks,
+)
+from airflow_llm.patterns.operators import BoundOperator, is_placeholder
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.findings import Finding
 from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
 from airflow_llm.validate.sandbox import run_sandboxed
-from airflow_llm.validate.sql import SAMPLE_CONTEXT, written_tables
+from airflow_llm.validate.sql import (
+    SAMPLE_CONTEXT,
+    SAMPLE_LOGICAL_DATE,
+    run_context,
+    written_tables,
+)
 from airflow_llm.validate.sql_execution import duckdb_statements, missing_table
 from airflow_llm.validate.stand_ins import aws_connection
 
@@ -50,8 +63,8 @@ NOT_RUN = {"sensor": "waits for external data", "llm": "calls the model endpoint
 """Why free-form tasks of these kinds do not run in the smoke run."""
 STAND_IN_BUCKET = "airflow-llm-smoke"
 """The bucket a placeholder bucket setting names in the smoke run."""
-_MACRO = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-"""An Airflow macro in a key (``{{ ds }}``), rendered with the sample context."""
+STAND_IN_MODEL = "airflow_llm_smoke_model"
+"""The connection a placeholder model connection setting names in the smoke run."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,8 @@ class SmokeTask:
     rerun_rows: dict[str, int] = field(default_factory=dict)
     """Rows in the tables it wrote after its SQL ran a second time for the same date."""
     unit_tests: str | None = None
+    model_requests: int = 0
+    """Requests it sent the model endpoint's stand-in (an LLM task that really ran)."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +110,15 @@ class SmokeReport:
         }
 
 
-def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings) -> SmokeReport:
-    """Run the bundle written under ``root`` (its ``dags/`` folder) on sample data."""
+def smoke_run(
+    root: Path,
+    document: TasksDocument,
+    settings: GenerationSettings,
+    interval: tuple[str, str] | None = None,
+) -> SmokeReport:
+    """Run the bundle written under ``root`` (its ``dags/`` folder) on sample data; its
+    SQL is rendered for the data ``interval`` ``dag.test()`` runs (ISO start and end,
+    from the DAG's schedule; by default the sample day), as its other tasks see it."""
     layout = BundleLayout(document.pipeline)
     configs = yaml.safe_load((root / layout.resource("config.yml")).read_text())
     environment = next(iter(configs))
@@ -111,25 +133,30 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
         seed_warehouse(connection, document.sources, document.dialect, SAMPLE_DATE, schemas)
     params = {"schema": config.get("schema"), "bucket": config.get("bucket"), **config["vars"]}
     transpiled = document.dialect != "duckdb"
-    findings = _prepare_sql(home, layout, document, params)
+    context = SAMPLE_CONTEXT
+    if interval is not None:
+        start, end = (datetime.fromisoformat(moment) for moment in interval)
+        context = run_context(SAMPLE_LOGICAL_DATE, start, end)
+    findings = _prepare_sql(home, layout, document, params, context)
     try:
-        operators = _operators(home, layout, document)
+        operators = document_operators(document, lambda f: (home / layout.resource(f)).read_text())
     except ValueError as error:
         findings.append(Finding(layout.resources, None, "smoke.operator", str(error)))
     if findings:
         return SmokeReport(environment, document.dialect, transpiled, [], findings)
     connections, buckets = _stand_ins(operators, configs, environment)
-    objects = _loads(home, warehouse, operators, configs, environment)
     (home / layout.resource("config.yml")).write_text(yaml.safe_dump(configs, sort_keys=False))
     sql_tasks = [t for t in ordered_tasks(document.tasks) if t.kind == "sql"]
     arguments = {
         "dags": str(home / "dags"),
         "dag_id": document.pipeline,
-        "logical_date": datetime.combine(SAMPLE_DATE, datetime.min.time(), UTC).isoformat(),
-        "mark_success": "|".join(f"^{t.name}$" for t in document.tasks if _external(t, operators)),
+        "logical_date": SAMPLE_LOGICAL_DATE.isoformat(),
+        "mark_success": "|".join(
+            f"^{t.name}$" for t in document.tasks if t.kind in NOT_RUN and t.name not in operators
+        ),
         "s3_buckets": buckets,
-        "s3_objects": objects,
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
+        "model_connections": sorted(c for c, kind in connections.items() if kind == "llm"),
         "values": [t.name for t in document.tasks if t.kind == "quality"],
         "warehouse": str(warehouse),
         "rerun": [_rerun_item(home, layout, task, params) for task in sql_tasks],
@@ -145,9 +172,10 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
         ),
     }
     warehouse_connection = {"conn_type": "duckdb", "host": str(warehouse)}
-    airflow_connections = {
+    airflow_connections = {  # the model's: the child's stand-in, once it listens
         conn_id: warehouse_connection if kind == "sql" else aws_connection()
         for conn_id, kind in {**connections, str(config["conn_id"]): "sql"}.items()
+        if kind != "llm"
     }
     run = run_sandboxed(
         [sys.executable, "-m", "airflow_llm.validate.smoke_child", json.dumps(arguments)],
@@ -182,57 +210,12 @@ def smoke_run(root: Path, document: TasksDocument, settings: GenerationSettings)
     return SmokeReport(environment, document.dialect, transpiled, tasks, findings)
 
 
-def _operators(
-    home: Path, layout: BundleLayout, document: TasksDocument
-) -> dict[str, BoundOperator]:
-    """The operators of the bundle's operator-pattern tasks; ``ValueError`` for an
-    artifact no pattern reads."""
-    return {
-        task.name: bind(
-            (home / layout.resource(document.file(task))).read_text(), task, operator_patterns()
-        )
-        for task in document.tasks
-        if document.file(task) == artifact_file(task, operator=True)
-    }
-
-
-def _loads(
-    home: Path,
-    warehouse: Path,
-    operators: dict[str, BoundOperator],
-    configs: dict[str, Any],
-    environment: str,
-) -> dict[str, str]:
-    """For each load (an operator that reads an S3 object with a source's columns): the
-    object the S3 stand-in holds, written from the source's sample rows (by ``s3://``
-    URI, its file), and the table it loads into, created empty as the warehouse would
-    have it. Run after :func:`_stand_ins` (the settings then name no placeholder)."""
-    in_schema = all(config.get("schema") for config in configs.values())
-    schema = configs[environment].get("schema")
-    objects: dict[str, str] = {}
-    with duckdb.connect(str(warehouse)) as connection:
-        for task, bound in operators.items():
-            if not bound.pattern.seeds_s3_object:
-                continue
-            params, values = bound.params, configs[environment]["operators"][task]
-            path = home / "s3" / f"{task}.{params.format}"
-            path.parent.mkdir(exist_ok=True)
-            options = "FORMAT parquet" if params.format == "parquet" else "FORMAT csv, HEADER"
-            rows = f"SELECT * FROM {params.source}"  # noqa: S608 - names the pattern checked
-            connection.execute(f"COPY ({rows}) TO '{path}' ({options})")
-            target = f"{schema}.{params.table}" if in_schema else params.table
-            connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS {rows} WHERE false")
-            key = _MACRO.sub(lambda m: SAMPLE_CONTEXT.get(m.group(1), m.group(0)), values["key"])
-            objects[f"s3://{values['bucket']}/{key}"] = str(path)
-    return objects
-
-
 def _stand_ins(
     operators: dict[str, BoundOperator], configs: dict[str, Any], environment: str
 ) -> tuple[dict[str, str], list[str]]:
     """Point the operators' settings in ``configs[environment]`` at the stand-ins
     (placeholders get stand-in values, in place): the connection ids they use (id ->
-    ``sql`` or ``aws``) and the buckets the S3 stand-in must have."""
+    ``sql``, ``aws`` or ``llm``) and the buckets the S3 stand-in must have."""
     connections: dict[str, str] = {}
     buckets: list[str] = []
     values = configs[environment].get("operators", {})
@@ -243,24 +226,16 @@ def _stand_ins(
                 value = {
                     "sql_conn_id": configs[environment]["conn_id"],
                     "aws_conn_id": "aws_default",
+                    "llm_conn_id": STAND_IN_MODEL,
                     "bucket": STAND_IN_BUCKET,
-                    "dag_id": "airflow_llm_smoke_dag",
                     "key": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
                 }[setting.kind]
                 values[task][setting.name] = value
-            if setting.kind in ("sql_conn_id", "aws_conn_id"):
+            if setting.kind in ("sql_conn_id", "aws_conn_id", "llm_conn_id"):
                 connections[str(value)] = setting.kind.split("_")[0]
             elif setting.kind == "bucket":
                 buckets.append(str(value))
     return connections, sorted(set(buckets))
-
-
-def _external(task: TaskSpec, operators: dict[str, BoundOperator]) -> str | None:
-    """Why ``task`` does not run in the smoke run (it reaches what no stand-in stands
-    for: a free-form sensor or LLM task, an operator such as a DAG trigger), or None."""
-    if task.name in operators:
-        return operators[task.name].external()
-    return NOT_RUN.get(task.kind)
 
 
 def _rerun_item(
@@ -308,9 +283,14 @@ def _unit_test_findings(
 
 
 def _prepare_sql(
-    home: Path, layout: BundleLayout, document: TasksDocument, params: dict[str, Any]
+    home: Path,
+    layout: BundleLayout,
+    document: TasksDocument,
+    params: dict[str, Any],
+    context: Mapping[str, str],
 ) -> list[Finding]:
-    """Replace each SQL file by its DuckDB statements (see ``duckdb_statements``)."""
+    """Replace each SQL file by its DuckDB statements for the run's ``context`` (see
+    ``duckdb_statements``)."""
     findings = []
     for task in document.tasks:
         if task.kind != "sql":
@@ -318,7 +298,7 @@ def _prepare_sql(
         relative = layout.resource(artifact_file(task))
         path = home / relative
         try:
-            statements = duckdb_statements(path.read_text(), document.dialect, params)
+            statements = duckdb_statements(path.read_text(), document.dialect, params, context)
         except sqlglot.errors.SqlglotError as error:
             message = f"cannot read as {document.dialect} for DuckDB: {error}"
             findings.append(Finding(relative, None, "smoke.transpile", message))
@@ -342,32 +322,35 @@ def _task_results(
             name: f"{schema}.{name}" for schema, name in warehouse.execute(listed).fetchall()
         }
         for task in document.tasks:
-            found = result["tasks"].get(task.name, {"state": "not run", "error": None})
+            found = _chain_result(result["tasks"], task.name, operators)
             state = found["state"]
-            reason = _external(task, operators)
-            if reason is not None:
-                state = f"not run: external: {reason}"
+            if task.kind in NOT_RUN and task.name not in operators:
+                state = f"not run: external: {NOT_RUN[task.kind]}"
             rows = {}
             rerun = result.get("reruns", {}).get(task.name, {})
+            written: list[str] = []
             if task.kind == "sql" and state == "success":
                 sql = (home / layout.resource(artifact_file(task))).read_text()
-                for name in written_tables(sql, "duckdb", params):
-                    if name in qualified:
-                        table = qualified[name]
-                        count = f"SELECT count(*) FROM {table}"  # noqa: S608 - catalog name
-                        counted = warehouse.execute(count).fetchone()
-                        rows[table] = int(counted[0]) if counted else 0
-                rows = {  # after the DAG run, before the second run of the SQL
-                    table: next(
-                        (
-                            pair[0]
-                            for name, pair in rerun.items()
-                            if table.endswith(name.split(".")[-1])
-                        ),
-                        count,
-                    )
-                    for table, count in rows.items()
-                }
+                written = written_tables(sql, "duckdb", params)
+            elif task.name in operators and task.name in document.outputs and state == "success":
+                written = [document.outputs[task.name].name]
+            for name in written:
+                if name in qualified:
+                    table = qualified[name]
+                    count = f"SELECT count(*) FROM {table}"  # noqa: S608 - catalog name
+                    counted = warehouse.execute(count).fetchone()
+                    rows[table] = int(counted[0]) if counted else 0
+            rows = {  # after the DAG run, before the second run of the SQL
+                table: next(
+                    (
+                        pair[0]
+                        for name, pair in rerun.items()
+                        if table.endswith(name.split(".")[-1])
+                    ),
+                    count,
+                )
+                for table, count in rows.items()
+            }
             suite = result["values"].get(task.name)
             expectations = (
                 f"{suite['expectations'] - suite['failed']}/{suite['expectations']} passed"
@@ -389,9 +372,26 @@ def _task_results(
                     found["error"],
                     again,
                     verdict,
+                    found.get("model_requests", 0),
                 )
             )
     return tasks
+
+
+def _chain_result(
+    results: dict[str, dict[str, Any]], name: str, operators: dict[str, BoundOperator]
+) -> dict[str, Any]:
+    """The child's result for task ``name`` and the tasks its operator adds after it
+    (say, the one writing an LLM task's answers): the first state that is not success,
+    the first error, the model requests of them all."""
+    chain = [name, *(operators[name].followers() if name in operators else [])]
+    found = [results.get(task, {"state": "not run", "error": None}) for task in chain]
+    return {
+        "state": next((f["state"] for f in found if f["state"] != "success"), "success"),
+        "error": next((f["error"] for f in found if f.get("error")), None),
+        "objects": {k: v for f in found for k, v in f.get("objects", {}).items()},
+        "model_requests": sum(f.get("model_requests", 0) for f in found),
+    }
 
 
 def _failure(layout: BundleLayout, document: TasksDocument, task: SmokeTask) -> Finding:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,20 +36,30 @@ rules outside it add a third to the time of a lint (65 ms against 48 ms for a 30
 script on this machine)."""
 LIBRARY_PATH = Path(__file__).parent / "jinja_library"
 
-SAMPLE_CONTEXT: dict[str, str] = {
-    "ds": "2024-01-31",
-    "ds_nodash": "20240131",
-    "ts": "2024-01-31T00:00:00+00:00",
-    "ts_nodash": "20240131T000000",
-    "logical_date": "2024-01-31 00:00:00+00:00",
-    "data_interval_start": "2024-01-31 00:00:00+00:00",
-    "data_interval_end": "2024-02-01 00:00:00+00:00",
-    "prev_ds": "2024-01-30",
-    "next_ds": "2024-02-01",
-    "run_id": "scheduled__2024-01-31T00:00:00+00:00",
-    "dag_run": "",
-}
-"""The Airflow context values SQL templates may use, with sample values."""
+
+def run_context(logical_date: datetime, start: datetime, end: datetime) -> dict[str, str]:
+    """The Airflow context values SQL templates may use, for a run of ``logical_date``
+    over the data interval ``[start, end)`` (UTC datetimes)."""
+    return {
+        "ds": logical_date.date().isoformat(),
+        "ds_nodash": logical_date.strftime("%Y%m%d"),
+        "ts": logical_date.isoformat(),
+        "ts_nodash": logical_date.strftime("%Y%m%dT%H%M%S"),
+        "logical_date": str(logical_date),
+        "data_interval_start": str(start),
+        "data_interval_end": str(end),
+        "prev_ds": (logical_date - timedelta(days=1)).date().isoformat(),
+        "next_ds": (logical_date + timedelta(days=1)).date().isoformat(),
+        "run_id": f"scheduled__{logical_date.isoformat()}",
+        "dag_run": "",
+    }
+
+
+SAMPLE_LOGICAL_DATE = datetime(2024, 1, 31, tzinfo=UTC)
+SAMPLE_CONTEXT = run_context(
+    SAMPLE_LOGICAL_DATE, SAMPLE_LOGICAL_DATE, SAMPLE_LOGICAL_DATE + timedelta(days=1)
+)
+"""The context SQL is checked with: a daily run of the sample date."""
 
 ALLOWED_STATEMENTS = (
     exp.Query,  # SELECT, UNION, WITH ... SELECT
@@ -158,21 +169,25 @@ class SqlValidator:
         return findings
 
 
-def render_sql(sql: str, params: Mapping[str, Any]) -> str:
-    """Render an Airflow SQL template with the sample context (for sqlglot and smoke runs)."""
+def render_sql(
+    sql: str, params: Mapping[str, Any], context: Mapping[str, str] = SAMPLE_CONTEXT
+) -> str:
+    """Render an Airflow SQL template with ``context`` (for sqlglot and smoke runs)."""
     import airflow.sdk.execution_time.macros as macros
 
     return _SQL_TEMPLATES.from_string(sql).render(
-        **SAMPLE_CONTEXT, params=dict(params), macros=macros, var={"value": {}}
+        **context, params=dict(params), macros=macros, var={"value": {}}
     )
 
 
-def parse_rendered(sql: str, dialect: str, params: Mapping[str, Any]) -> list[exp.Expr]:
-    """``sql`` rendered with the sample context and parsed by sqlglot, empty statements
-    left out. Raises sqlglot's errors, ``RecursionError`` (nesting beyond sqlglot) and
+def parse_rendered(
+    sql: str, dialect: str, params: Mapping[str, Any], context: Mapping[str, str] = SAMPLE_CONTEXT
+) -> list[exp.Expr]:
+    """``sql`` rendered with ``context`` and parsed by sqlglot, empty statements left
+    out. Raises sqlglot's errors, ``RecursionError`` (nesting beyond sqlglot) and
     Jinja's ``TemplateError``."""
     read_dialect = sqlglot_dialect(dialect) or None
-    statements = sqlglot.parse(render_sql(sql, params), read=read_dialect)
+    statements = sqlglot.parse(render_sql(sql, params, context), read=read_dialect)
     return [statement for statement in statements if statement is not None]
 
 

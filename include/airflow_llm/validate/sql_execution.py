@@ -36,7 +36,12 @@ from airflow_llm.spec import Column, SourceTable
 from airflow_llm.sql_types import parse_type, sqlglot_dialect
 from airflow_llm.validate.findings import Finding, errors
 from airflow_llm.validate.sample_data import SAMPLE_DATE, duckdb_type, seed_warehouse
-from airflow_llm.validate.sql import parse_rendered, statement_findings, template_policy
+from airflow_llm.validate.sql import (
+    SAMPLE_CONTEXT,
+    parse_rendered,
+    statement_findings,
+    template_policy,
+)
 
 SAFE_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "enable_external_access": False,
@@ -95,12 +100,15 @@ def _seeded(
 _WAREHOUSES = _SampleWarehouses()
 
 
-def duckdb_statements(sql: str, dialect: str, params: Mapping[str, Any]) -> list[str]:
-    """``sql`` rendered and in DuckDB's dialect, insert targets created first.
+def duckdb_statements(
+    sql: str, dialect: str, params: Mapping[str, Any], context: Mapping[str, str] = SAMPLE_CONTEXT
+) -> list[str]:
+    """``sql`` rendered with ``context`` and in DuckDB's dialect, insert targets created
+    first.
 
     Raises ``sqlglot.errors.SqlglotError`` when sqlglot cannot read it.
     """
-    return _in_duckdb(parse_rendered(sql, dialect, params))
+    return _in_duckdb(parse_rendered(sql, dialect, params, context))
 
 
 def _in_duckdb(parsed: Sequence[exp.Expr]) -> list[str]:
