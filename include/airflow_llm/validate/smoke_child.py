@@ -92,7 +92,7 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
             task.deferrable = False
     requests: dict[str, int] = {}
     with (
-        s3_stand_in(arguments["s3_buckets"]) as s3,
+        s3_stand_in(arguments["s3_buckets"], arguments["s3_objects"]) as s3,
         model_stand_in(arguments["model_connections"]) as model,
     ):
         awaited = arguments["s3_awaited"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,8 @@ NOT_RUN = {"sensor": "waits for external data", "llm": "calls the model endpoint
 """Why free-form tasks of these kinds do not run in the smoke run."""
 STAND_IN_BUCKET = "airflow-llm-smoke"
 """The bucket a placeholder bucket setting names in the smoke run."""
+_MACRO = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+"""An Airflow macro in a key (``{{ ds }}``), rendered with the sample context."""
 STAND_IN_MODEL = "airflow_llm_smoke_model"
 """The connection a placeholder model connection setting names in the smoke run."""
 
@@ -145,16 +148,16 @@ def smoke_run(
     if findings:
         return SmokeReport(environment, document.dialect, transpiled, [], findings)
     connections, buckets = _stand_ins(operators, configs, environment)
+    objects = _loads(home, warehouse, operators, configs, environment)
     (home / layout.resource("config.yml")).write_text(yaml.safe_dump(configs, sort_keys=False))
     sql_tasks = [t for t in ordered_tasks(document.tasks) if t.kind == "sql"]
     arguments = {
         "dags": str(home / "dags"),
         "dag_id": document.pipeline,
         "logical_date": SAMPLE_LOGICAL_DATE.isoformat(),
-        "mark_success": "|".join(
-            f"^{t.name}$" for t in document.tasks if t.kind in NOT_RUN and t.name not in operators
-        ),
+        "mark_success": "|".join(f"^{t.name}$" for t in document.tasks if _external(t, operators)),
         "s3_buckets": buckets,
+        "s3_objects": objects,
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
         "model_connections": sorted(c for c, kind in connections.items() if kind == "llm"),
         "values": [t.name for t in document.tasks if t.kind == "quality"],
@@ -210,6 +213,37 @@ def smoke_run(
     return SmokeReport(environment, document.dialect, transpiled, tasks, findings)
 
 
+def _loads(
+    home: Path,
+    warehouse: Path,
+    operators: dict[str, BoundOperator],
+    configs: dict[str, Any],
+    environment: str,
+) -> dict[str, str]:
+    """For each load (an operator that reads an S3 object with a source's columns): the
+    object the S3 stand-in holds, written from the source's sample rows (by ``s3://``
+    URI, its file), and the table it loads into, created empty as the warehouse would
+    have it. Run after :func:`_stand_ins` (the settings then name no placeholder)."""
+    in_schema = all(config.get("schema") for config in configs.values())
+    schema = configs[environment].get("schema")
+    objects: dict[str, str] = {}
+    with duckdb.connect(str(warehouse)) as connection:
+        for task, bound in operators.items():
+            if not bound.pattern.seeds_s3_object:
+                continue
+            params, values = bound.params, configs[environment]["operators"][task]
+            path = home / "s3" / f"{task}.{params.format}"
+            path.parent.mkdir(exist_ok=True)
+            options = "FORMAT parquet" if params.format == "parquet" else "FORMAT csv, HEADER"
+            rows = f"SELECT * FROM {params.source}"  # noqa: S608 - names the pattern checked
+            connection.execute(f"COPY ({rows}) TO '{path}' ({options})")
+            target = f"{schema}.{params.table}" if in_schema else params.table
+            connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS {rows} WHERE false")
+            key = _MACRO.sub(lambda m: SAMPLE_CONTEXT.get(m.group(1), m.group(0)), values["key"])
+            objects[f"s3://{values['bucket']}/{key}"] = str(path)
+    return objects
+
+
 def _stand_ins(
     operators: dict[str, BoundOperator], configs: dict[str, Any], environment: str
 ) -> tuple[dict[str, str], list[str]]:
@@ -228,6 +262,7 @@ def _stand_ins(
                     "aws_conn_id": "aws_default",
                     "llm_conn_id": STAND_IN_MODEL,
                     "bucket": STAND_IN_BUCKET,
+                    "dag_id": "airflow_llm_smoke_dag",
                     "key": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
                 }[setting.kind]
                 values[task][setting.name] = value
@@ -236,6 +271,14 @@ def _stand_ins(
             elif setting.kind == "bucket":
                 buckets.append(str(value))
     return connections, sorted(set(buckets))
+
+
+def _external(task: TaskSpec, operators: dict[str, BoundOperator]) -> str | None:
+    """Why ``task`` does not run in the smoke run (it reaches what no stand-in stands
+    for: a free-form sensor or LLM task, an operator such as a DAG trigger), or None."""
+    if task.name in operators:
+        return operators[task.name].external()
+    return NOT_RUN.get(task.kind)
 
 
 def _rerun_item(
@@ -324,8 +367,9 @@ def _task_results(
         for task in document.tasks:
             found = _chain_result(result["tasks"], task.name, operators)
             state = found["state"]
-            if task.kind in NOT_RUN and task.name not in operators:
-                state = f"not run: external: {NOT_RUN[task.kind]}"
+            reason = _external(task, operators)
+            if reason is not None:
+                state = f"not run: external: {reason}"
             rows = {}
             rerun = result.get("reruns", {}).get(task.name, {})
             written: list[str] = []
