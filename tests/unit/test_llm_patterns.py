@@ -47,6 +47,7 @@ def test_batches_read_the_named_columns_of_the_interval_ordered_by_the_key() -> 
         "table": "reviews",
         "columns": ["review_id", "review_text"],
         "date_column": "submitted_at",
+        "date_type": "TIMESTAMP",
         "order_by": "review_id",
         "batch_size": DEFAULT_BATCH_SIZE,
     }

@@ -29,6 +29,7 @@ from airflow_llm.patterns.common import (
 )
 from airflow_llm.patterns.context import SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE, Relation, TaskContext
 from airflow_llm.patterns.operators import OperatorPattern, Setting
+from airflow_llm.patterns.transfers import pipeline_table
 from airflow_llm.patterns.writes import in_interval
 from airflow_llm.spec import PipelineSpec, TaskSpec
 from airflow_llm.sql_types import sqlglot_dialect
@@ -50,6 +51,8 @@ class QueryBatchesParameters(BaseModel):
     table: str
     columns: list[str] = Field(min_length=1)
     date_column: str | None = None
+    date_type: str = "TIMESTAMP"
+    """The date column's declared type (how the interval's bounds are cast)."""
     order_by: str | None = None
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=MAX_BATCH_SIZE)
 
@@ -109,9 +112,13 @@ class QueryBatches(OperatorPattern[QueryBatchesParameters]):
         )
 
     def complete(self, answer: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
-        """The batch size the words state ("batches of 50"), else the default."""
+        """The batch size the words state ("batches of 50"), else the default; the date
+        column's type."""
         stated = [n for n in ctx.text.numbers if isinstance(n, int) and 1 <= n <= MAX_BATCH_SIZE]
-        return {**answer, "batch_size": stated[0] if stated else DEFAULT_BATCH_SIZE}
+        completed = {**answer, "batch_size": stated[0] if stated else DEFAULT_BATCH_SIZE}
+        relation = ctx.relation(str(answer.get("table")))
+        date = relation.column(str(answer.get("date_column"))) if relation else None
+        return {**completed, "date_type": date.type} if date else completed
 
     def check(self, params: QueryBatchesParameters, ctx: TaskContext) -> Relation | None:
         """Every column must be the table's; the date column a date or timestamp. No
@@ -137,26 +144,15 @@ class QueryBatches(OperatorPattern[QueryBatchesParameters]):
 
 def batch_query(params: QueryBatchesParameters, spec: PipelineSpec) -> str:
     """``SELECT columns FROM table [WHERE date in the interval] [ORDER BY key]``."""
-    relation = next((s for s in spec.sources if s.name == params.table), None)
-    in_schema = all(env.schema_ for env in spec.environments.values())
-    table = Relation(params.table, (), None if relation else "upstream").table(in_schema)
-    query = exp.select(*[exp.column(name) for name in params.columns]).from_(table)
+    columns = [exp.column(name) for name in params.columns]
+    query = exp.select(*columns).from_(pipeline_table(params.table, spec))
     if params.date_column is not None:
-        declared = _declared_type(spec, params.table, params.date_column)
-        query = query.where(in_interval(exp.column(params.date_column), declared, spec.dialect))
+        day = exp.column(params.date_column)
+        query = query.where(in_interval(day, params.date_type, spec.dialect))
     if params.order_by is not None:
         query = query.order_by(exp.column(params.order_by))
     printed = query.sql(dialect=sqlglot_dialect(spec.dialect))
     return printed.replace(SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE)
-
-
-def _declared_type(spec: PipelineSpec, table: str, column: str) -> str:
-    """The declared type of a source's column (an upstream table's date: TIMESTAMP)."""
-    for source in spec.sources:
-        for declared in source.columns if source.name == table else ():
-            if declared.name == column:
-                return declared.type
-    return "TIMESTAMP"
 
 
 def _is_key(label: str) -> bool:

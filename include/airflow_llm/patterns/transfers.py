@@ -260,7 +260,7 @@ class S3ToTable(OperatorPattern[S3ToTableParameters]):
     ) -> dict[str, Any]:
         """Where it loads and the statement that clears the rows it loads again, in the
         spec's dialect."""
-        target = _table(params.table, spec)
+        target = pipeline_table(params.table, spec)
         clear = exp.delete(target)
         if params.date_column is not None:
             day = exp.Cast(this=exp.column(params.date_column), to=exp.DataType.build("DATE"))
@@ -327,7 +327,7 @@ def table_query(
 ) -> str:
     """``SELECT projection FROM table``, the logical date's rows when a date column is
     given, in the spec's dialect."""
-    query = exp.select(projection).from_(_table(table, spec))
+    query = exp.select(projection).from_(pipeline_table(table, spec))
     if date_column is not None:
         day = exp.Cast(this=exp.column(date_column), to=exp.DataType.build("DATE"))
         query = query.where(exp.EQ(this=day, expression=logical_date()))
@@ -335,7 +335,7 @@ def table_query(
     return printed.replace(SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE)
 
 
-def _table(name: str, spec: PipelineSpec) -> exp.Table:
+def pipeline_table(name: str, spec: PipelineSpec) -> exp.Table:
     """The table as the pipeline's SQL names it: its own tables in the environment's
     schema when every environment names one (see :meth:`Relation.table`)."""
     sources = {source.name for source in spec.sources}
