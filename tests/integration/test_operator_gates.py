@@ -344,3 +344,48 @@ def test_an_asset_event_runs_and_a_dag_trigger_is_reported_external(
         "announce_orders": "success",
         "start_reporting": "not run: external: triggers a run of another DAG of the deployment",
     }
+
+
+NOTIFY = PipelineSpec.model_validate(
+    {
+        "name": "orders_notified",
+        "description": "Stage the day's orders and tell finance.",
+        "dialect": "postgres",
+        "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "analytics_dev"}},
+        "sources": [source.model_dump() for source in ORDERS.sources],
+        "tasks": [
+            {"name": "stage_orders", "kind": "sql", "description": "Stage the day's orders."},
+            {
+                "name": "tell_finance",
+                "kind": "python",
+                "depends_on": ["stage_orders"],
+                "description": "Email finance@example.com that the day's orders are staged.",
+            },
+        ],
+    }
+)
+
+
+def notify_bundle(to: str | None) -> dict[str, str]:
+    """The notification spec's bundle: ``notify_email`` to ``to``."""
+    parameters = {"to": to}
+    pattern = {"name": "notify_email", "version": 1, "parameters": parameters}
+    artifacts = {
+        "stage_orders": GOOD_SQL,
+        "tell_finance": OperatorArtifact("notify_email", 1, parameters).to_json(),
+    }
+    records = {"tell_finance": {"strategy": "hybrid", "pattern": pattern}}
+    return render_bundle(NOTIFY, list(NOTIFY.tasks or []), artifacts, records)
+
+
+@pytest.mark.parametrize("to", ["finance@example.com", None])
+def test_an_email_is_delivered_to_the_childs_smtp_sink(
+    settings: GenerationSettings, to: str | None
+) -> None:
+    """Stated recipients, or a placeholder the smoke run fills: the EmailOperator talks
+    SMTP to the sink on the child's own loopback (it fails when nothing answers)."""
+    result = gate_bundle(NOTIFY.name, notify_bundle(to), settings)
+    assert result.passed, result.findings
+    assert result.smoke is not None
+    states = {task["name"]: task["state"] for task in result.smoke["tasks"]}
+    assert states == {"stage_orders": "success", "tell_finance": "success"}

@@ -34,9 +34,11 @@ from airflow_llm.validate.dag_import import import_dags
 from tests.integration.test_operator_gates import (
     LOAD,
     LOADS,
+    NOTIFY,
     SENSORS,
     TRIGGERS,
     load_bundle,
+    notify_bundle,
     sensor_bundle,
     trigger_bundle,
 )
@@ -468,4 +470,32 @@ def test_triggers_render_an_asset_outlet_and_a_dag_run_operator() -> None:
     assert config["dev"]["operators"] == {
         "announce_orders": {},
         "start_reporting": {"dag_id": "orders_reporting"},
+    }
+
+
+def test_an_email_task_gets_the_addresses_its_words_write_out() -> None:
+    task = (NOTIFY.tasks or [])[1]
+    notify = pattern_named("notify_email")
+    assert ranked_pattern_names(context_for(NOTIFY, task, {})) == ["notify_email"]
+    schema = notify.parameter_schema(context_for(NOTIFY, task, {}), {})
+    assert schema["properties"] == {"to": {"enum": ["finance@example.com"]}}
+    told = task.model_copy(update={"description": "Email the stakeholders."})
+    spec = NOTIFY.model_copy(update={"stakeholders": ["a@example.com", "b@example.com"]})
+    schema = notify.parameter_schema(context_for(spec, told, {}), {})
+    assert schema["properties"] == {"to": {"enum": ["a@example.com, b@example.com"]}}
+    with pytest.raises(ParameterError, match="not a list of email addresses"):
+        notify.parse({"to": "finance"})
+
+
+def test_an_email_renders_the_email_operator_with_config_recipients() -> None:
+    files = notify_bundle(None)
+    dag = files["dags/orders_notified.py"]
+    assert "from airflow.providers.smtp.operators.smtp import EmailOperator" in dag
+    assert 'conn_id=OPERATORS["tell_finance"]["smtp_conn_id"],' in dag
+    assert 'to=OPERATORS["tell_finance"]["to"],' in dag
+    assert 'subject="orders_notified: tell_finance ({{ ds }})",' in dag
+    config = yaml.safe_load(files["dags/resources/orders_notified/config.yml"])
+    assert config["dev"]["operators"]["tell_finance"] == {
+        "smtp_conn_id": "smtp_default",
+        "to": "<fill in: email addresses tell_finance writes to>",
     }

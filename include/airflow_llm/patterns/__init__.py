@@ -18,6 +18,7 @@ from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.deduplication import LatestPerKey
 from airflow_llm.patterns.llm_rows import LlmOverRows
 from airflow_llm.patterns.merging import Upsert
+from airflow_llm.patterns.notifications import NotifyEmail
 from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
 from airflow_llm.patterns.selection import QUESTION, Select
@@ -46,6 +47,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     S3KeySensorPattern(),
     TriggerDag(),
     AssetEvent(),
+    NotifyEmail(),
     QueryBatches(),
     LlmOverRows(),
 )

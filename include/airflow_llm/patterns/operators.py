@@ -31,7 +31,16 @@ OPERATOR_KINDS = frozenset({"python", "sensor", "branch", "llm"})
 PLACEHOLDER = "<fill in: {}>"
 _PLACEHOLDER = re.compile(r"^<fill in: .+>$", re.DOTALL)
 
-SettingKind = Literal["sql_conn_id", "aws_conn_id", "llm_conn_id", "bucket", "key", "dag_id"]
+SettingKind = Literal[
+    "sql_conn_id",
+    "aws_conn_id",
+    "llm_conn_id",
+    "bucket",
+    "key",
+    "dag_id",
+    "smtp_conn_id",
+    "recipients",
+]
 """What a setting names, which decides where its value comes from and what the smoke
 run's stand-in answers to."""
 _ENVIRONMENT_FIELDS: dict[SettingKind, str] = {
@@ -42,6 +51,8 @@ _ENVIRONMENT_FIELDS: dict[SettingKind, str] = {
 """The spec environment's field that gives a setting of each kind (if any)."""
 _ENVIRONMENT_VARS: dict[SettingKind, str] = {"llm_conn_id": "model_conn_id"}
 """The spec environment's ``vars`` entry that gives a setting of each kind (if any)."""
+_DEFAULTS: dict[SettingKind, str] = {"smtp_conn_id": "smtp_default"}
+"""Airflow's default connection of a kind, where it has one."""
 
 
 def placeholder(what: str) -> str:
@@ -67,7 +78,8 @@ class Setting:
 
     def value(self, task: str, environment: EnvironmentConfig) -> Any:
         """Its value in ``environment``: the spec's ``vars`` entry ``<task>_<name>``, else
-        the stated value, else the environment's field of its kind, else a placeholder."""
+        the stated value, else the environment's field of its kind, else Airflow's
+        default connection of its kind, else a placeholder."""
         override = environment.vars.get(f"{task}_{self.name}")
         if override is not None:
             return override
@@ -76,7 +88,7 @@ class Setting:
         field = _ENVIRONMENT_FIELDS.get(self.kind)
         found = getattr(environment, field) if field else None
         found = found or environment.vars.get(_ENVIRONMENT_VARS.get(self.kind, ""))
-        return found if found else placeholder(self.what)
+        return found or _DEFAULTS.get(self.kind) or placeholder(self.what)
 
 
 class OperatorPattern(Pattern[Params]):

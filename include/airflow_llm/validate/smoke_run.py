@@ -49,6 +49,7 @@ from airflow_llm.patterns.operators import BoundOperator, is_placeholder
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.findings import Finding
+from airflow_llm.validate.mail_sink import SENDER
 from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
 from airflow_llm.validate.sandbox import run_sandboxed
 from airflow_llm.validate.sql import (
@@ -158,6 +159,7 @@ def smoke_run(
         "mark_success": "|".join(f"^{t.name}$" for t in document.tasks if _external(t, operators)),
         "s3_buckets": buckets,
         "s3_objects": objects,
+        "smtp_connections": _mail_connections(operators, configs[environment]),
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
         "model_connections": sorted(c for c, kind in connections.items() if kind == "llm"),
         "values": [t.name for t in document.tasks if t.kind == "quality"],
@@ -263,6 +265,8 @@ def _stand_ins(
                     "llm_conn_id": STAND_IN_MODEL,
                     "bucket": STAND_IN_BUCKET,
                     "dag_id": "airflow_llm_smoke_dag",
+                    "smtp_conn_id": "smtp_default",
+                    "recipients": SENDER,
                     "key": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
                 }[setting.kind]
                 values[task][setting.name] = value
@@ -271,6 +275,18 @@ def _stand_ins(
             elif setting.kind == "bucket":
                 buckets.append(str(value))
     return connections, sorted(set(buckets))
+
+
+def _mail_connections(operators: dict[str, BoundOperator], config: dict[str, Any]) -> list[str]:
+    """The SMTP connections the operators send with (the child points them at its sink)."""
+    return sorted(
+        {
+            str(config["operators"][task][setting.name])
+            for task, bound in operators.items()
+            for setting in bound.settings()
+            if setting.kind == "smtp_conn_id"
+        }
+    )
 
 
 def _external(task: TaskSpec, operators: dict[str, BoundOperator]) -> str | None:
