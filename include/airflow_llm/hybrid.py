@@ -46,7 +46,7 @@ ARTIFACTS = {
     "sql": "SQL script",
     "quality": "Great Expectations suite",
     "question": "SQL query",
-    **dict.fromkeys(("python", "sensor", "branch"), "Airflow operator"),
+    **dict.fromkeys(("python", "sensor", "branch", "llm"), "Airflow operator"),
 }
 
 
