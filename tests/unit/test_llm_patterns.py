@@ -5,12 +5,17 @@ the parameters they refuse, what they render, and the model endpoint's stand-in.
 
 from __future__ import annotations
 
+import ast
+import io
 import json
+import tokenize
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_llm.bundle.render import python_string, sorted_imports
+from airflow_llm.gates import structure_findings
 from airflow_llm.hybrid import forced_properties
 from airflow_llm.patterns import ParameterError, context_for
 from airflow_llm.patterns.batches import DEFAULT_BATCH_SIZE, QueryBatches, batch_query
@@ -214,3 +219,51 @@ def test_the_model_stand_in_answers_one_valid_object_per_row() -> None:
     }
     content = completion(request)["choices"][0]["message"]["content"]
     assert json.loads(content) == answer_for(schema, rows)
+
+
+def test_imports_are_merged_per_module_and_ordered_as_isort_writes_them() -> None:
+    standard, third_party = sorted_imports(
+        [
+            "from typing import Any",
+            "import json",
+            "from typing import Literal",
+            "from airflow.sdk import DAG",
+            "from airflow.sdk import BaseHook, task",
+            "from airflow.sdk import get_current_context",
+            "import yaml",
+        ]
+    )
+    assert standard == ["import json", "from typing import Any, Literal"]
+    assert third_party == [
+        "import yaml",
+        "from airflow.sdk import DAG, BaseHook, get_current_context, task",
+    ]
+
+
+def test_a_long_string_breaks_before_a_macro_never_inside_or_past_the_width() -> None:
+    text = (
+        "DELETE FROM classify_reviews WHERE data_interval_start = "
+        "CAST('{{ data_interval_start }}' AS TIMESTAMP)"
+    )
+    literal = python_string(text)
+    tokens = tokenize.generate_tokens(io.StringIO(literal).readline)
+    pieces = [ast.literal_eval(t.string) for t in tokens if t.type == tokenize.STRING]
+    assert "".join(pieces) == text
+    assert all(len(repr(piece)) <= 72 for piece in pieces)
+    assert pieces[-1] == "CAST('{{ data_interval_start }}' AS TIMESTAMP)"
+
+
+def test_the_structure_gate_expects_a_patterns_followers_after_its_task() -> None:
+    tasks = list(REVIEWS.tasks or [])
+    followers = {"classify_reviews": ["write_classify_reviews"]}
+    dag = {
+        "tasks": sorted([*TASKS, "write_classify_reviews"]),
+        "edges": [
+            ["classify_reviews", "write_classify_reviews"],
+            ["fetch_review_batches", "classify_reviews"],
+            ["write_classify_reviews", "store_review_sentiment"],
+        ],
+    }
+    assert structure_findings("dag.py", dag, tasks, followers) == []
+    rules = [finding.rule for finding in structure_findings("dag.py", dag, tasks)]
+    assert rules == ["structure.tasks", "structure.edges"]
