@@ -27,12 +27,11 @@ from airflow_llm.patterns.common import (
     table_options,
     time_labels,
 )
-from airflow_llm.patterns.context import SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE, Relation, TaskContext
+from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.operators import OperatorPattern, Setting
 from airflow_llm.patterns.transfers import pipeline_table
-from airflow_llm.patterns.writes import in_interval
+from airflow_llm.patterns.writes import in_interval, one_line
 from airflow_llm.spec import PipelineSpec, TaskSpec
-from airflow_llm.sql_types import sqlglot_dialect
 
 DEFAULT_BATCH_SIZE = 100
 """Rows per batch when neither the task's words nor the environment's ``batch_size``
@@ -151,8 +150,7 @@ def batch_query(params: QueryBatchesParameters, spec: PipelineSpec) -> str:
         query = query.where(in_interval(day, params.date_type, spec.dialect))
     if params.order_by is not None:
         query = query.order_by(exp.column(params.order_by))
-    printed = query.sql(dialect=sqlglot_dialect(spec.dialect))
-    return printed.replace(SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE)
+    return one_line(query, spec.dialect)
 
 
 def _is_key(label: str) -> bool:

@@ -28,21 +28,39 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_llm.patterns.base import array, enum, narrowed, obj
 from airflow_llm.patterns.common import require
-from airflow_llm.patterns.context import SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE, Relation, TaskContext
+from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.operators import OperatorPattern, Setting
-from airflow_llm.patterns.writes import INTERVAL_START, create_target, delete_where
+from airflow_llm.patterns.transfers import pipeline_table
+from airflow_llm.patterns.writes import (
+    INTERVAL_START,
+    create_target,
+    delete_where,
+    one_line,
+    typed,
+)
 from airflow_llm.spec import Column, PipelineSpec, TaskSpec
-from airflow_llm.sql_types import family, sqlglot_dialect
+from airflow_llm.sql_types import family
 
 FieldType = Literal["label", "text", "texts", "number", "integer", "boolean"]
 NAME = r"^[a-z][a-z0-9_]{0,62}$"
 STAMP = "data_interval_start"
 """The answers table's column of the run that wrote a row (rows are replaced by it)."""
 
-_PYTHON_TYPES = {"text": "str", "texts": "list[str]", "number": "float", "integer": "int"}
-_PYTHON_TYPES["boolean"] = "bool"
-_SQL_TYPES = {"label": "VARCHAR", "text": "VARCHAR", "texts": "VARCHAR", "number": "DOUBLE"}
-_SQL_TYPES |= {"integer": "BIGINT", "boolean": "BOOLEAN"}
+_PYTHON_TYPES = {
+    "text": "str",
+    "texts": "list[str]",
+    "number": "float",
+    "integer": "int",
+    "boolean": "bool",
+}
+_SQL_TYPES = {
+    "label": "VARCHAR",
+    "text": "VARCHAR",
+    "texts": "VARCHAR",
+    "number": "DOUBLE",
+    "integer": "BIGINT",
+    "boolean": "BOOLEAN",
+}
 _KEY_TYPES = {"integer": "int", "decimal": "float", "boolean": "bool"}
 _DESCRIBED = {
     "text": "a short text",
@@ -247,10 +265,10 @@ class LlmOverRows(OperatorPattern[LlmOverRowsParameters]):
         self, params: LlmOverRowsParameters, spec: PipelineSpec, task: TaskSpec
     ) -> dict[str, Any]:
         """The answer models, the system prompt and the answers table's statements."""
-        in_schema = all(env.schema_ for env in spec.environments.values())
-        table = Relation(task.name, (), task.name).table(in_schema)
+        table = pipeline_table(task.name, spec)
         columns = answer_columns(params)
-        stamp = exp.EQ(this=exp.column(STAMP), expression=_interval_start())
+        start = typed(INTERVAL_START, "TIMESTAMP", spec.dialect)
+        stamp = exp.EQ(this=exp.column(STAMP), expression=start)
         statements = [create_target(table, columns, spec.dialect), delete_where(table, stamp)]
         model = "".join(part.title() for part in task.name.split("_"))
         return {
@@ -259,8 +277,8 @@ class LlmOverRows(OperatorPattern[LlmOverRowsParameters]):
             "model_fields": [(params.key, params.key_type)]
             + [(field.name, field.python_type()) for field in params.fields],
             "system_prompt": system_prompt(params, task),
-            "statements": [_printed(statement, spec.dialect) for statement in statements],
-            "table": _printed(table, spec.dialect),
+            "statements": [one_line(statement, spec.dialect) for statement in statements],
+            "table": one_line(table, spec.dialect),
             "stamp": STAMP,
             "names": [column.name for column in columns if column.name != STAMP],
             "writer": writer(task),
@@ -288,17 +306,6 @@ def system_prompt(params: LlmOverRowsParameters, task: TaskSpec) -> str:
         f"{task.description.strip()}\nThe user message is a batch of rows as JSON. Answer "
         f"with one object per row: {params.key} (the row's {params.key}), {fields}."
     )
-
-
-def _printed(expression: exp.Expr, dialect: str) -> str:
-    """``expression`` in ``dialect``, the pipeline schema templated."""
-    printed = expression.sql(dialect=sqlglot_dialect(dialect))
-    return printed.replace(SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE)
-
-
-def _interval_start() -> exp.Cast:
-    """``CAST('{{ data_interval_start }}' AS TIMESTAMP)``."""
-    return exp.Cast(this=exp.Literal.string(INTERVAL_START), to=exp.DataType.build("TIMESTAMP"))
 
 
 def _fields(ctx: TaskContext) -> tuple[list[str], list[AnswerField]]:

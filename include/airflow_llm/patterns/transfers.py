@@ -27,7 +27,7 @@ from airflow_llm.patterns.common import (
 from airflow_llm.patterns.context import SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE, Relation, TaskContext
 from airflow_llm.patterns.linking import Text
 from airflow_llm.patterns.operators import OperatorPattern, Setting
-from airflow_llm.patterns.writes import logical_date
+from airflow_llm.patterns.writes import logical_date, one_line
 from airflow_llm.spec import COLUMN_PATTERN, TABLE_PATTERN, PipelineSpec, TaskSpec
 from airflow_llm.sql_types import sqlglot_dialect
 
@@ -331,8 +331,7 @@ def table_query(
     if date_column is not None:
         day = exp.Cast(this=exp.column(date_column), to=exp.DataType.build("DATE"))
         query = query.where(exp.EQ(this=day, expression=logical_date()))
-    printed = query.sql(dialect=sqlglot_dialect(spec.dialect))
-    return printed.replace(SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE)
+    return one_line(query, spec.dialect)
 
 
 def pipeline_table(name: str, spec: PipelineSpec) -> exp.Table:

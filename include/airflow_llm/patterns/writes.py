@@ -129,6 +129,13 @@ def merge(
     return [create_target(target, columns, dialect), statement]
 
 
+def one_line(expression: exp.Expr, dialect: str) -> str:
+    """``expression`` on one line in ``dialect``, the pipeline schema templated (for
+    the DAG file)."""
+    printed = expression.sql(dialect=sqlglot_dialect(dialect))
+    return printed.replace(SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE)
+
+
 def sql_text(statements: Sequence[exp.Expr], dialect: str) -> str:
     """The statements as one script in ``dialect``, the pipeline schema templated."""
     printed = [
