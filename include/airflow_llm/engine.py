@@ -27,6 +27,8 @@ from airflow_llm.spec import PipelineSpec, TaskSpec
 from airflow_llm.validate.findings import Finding, errors
 
 REPORT_JSON, REPORT_MD, MANIFEST = "report.json", "report.md", "manifest.json"
+PLANNED_ONLY = "planned only: not generated"
+"""The reason of a :func:`plan_only` result whose plan is valid."""
 
 
 @dataclass
@@ -120,7 +122,7 @@ def plan_only(
     before = client.stats.snapshot()
     attempts: list[PlanAttempt] = []
     tasks: list[TaskSpec] = []
-    reason = "planned only: not generated"
+    reason = PLANNED_ONLY
     try:
         plan = plan_tasks(spec, client, settings)
         tasks, attempts = plan.tasks, plan.attempts

@@ -132,9 +132,7 @@ def test_a_run_measures_each_spec_and_the_questions_and_writes_json_and_markdown
     assert totals["planning"] == "free"
     assert totals["smoke_ran"]["ran"] == totals["smoke_ran"]["tasks"] > 0
     assert data["totals"]["plans"] == {"planned": 1, "valid": 1, "valid_rate": 1.0, "hybrid": 0}
-    assert re.search(
-        r"^valid plans of specs planned +1 of 1 \(0 hybrid\)$", table, re.M
-    )
+    assert re.search(r"^valid plans of specs planned +1 of 1 \(0 hybrid\)$", table, re.M)
     assert re.search(r"^gate pass \(corpus\) +1 of 1$", table, re.M)
     assert totals_row.split()[:10] == [
         "totals",
@@ -259,4 +257,7 @@ def test_plan_only_measures_planning_without_generating(corpus: Path, tmp_path: 
     assert totals.planned_tasks == ["build_totals", "check_totals", "count_total_rows"]
     assert totals.structure is not None and totals.structure.task_recall == 1.0
     assert set(script.roles()) <= {"plan_step"}, "nothing but planning questions"
-    assert re.search(r"^gate pass \(valid bundles\) +not generated$", comparison.table(), re.M)
+    table = comparison.table()
+    assert re.search(r"^gate pass \(valid bundles\) +not generated$", table, re.M)
+    assert re.search(r"^spec unit tests passed +not generated$", table, re.M)
+    assert run.spec_table().splitlines()[-1].split()[8] == "-"  # the gate column

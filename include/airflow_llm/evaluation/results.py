@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from airflow_llm.engine import PLANNED_ONLY
 from airflow_llm.evaluation.matching import ratio
 from airflow_llm.evaluation.runner import USAGE_FIELDS, ArtifactCounts, SpecEvaluation
 from airflow_llm.evaluation.sql_accuracy import SqlAccuracy
@@ -237,7 +238,10 @@ class Comparison:
             ],
             [
                 "spec unit tests passed",
-                *(f"{t['unit_tests']['passed']}/{t['unit_tests']['total']}" for t in totals),
+                *(
+                    _gated(run, f"{t['unit_tests']['passed']}/{t['unit_tests']['total']}")
+                    for run, t in zip(self.runs, totals, strict=True)
+                ),
             ],
             [
                 "valid plans of specs planned",
@@ -421,7 +425,7 @@ def _spec_row(spec: SpecEvaluation) -> tuple[object, ...]:
         _pair(score.edge_precision, score.edge_recall) if score else "-",
         f"{total.first_pass}/{total.count}",
         f"{total.after_repair}/{total.count}",
-        "pass" if spec.gate_pass else "fail",
+        "-" if spec.reason == PLANNED_ONLY else "pass" if spec.gate_pass else "fail",
         spec.usage["model_calls"],
         int(spec.usage["prompt_tokens"] + spec.usage["completion_tokens"]),
         f"{spec.usage['seconds']:.0f}",
