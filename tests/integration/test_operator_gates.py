@@ -389,3 +389,60 @@ def test_an_email_is_delivered_to_the_childs_smtp_sink(
     assert result.smoke is not None
     states = {task["name"]: task["state"] for task in result.smoke["tasks"]}
     assert states == {"stage_orders": "success", "tell_finance": "success"}
+
+
+API = PipelineSpec.model_validate(
+    {
+        "name": "partner_api",
+        "description": "Wait for the partner API, then store the day's orders it serves.",
+        "environments": {"dev": {"conn_id": "warehouse_dev"}},
+        "tasks": [
+            {
+                "name": "wait_for_api",
+                "kind": "sensor",
+                "description": "Wait until the partner API endpoint /v1/status answers.",
+            },
+            {
+                "name": "fetch_orders",
+                "kind": "python",
+                "depends_on": ["wait_for_api"],
+                "description": "Call the partner API at /v1/orders?date={{ ds }} and store the "
+                "response in S3 at s3://partner-drops/api/orders/dt={{ ds }}/orders.json.",
+            },
+        ],
+    }
+)
+
+
+def api_bundle(sensor: dict[str, Any], fetch: dict[str, Any]) -> dict[str, str]:
+    """The API spec's bundle: ``http_sensor`` and ``http_to_s3``."""
+    chosen = {"wait_for_api": ("http_sensor", sensor), "fetch_orders": ("http_to_s3", fetch)}
+    artifacts = {
+        name: OperatorArtifact(p, 1, params).to_json() for name, (p, params) in chosen.items()
+    }
+    records = {
+        name: {"strategy": "hybrid", "pattern": {"name": p, "version": 1, "parameters": params}}
+        for name, (p, params) in chosen.items()
+    }
+    return render_bundle(API, list(API.tasks or []), artifacts, records)
+
+
+def test_http_operators_call_the_childs_api_stub(settings: GenerationSettings) -> None:
+    """The sensor's poke and the transfer's GET reach the stub on the child's loopback
+    (the http connections are placeholders the smoke run fills); the response lands in
+    the S3 stand-in."""
+    files = api_bundle(
+        {"endpoint": "/v1/status"},
+        {
+            "endpoint": "/v1/orders?date={{ ds }}",
+            "bucket": "partner-drops",
+            "key": "api/orders/dt={{ ds }}/orders.json",
+        },
+    )
+    result = gate_bundle(API.name, files, settings)
+    assert result.passed, result.findings
+    assert result.smoke is not None
+    sensed, fetched = result.smoke["tasks"]
+    assert (sensed["state"], fetched["state"]) == ("success", "success")
+    key = f"s3://partner-drops/api/orders/dt={SAMPLE_DATE.isoformat()}/orders.json"
+    assert list(fetched["objects"]) == [key]

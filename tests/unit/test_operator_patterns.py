@@ -25,6 +25,7 @@ from airflow_llm.patterns import (
     pattern_named,
     ranked_pattern_names,
 )
+from airflow_llm.patterns.http import stated_endpoints
 from airflow_llm.patterns.operators import OperatorArtifact, operator_findings, placeholders
 from airflow_llm.patterns.transfers import Location, stated_locations
 from airflow_llm.recheck import unfilled
@@ -32,11 +33,13 @@ from airflow_llm.spec import Column, PipelineSpec
 from airflow_llm.spec_loading import load_spec
 from airflow_llm.validate.dag_import import import_dags
 from tests.integration.test_operator_gates import (
+    API,
     LOAD,
     LOADS,
     NOTIFY,
     SENSORS,
     TRIGGERS,
+    api_bundle,
     load_bundle,
     notify_bundle,
     sensor_bundle,
@@ -499,3 +502,40 @@ def test_an_email_renders_the_email_operator_with_config_recipients() -> None:
         "smtp_conn_id": "smtp_default",
         "to": "<fill in: email addresses tell_finance writes to>",
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Call https://api.example.com/v1/orders?date={{ ds }} daily.",
+            ["/v1/orders?date={{ ds }}"],
+        ),
+        ("GET /v1/status, then store it at s3://b-1/x/y.json.", ["/v1/status"]),
+        ("Store it at exports/orders/dt={{ ds }}/ in S3.", []),
+    ],
+)
+def test_stated_endpoints(text: str, expected: list[str]) -> None:
+    assert stated_endpoints(text) == expected
+
+
+def test_api_tasks_get_the_http_patterns_with_the_stated_endpoint() -> None:
+    sensor, fetch = API.tasks or []
+    sensor_ctx, fetch_ctx = (context_for(API, task, {}) for task in (sensor, fetch))
+    assert ranked_pattern_names(sensor_ctx) == ["http_sensor"]
+    assert ranked_pattern_names(fetch_ctx) == ["http_to_s3"]
+    assert pattern_named("http_to_s3").parameter_schema(fetch_ctx, {})["properties"] == {
+        "endpoint": {"enum": ["/v1/orders?date={{ ds }}"]},
+        "bucket": {"enum": ["partner-drops"]},
+        "key": {"enum": ["api/orders/dt={{ ds }}/orders.json"]},
+    }
+    files = api_bundle({"endpoint": "/v1/status"}, {"endpoint": None, "bucket": None, "key": None})
+    dag = files["dags/partner_api.py"]
+    assert 'HttpSensor(\n        task_id="wait_for_api",' in dag
+    assert 'endpoint=OPERATORS["fetch_orders"]["endpoint"],' in dag
+    config = yaml.safe_load(files["dags/resources/partner_api/config.yml"])["dev"]["operators"]
+    assert config["wait_for_api"] == {
+        "http_conn_id": "<fill in: HTTP connection (the API's host) wait_for_api calls>",
+        "endpoint": "/v1/status",
+    }
+    assert config["fetch_orders"]["endpoint"] == "<fill in: endpoint fetch_orders calls>"

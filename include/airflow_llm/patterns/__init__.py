@@ -16,6 +16,7 @@ from airflow_llm.patterns.combining import JoinEnrich, Union
 from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.deduplication import LatestPerKey
+from airflow_llm.patterns.http import HttpSensorPattern, HttpToS3
 from airflow_llm.patterns.llm_rows import LlmOverRows
 from airflow_llm.patterns.merging import Upsert
 from airflow_llm.patterns.notifications import NotifyEmail
@@ -48,6 +49,8 @@ CATALOG: tuple[AnyPattern, ...] = (
     TriggerDag(),
     AssetEvent(),
     NotifyEmail(),
+    HttpToS3(),
+    HttpSensorPattern(),
     QueryBatches(),
     LlmOverRows(),
 )

@@ -40,6 +40,8 @@ SettingKind = Literal[
     "dag_id",
     "smtp_conn_id",
     "recipients",
+    "http_conn_id",
+    "endpoint",
 ]
 """What a setting names, which decides where its value comes from and what the smoke
 run's stand-in answers to."""

@@ -77,7 +77,7 @@ def _until_dot(lines: Iterator[bytes]) -> Iterator[bytes]:
         yield line[1:] if line.startswith(b"..") else line  # dot-stuffing undone
 
 
-def _loopback_up() -> None:
+def loopback_up() -> None:
     """Bring ``lo`` up (a no-op where it is up, or where the process may not)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         request = struct.pack("16sH14s", b"lo", 0, b"")
@@ -96,7 +96,7 @@ def smtp_sink(conn_ids: Sequence[str]) -> Iterator[list[Message]]:
     if not conn_ids:
         yield messages
         return
-    _loopback_up()
+    loopback_up()
     server = _Server(("127.0.0.1", 0), _Session)
     server.messages = messages
     thread = threading.Thread(target=server.serve_forever, daemon=True)

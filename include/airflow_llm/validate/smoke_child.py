@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from airflow_llm.validate.http_stub import http_stub
 from airflow_llm.validate.mail_sink import smtp_sink
 from airflow_llm.validate.model_stand_in import ModelStandIn, model_stand_in
 from airflow_llm.validate.sandbox import report_result
@@ -95,6 +96,7 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
     with (
         s3_stand_in(arguments["s3_buckets"], arguments["s3_objects"]) as s3,
         smtp_sink(arguments["smtp_connections"]),
+        http_stub(arguments["http_connections"]),
         model_stand_in(arguments["model_connections"]) as model,
     ):
         awaited = arguments["s3_awaited"]

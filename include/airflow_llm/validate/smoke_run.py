@@ -45,7 +45,7 @@ from airflow_llm.bundle.render import (
     document_operators,
     ordered_tasks,
 )
-from airflow_llm.patterns.operators import BoundOperator, is_placeholder
+from airflow_llm.patterns.operators import BoundOperator, SettingKind, is_placeholder
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.findings import Finding
@@ -65,6 +65,8 @@ NOT_RUN = {"sensor": "waits for external data", "llm": "calls the model endpoint
 """Why free-form tasks of these kinds do not run in the smoke run."""
 STAND_IN_BUCKET = "airflow-llm-smoke"
 """The bucket a placeholder bucket setting names in the smoke run."""
+STAND_IN_HTTP = "airflow_llm_smoke_http"
+"""The connection a placeholder HTTP connection setting names in the smoke run."""
 _MACRO = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 """An Airflow macro in a key (``{{ ds }}``), rendered with the sample context."""
 STAND_IN_MODEL = "airflow_llm_smoke_model"
@@ -159,7 +161,8 @@ def smoke_run(
         "mark_success": "|".join(f"^{t.name}$" for t in document.tasks if _external(t, operators)),
         "s3_buckets": buckets,
         "s3_objects": objects,
-        "smtp_connections": _mail_connections(operators, configs[environment]),
+        "smtp_connections": _connections_of(operators, configs[environment], "smtp_conn_id"),
+        "http_connections": _connections_of(operators, configs[environment], "http_conn_id"),
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
         "model_connections": sorted(c for c, kind in connections.items() if kind == "llm"),
         "values": [t.name for t in document.tasks if t.kind == "quality"],
@@ -267,6 +270,8 @@ def _stand_ins(
                     "dag_id": "airflow_llm_smoke_dag",
                     "smtp_conn_id": "smtp_default",
                     "recipients": SENDER,
+                    "http_conn_id": STAND_IN_HTTP,
+                    "endpoint": f"/smoke/{task}",
                     "key": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
                 }[setting.kind]
                 values[task][setting.name] = value
@@ -277,14 +282,17 @@ def _stand_ins(
     return connections, sorted(set(buckets))
 
 
-def _mail_connections(operators: dict[str, BoundOperator], config: dict[str, Any]) -> list[str]:
-    """The SMTP connections the operators send with (the child points them at its sink)."""
+def _connections_of(
+    operators: dict[str, BoundOperator], config: dict[str, Any], kind: SettingKind
+) -> list[str]:
+    """The connections of ``kind`` the operators use (the child points its SMTP ones at
+    its mail sink, its HTTP ones at its API stub)."""
     return sorted(
         {
             str(config["operators"][task][setting.name])
             for task, bound in operators.items()
             for setting in bound.settings()
-            if setting.kind == "smtp_conn_id"
+            if setting.kind == kind
         }
     )
 

@@ -1,0 +1,165 @@
+"""HTTP patterns: an API's response to S3 (``http_to_s3``: the amazon provider's
+``HttpToS3Operator``) and waiting until an endpoint answers (``http_sensor``: the http
+provider's ``HttpSensor``), through an ``http`` connection of the environment (its host,
+scheme and credentials) and the endpoint the words write out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from airflow_llm.patterns.base import enum, narrowed, obj
+from airflow_llm.patterns.common import NONE
+from airflow_llm.patterns.context import Relation, TaskContext
+from airflow_llm.patterns.operators import OperatorPattern, Setting
+from airflow_llm.patterns.transfers import (
+    AMAZON,
+    BUCKET,
+    KEY,
+    check_key,
+    location_choices,
+    mentions_s3,
+    without_locations,
+)
+from airflow_llm.spec import PipelineSpec, TaskSpec
+
+HTTP = "apache-airflow-providers-http==6.3.0"
+ENDPOINT = r"^/[A-Za-z0-9_.~/{}=?&%:+, -]*$"
+"""A path (and query) on the connection's host, Airflow macros included."""
+_CHAR = r"(?:[A-Za-z0-9_.~/=?&%:+-]|\{\{\s*\w+\s*\}\})"
+"""A character of a path or query, or an Airflow macro (``{{ ds }}``)."""
+_URL = re.compile(rf"https?://[A-Za-z0-9.-]+(?::\d+)?(?P<path>/{_CHAR}*)?")
+_PATH = re.compile(rf"(?<![\w/:.}}])(/{_CHAR}+)")
+
+
+def stated_endpoints(text: str) -> list[str]:
+    """The endpoints ``text`` writes out: the paths of URLs, and paths starting with
+    ``/`` (not the S3 locations it states)."""
+    found = [match.group("path") or "/" for match in _URL.finditer(text)]
+    rest = without_locations(_URL.sub(" ", text))
+    found += [match.group(1).rstrip(".,;:)") for match in _PATH.finditer(rest)]
+    return [endpoint for endpoint in dict.fromkeys(found) if re.match(ENDPOINT, endpoint)]
+
+
+def _endpoint_schema(ctx: TaskContext) -> dict[str, Any]:
+    return enum(narrowed(ctx, stated_endpoints(ctx.task.description), [NONE]))
+
+
+def _http_settings(endpoint: str | None, task: TaskSpec) -> list[Setting]:
+    return [
+        Setting(
+            "http_conn_id", "http_conn_id", f"HTTP connection (the API's host) {task.name} calls"
+        ),
+        Setting("endpoint", "endpoint", f"endpoint {task.name} calls", endpoint),
+    ]
+
+
+class HttpToS3Parameters(BaseModel):
+    """GET ``endpoint`` and write the response body to ``bucket``/``key``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    endpoint: str | None = Field(default=None, pattern=ENDPOINT)
+    bucket: str | None = Field(default=None, pattern=BUCKET)
+    key: str | None = Field(default=None, pattern=KEY)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _none(cls, value: Any) -> Any:
+        return None if value == NONE else value
+
+
+class HttpToS3(OperatorPattern[HttpToS3Parameters]):
+    """An API's response, as it comes, to one object in S3 (``HttpToS3Operator``)."""
+
+    name: ClassVar[str] = "http_to_s3"
+    version: ClassVar[int] = 1
+    kind: ClassVar[str] = "python"
+    summary: ClassVar[str] = "call an HTTP API and store its response as an object in S3"
+    cues: ClassVar[tuple[str, ...]] = ("api", "http", "endpoint", "rest")
+    parameters: ClassVar[type[BaseModel]] = HttpToS3Parameters
+    imports: ClassVar[tuple[str, ...]] = (
+        "from airflow.providers.amazon.aws.transfers.http_to_s3 import HttpToS3Operator",
+    )
+    requirements: ClassVar[tuple[str, ...]] = (AMAZON, HTTP)
+
+    def applies(self, ctx: TaskContext) -> bool:
+        """Words about an API and about S3."""
+        return mentions_s3(ctx) and super().applies(ctx)
+
+    def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
+        """Nothing to read from the warehouse."""
+        return obj({})
+
+    def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The endpoint, bucket and key the words state (else the environment's config)."""
+        return obj({"endpoint": _endpoint_schema(ctx), **location_choices(ctx)})
+
+    def check(self, params: HttpToS3Parameters, ctx: TaskContext) -> Relation | None:
+        """The key stays in its bucket and names an object."""
+        check_key(params.key)
+        return None
+
+    def settings(self, params: HttpToS3Parameters, task: TaskSpec) -> list[Setting]:
+        """The API's connection and endpoint, the S3 connection, bucket and key."""
+        return [
+            *_http_settings(params.endpoint, task),
+            Setting("aws_conn_id", "aws_conn_id", f"AWS connection {task.name} writes with"),
+            Setting("bucket", "bucket", f"S3 bucket {task.name} writes to", params.bucket),
+            Setting("key", "key", f"S3 object key {task.name} writes", params.key),
+        ]
+
+    def arguments(
+        self, params: HttpToS3Parameters, spec: PipelineSpec, task: TaskSpec
+    ) -> dict[str, Any]:
+        """Nothing besides the settings."""
+        return {}
+
+
+class HttpSensorParameters(BaseModel):
+    """Wait until ``endpoint`` answers (not 404)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    endpoint: str | None = Field(default=None, pattern=ENDPOINT)
+
+    @field_validator("endpoint", mode="before")
+    @classmethod
+    def _none(cls, value: Any) -> Any:
+        return None if value == NONE else value
+
+
+class HttpSensorPattern(OperatorPattern[HttpSensorParameters]):
+    """An endpoint that answers (``HttpSensor``: 404 means not yet)."""
+
+    name: ClassVar[str] = "http_sensor"
+    version: ClassVar[int] = 1
+    kind: ClassVar[str] = "sensor"
+    summary: ClassVar[str] = "wait until an HTTP API's endpoint answers (404: not yet)"
+    cues: ClassVar[tuple[str, ...]] = ("api", "http", "endpoint", "url", "service")
+    parameters: ClassVar[type[BaseModel]] = HttpSensorParameters
+    imports: ClassVar[tuple[str, ...]] = (
+        "from airflow.providers.http.sensors.http import HttpSensor",
+    )
+    requirements: ClassVar[tuple[str, ...]] = (HTTP,)
+
+    def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
+        """Nothing to read."""
+        return obj({})
+
+    def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The endpoint the words state (else the environment's config)."""
+        return obj({"endpoint": _endpoint_schema(ctx)})
+
+    def settings(self, params: HttpSensorParameters, task: TaskSpec) -> list[Setting]:
+        """The API's connection and endpoint."""
+        return _http_settings(params.endpoint, task)
+
+    def arguments(
+        self, params: HttpSensorParameters, spec: PipelineSpec, task: TaskSpec
+    ) -> dict[str, Any]:
+        """Nothing besides the settings."""
+        return {}

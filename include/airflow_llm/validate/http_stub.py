@@ -1,0 +1,64 @@
+"""A local HTTP API for the smoke run's child: HTTP operators call it, not the real API.
+
+Like :mod:`airflow_llm.validate.mail_sink`, it brings the child's loopback up, listens on
+127.0.0.1 and points the given Airflow ``http`` connections at itself. It answers every
+GET with a small JSON document of sample rows (which names the path it was asked for)
+and counts the requests it answered. Nothing leaves the child's network namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from airflow_llm.validate.mail_sink import loopback_up
+
+SAMPLE_ROWS = [{"id": 1, "name": "sample one"}, {"id": 2, "name": "sample two"}]
+"""What the stub answers with, beside the path."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    requests: list[str]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        self.server.requests.append(self.path)
+        body = json.dumps({"path": self.path, "rows": SAMPLE_ROWS}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the child reports through its result line."""
+
+
+@contextmanager
+def http_stub(conn_ids: Sequence[str]) -> Iterator[list[str]]:
+    """The stub while the block runs, with the connections ``conn_ids`` pointed at it;
+    yields the paths it was asked for (nothing runs when there are no connections)."""
+    requests: list[str] = []
+    if not conn_ids:
+        yield requests
+        return
+    loopback_up()
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.requests = requests
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    connection = {"conn_type": "http", "host": "127.0.0.1", "port": server.server_address[1]}
+    for conn_id in conn_ids:
+        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({**connection, "schema": "http"})
+    try:
+        yield requests
+    finally:
+        server.shutdown()
+        server.server_close()
