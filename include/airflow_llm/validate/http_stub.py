@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from airflow_llm.validate.mail_sink import loopback_up
+from airflow_llm.validate.sandbox import loopback_up
 
 SAMPLE_ROWS = [{"id": 1, "name": "sample one"}, {"id": 2, "name": "sample two"}]
 """What the stub answers with, beside the path."""

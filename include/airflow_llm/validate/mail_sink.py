@@ -9,21 +9,18 @@ own) and keeps every message it accepts. Nothing leaves the namespace.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
-import socket
 import socketserver
-import struct
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_llm.validate.sandbox import loopback_up
+
 SENDER = "airflow-llm-smoke@localhost"
-_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 
 
 @dataclass(frozen=True)
@@ -75,17 +72,6 @@ def _until_dot(lines: Iterator[bytes]) -> Iterator[bytes]:
         if line == b".\r\n":
             return
         yield line[1:] if line.startswith(b"..") else line  # dot-stuffing undone
-
-
-def loopback_up() -> None:
-    """Bring ``lo`` up (a no-op where it is up, or where the process may not)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        request = struct.pack("16sH14s", b"lo", 0, b"")
-        flags = struct.unpack("16sH14s", fcntl.ioctl(probe, _SIOCGIFFLAGS, request))[1]
-        if not flags & _IFF_UP:
-            with contextlib.suppress(OSError):
-                up = struct.pack("16sH14s", b"lo", flags | _IFF_UP, b"")
-                fcntl.ioctl(probe, _SIOCSIFFLAGS, up)
 
 
 @contextmanager

@@ -13,11 +13,8 @@ The connections the LLM tasks use point at it for the run.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import socket
-import struct
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,9 +22,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from airflow_llm.validate.sandbox import loopback_up
+
 LOOPBACK = "127.0.0.1"
 MODEL = "smoke-stand-in"
-_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "integer": (int,),
     "number": (int, float),
@@ -36,15 +34,6 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "array": (list,),
     "object": (dict,),
 }
-
-
-def loopback_up() -> None:
-    """Bring the loopback interface up if it is down (``OSError`` where not allowed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        request = struct.pack("16sH22x", b"lo", 0)
-        flags = struct.unpack("16sH22x", fcntl.ioctl(probe, _SIOCGIFFLAGS, request))[1]
-        if not flags & _IFF_UP:
-            fcntl.ioctl(probe, _SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | _IFF_UP))
 
 
 def answer_for(schema: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> Any:

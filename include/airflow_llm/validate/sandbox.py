@@ -11,11 +11,15 @@ line of JSON on stdout.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import resource
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 RESULT_MARKER = "@@RESULT@@"
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 MEMORY_LIMIT_BYTES = 4 * 1024**3
 
 
@@ -54,6 +59,18 @@ def network_isolation() -> list[str]:
     prefix = [unshare, "--net", "--map-root-user"]
     probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
     return prefix if probe.returncode == 0 else []
+
+
+def loopback_up() -> None:
+    """Bring ``lo`` up in the child's network namespace, for the stand-ins it serves
+    itself there (a no-op where it is up, or where the process may not)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        request = struct.pack("16sH14s", b"lo", 0, b"")
+        flags = struct.unpack("16sH14s", fcntl.ioctl(probe, _SIOCGIFFLAGS, request))[1]
+        if not flags & _IFF_UP:
+            with contextlib.suppress(OSError):
+                up = struct.pack("16sH14s", b"lo", flags | _IFF_UP, b"")
+                fcntl.ioctl(probe, _SIOCSIFFLAGS, up)
 
 
 def _limit_memory(limit: int) -> None:
