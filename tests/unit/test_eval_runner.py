@@ -255,7 +255,8 @@ def test_plan_only_measures_planning_without_generating(corpus: Path, tmp_path: 
     _, totals = run.specs
     assert totals.planning == "hybrid"
     assert totals.planned_tasks == ["build_totals", "check_totals", "count_total_rows"]
-    assert totals.structure is not None and totals.structure.task_recall == 1.0
+    assert totals.structure is not None
+    assert totals.structure.task_recall == 1.0
     assert set(script.roles()) <= {"plan_step"}, "nothing but planning questions"
     table = comparison.table()
     assert re.search(r"^gate pass \(valid bundles\) +not generated$", table, re.M)
