@@ -446,3 +446,69 @@ def test_http_operators_call_the_childs_api_stub(settings: GenerationSettings) -
     assert (sensed["state"], fetched["state"]) == ("success", "success")
     key = f"s3://partner-drops/api/orders/dt={SAMPLE_DATE.isoformat()}/orders.json"
     assert list(fetched["objects"]) == [key]
+
+
+BRANCH = PipelineSpec.model_validate(
+    {
+        "name": "orders_routed",
+        "description": "Route the day by its number of orders.",
+        "dialect": "postgres",
+        "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "analytics_dev"}},
+        "sources": [source.model_dump() for source in ORDERS.sources],
+        "tasks": [
+            {
+                "name": "route_orders",
+                "kind": "branch",
+                "description": "If the day's rows of raw.orders number more than 3, run "
+                "stage_orders, else skip_orders.",
+            },
+            {
+                "name": "stage_orders",
+                "kind": "sql",
+                "depends_on": ["route_orders"],
+                "description": "Stage the day's orders.",
+            },
+            {
+                "name": "skip_orders",
+                "kind": "sql",
+                "depends_on": ["route_orders"],
+                "description": "Stage the day's orders too.",
+            },
+        ],
+    }
+)
+
+
+def branch_bundle(**changed: Any) -> dict[str, str]:
+    """The branch spec's bundle: ``branch_on_sql`` with ``changed`` parameters."""
+    parameters = {
+        "table": "raw.orders",
+        "measure": "count",
+        "comparison": ">",
+        "threshold": 3,
+        "date_column": "ordered_at",
+        "if_true": ["stage_orders"],
+        **changed,
+    }
+    pattern = {"name": "branch_on_sql", "version": 1, "parameters": parameters}
+    artifacts = {
+        "route_orders": OperatorArtifact("branch_on_sql", 1, parameters).to_json(),
+        "stage_orders": GOOD_SQL,
+        "skip_orders": GOOD_SQL,
+    }
+    records = {"route_orders": {"strategy": "hybrid", "pattern": pattern}}
+    return render_bundle(BRANCH, list(BRANCH.tasks or []), artifacts, records)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "ran", "skipped"),
+    [(3, "stage_orders", "skip_orders"), (100, "skip_orders", "stage_orders")],
+)
+def test_the_branch_counts_the_days_rows_and_skips_the_other_side(
+    settings: GenerationSettings, threshold: int, ran: str, skipped: str
+) -> None:
+    result = gate_bundle(BRANCH.name, branch_bundle(threshold=threshold), settings)
+    assert result.passed, result.findings
+    assert result.smoke is not None
+    states = {task["name"]: task["state"] for task in result.smoke["tasks"]}
+    assert states == {"route_orders": "success", ran: "success", skipped: "skipped"}

@@ -34,12 +34,14 @@ from airflow_llm.spec_loading import load_spec
 from airflow_llm.validate.dag_import import import_dags
 from tests.integration.test_operator_gates import (
     API,
+    BRANCH,
     LOAD,
     LOADS,
     NOTIFY,
     SENSORS,
     TRIGGERS,
     api_bundle,
+    branch_bundle,
     load_bundle,
     notify_bundle,
     sensor_bundle,
@@ -539,3 +541,48 @@ def test_api_tasks_get_the_http_patterns_with_the_stated_endpoint() -> None:
         "endpoint": "/v1/status",
     }
     assert config["fetch_orders"]["endpoint"] == "<fill in: endpoint fetch_orders calls>"
+
+
+def test_a_branch_on_a_number_gets_the_count_comparison_and_threshold_its_words_state() -> None:
+    route = (BRANCH.tasks or [])[0]
+    ctx = context_for(BRANCH, route, {})
+    branch = pattern_named("branch_on_sql")
+    assert ranked_pattern_names(ctx) == ["branch_on_sql"]
+    properties = branch.parameter_schema(ctx, {"table": "raw.orders"})["properties"]
+    assert properties["measure"] == {"enum": ["count", "order_id", "customer_id", "amount"]}
+    assert properties["comparison"] == {"enum": [">"]}
+    assert properties["threshold"] == {"enum": [3]}
+    assert properties["date_column"] == {"enum": ["ordered_at", "none"]}
+    assert properties["if_true"]["items"] == {"enum": ["stage_orders", "skip_orders"]}
+    assert (properties["if_true"]["minItems"], properties["if_true"]["maxItems"]) == (1, 1)
+
+
+def test_a_branch_renders_branch_sql_with_both_sides() -> None:
+    dag = branch_bundle(measure="amount", comparison=">=", threshold=99.5)["dags/orders_routed.py"]
+    assert "from airflow.providers.common.sql.operators.sql import BranchSQLOperator" in dag
+    assert "SELECT CASE WHEN COALESCE(SUM(amount), 0) >= 99.5 THEN 1 ELSE 0 END " in dag
+    assert 'follow_task_ids_if_true=["stage_orders"],' in dag
+    assert 'follow_task_ids_if_false=["skip_orders"],' in dag
+
+
+@pytest.mark.parametrize(
+    ("changed", "problem"),
+    [
+        ({"measure": "ordered_at"}, "'ordered_at' is no number column"),
+        ({"if_true": ["publish"]}, "not downstream of route_orders: publish"),
+    ],
+)
+def test_branches_the_pattern_refuses(changed: dict[str, Any], problem: str) -> None:
+    branch = pattern_named("branch_on_sql")
+    parameters = {
+        "table": "raw.orders",
+        "measure": "count",
+        "comparison": ">",
+        "threshold": 3,
+        "date_column": "none",
+        "if_true": ["stage_orders"],
+        **changed,
+    }
+    ctx = context_for(BRANCH, (BRANCH.tasks or [])[0], {})
+    with pytest.raises(ParameterError, match=problem):
+        branch.render(branch.parse(parameters), ctx)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from airflow_llm.patterns.aggregation import Aggregate, RollingWindow
 from airflow_llm.patterns.base import AnyPattern, ParameterError, Pattern, Rendered, narrowed
 from airflow_llm.patterns.batches import QueryBatches
+from airflow_llm.patterns.branching import BranchOnSql
 from airflow_llm.patterns.combining import JoinEnrich, Union
 from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
@@ -51,6 +52,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     NotifyEmail(),
     HttpToS3(),
     HttpSensorPattern(),
+    BranchOnSql(),
     QueryBatches(),
     LlmOverRows(),
 )
