@@ -15,8 +15,10 @@ from airflow_llm.patterns.batches import QueryBatches
 from airflow_llm.patterns.branching import BranchOnSql
 from airflow_llm.patterns.combining import JoinEnrich, Union
 from airflow_llm.patterns.context import Relation, TaskContext, context_for
+from airflow_llm.patterns.control import BranchOnDate, Marker
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.deduplication import LatestPerKey
+from airflow_llm.patterns.files import FileSensorPattern
 from airflow_llm.patterns.http import HttpSensorPattern, HttpToS3
 from airflow_llm.patterns.llm_rows import LlmOverRows
 from airflow_llm.patterns.merging import Upsert
@@ -53,6 +55,9 @@ CATALOG: tuple[AnyPattern, ...] = (
     HttpToS3(),
     HttpSensorPattern(),
     BranchOnSql(),
+    FileSensorPattern(),
+    Marker(),
+    BranchOnDate(),
     QueryBatches(),
     LlmOverRows(),
 )

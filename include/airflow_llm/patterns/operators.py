@@ -35,6 +35,7 @@ SettingKind = Literal[
     "sql_conn_id",
     "aws_conn_id",
     "llm_conn_id",
+    "fs_conn_id",
     "bucket",
     "key",
     "dag_id",
@@ -42,6 +43,7 @@ SettingKind = Literal[
     "recipients",
     "http_conn_id",
     "endpoint",
+    "path",
 ]
 """What a setting names, which decides where its value comes from and what the smoke
 run's stand-in answers to."""
@@ -106,6 +108,9 @@ class OperatorPattern(Pattern[Params]):
     awaits_s3_object: ClassVar[bool] = False
     """Whether it waits for the object its settings name (the smoke run's S3 stand-in
     then holds one there, as the producer upstream would have written it)."""
+    awaits_file: ClassVar[bool] = False
+    """Whether it waits for the file its settings name (the smoke run's filesystem
+    stand-in then holds one there, as the producer upstream would have written it)."""
     seeds_s3_object: ClassVar[bool] = False
     """Whether it loads the object its settings name, with its ``source`` table's
     columns (the smoke run's stand-in then holds that table's sample rows there)."""

@@ -26,7 +26,7 @@ from airflow_llm.validate.http_stub import http_stub
 from airflow_llm.validate.mail_sink import smtp_sink
 from airflow_llm.validate.model_stand_in import ModelStandIn, model_stand_in
 from airflow_llm.validate.sandbox import report_result
-from airflow_llm.validate.stand_ins import S3StandIn, s3_stand_in, written
+from airflow_llm.validate.stand_ins import S3StandIn, hold_file, s3_stand_in, written
 
 _STATE_RANK = ["success", "skipped", "None", "upstream_failed", "failed"]
 
@@ -39,12 +39,16 @@ def _capture_errors(
     awaited: list[str],
     model: ModelStandIn,
     requests: dict[str, int],
+    awaited_files: list[str],
 ) -> None:
     """Record the exception each failing task raises (dag.test() only logs it), the
     objects each task writes to the S3 stand-in and the requests it sends the model's;
-    before a task of ``awaited`` runs, the stand-in holds the object it waits for."""
+    before a task of ``awaited`` runs, the stand-in holds the object it waits for, and
+    before one of ``awaited_files`` runs, its file is written."""
     for cls in {getattr(task, "operator_class", type(task)) for task in dag.tasks}:
-        cls.execute = _recording(cls.execute, errors, s3, objects, awaited, model, requests)
+        cls.execute = _recording(
+            cls.execute, errors, s3, objects, awaited, model, requests, awaited_files
+        )
 
 
 def _recording(
@@ -55,10 +59,15 @@ def _recording(
     awaited: list[str],
     model: ModelStandIn,
     requests: dict[str, int],
+    awaited_files: list[str],
 ) -> Callable[..., Any]:
     def wrapper(self: Any, context: Any) -> Any:
         if self.task_id in awaited:
             s3.hold(self.bucket_name, self.bucket_key)
+        if self.task_id in awaited_files:
+            from airflow.providers.standard.hooks.filesystem import FSHook
+
+            hold_file(FSHook(self.fs_conn_id).get_path(), self.filepath)
         before, asked = s3.snapshot(), model.requests
         try:
             return execute(self, context)
@@ -100,7 +109,8 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
         model_stand_in(arguments["model_connections"]) as model,
     ):
         awaited = arguments["s3_awaited"]
-        _capture_errors(dag, errors, s3, objects, awaited, model, requests)
+        files = arguments["files_awaited"]
+        _capture_errors(dag, errors, s3, objects, awaited, model, requests, files)
         run = dag.test(
             logical_date=datetime.fromisoformat(arguments["logical_date"]),
             mark_success_pattern=arguments["mark_success"] or None,

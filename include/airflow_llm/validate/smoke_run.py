@@ -7,8 +7,9 @@ tasks execute for real (SQL in other dialects is transpiled to DuckDB's with sql
 first, and the report says so), Python tasks run, and quality tasks run their Great
 Expectations suites on the tables the SQL produced. Provider operators (operator
 patterns) run for real against stand-ins in the child, sensors poking once (see
-:mod:`airflow_llm.validate.stand_ins`): their connections point at the DuckDB warehouse
-and the S3 stand-in, and a setting still a placeholder gets a stand-in value. The LLM
+:mod:`airflow_llm.validate.stand_ins`): their connections point at the DuckDB warehouse,
+the S3 stand-in and a folder of the sandbox (which holds the file a file sensor waits
+for), and a setting still a placeholder gets a stand-in value. The LLM
 tasks of ``llm_over_rows`` send real requests to a stub of the model endpoint in the
 child (:mod:`airflow_llm.validate.model_stand_in`), and their answers reach the
 warehouse. Free-form sensors and LLM tasks, which wait for the outside world, are
@@ -59,7 +60,7 @@ from airflow_llm.validate.sql import (
     written_tables,
 )
 from airflow_llm.validate.sql_execution import duckdb_statements, missing_table
-from airflow_llm.validate.stand_ins import aws_connection
+from airflow_llm.validate.stand_ins import aws_connection, fs_connection
 
 NOT_RUN = {"sensor": "waits for external data", "llm": "calls the model endpoint"}
 """Why free-form tasks of these kinds do not run in the smoke run."""
@@ -164,6 +165,7 @@ def smoke_run(
         "smtp_connections": _connections_of(operators, configs[environment], "smtp_conn_id"),
         "http_connections": _connections_of(operators, configs[environment], "http_conn_id"),
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
+        "files_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_file],
         "model_connections": sorted(c for c, kind in connections.items() if kind == "llm"),
         "values": [t.name for t in document.tasks if t.kind == "quality"],
         "warehouse": str(warehouse),
@@ -179,9 +181,9 @@ def smoke_run(
             else {}
         ),
     }
-    warehouse_connection = {"conn_type": "duckdb", "host": str(warehouse)}
+    stand_in = {"sql": {"conn_type": "duckdb", "host": str(warehouse)}, "fs": fs_connection(home)}
     airflow_connections = {  # the model's: the child's stand-in, once it listens
-        conn_id: warehouse_connection if kind == "sql" else aws_connection()
+        conn_id: stand_in.get(kind) or aws_connection()
         for conn_id, kind in {**connections, str(config["conn_id"]): "sql"}.items()
         if kind != "llm"
     }
@@ -253,8 +255,9 @@ def _stand_ins(
     operators: dict[str, BoundOperator], configs: dict[str, Any], environment: str
 ) -> tuple[dict[str, str], list[str]]:
     """Point the operators' settings in ``configs[environment]`` at the stand-ins
-    (placeholders get stand-in values, in place): the connection ids they use (id ->
-    ``sql``, ``aws`` or ``llm``) and the buckets the S3 stand-in must have."""
+    (placeholders get stand-in values, paths relative to the filesystem stand-in's
+    folder, in place): the connection ids they use (id -> ``sql``, ``aws``, ``llm`` or
+    ``fs``) and the buckets the S3 stand-in must have."""
     connections: dict[str, str] = {}
     buckets: list[str] = []
     values = configs[environment].get("operators", {})
@@ -273,9 +276,13 @@ def _stand_ins(
                     "http_conn_id": STAND_IN_HTTP,
                     "endpoint": f"/smoke/{task}",
                     "key": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
+                    "fs_conn_id": "fs_default",
+                    "path": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
                 }[setting.kind]
-                values[task][setting.name] = value
-            if setting.kind in ("sql_conn_id", "aws_conn_id", "llm_conn_id"):
+            if setting.kind == "path":  # under the filesystem stand-in's folder
+                value = str(value).lstrip("/")
+            values[task][setting.name] = value
+            if setting.kind in ("sql_conn_id", "aws_conn_id", "llm_conn_id", "fs_conn_id"):
                 connections[str(value)] = setting.kind.split("_")[0]
             elif setting.kind == "bucket":
                 buckets.append(str(value))

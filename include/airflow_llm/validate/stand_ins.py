@@ -7,7 +7,9 @@ with the buckets the operators' settings name created, holding the objects loads
 (written from sample rows by the parent); an object a sensor waits for is put there
 before it pokes (:meth:`S3StandIn.hold`), as the producer upstream
 would have written it. The stand-in remembers what each task wrote
-(:meth:`S3StandIn.snapshot` before and after it runs).
+(:meth:`S3StandIn.snapshot` before and after it runs). A file a file sensor waits for
+is written under a folder of the sandbox, its connection's base path, before it pokes
+(:func:`hold_file`).
 """
 
 from __future__ import annotations
@@ -61,6 +63,20 @@ def s3_stand_in(buckets: Sequence[str], objects: Mapping[str, str]) -> Iterator[
             bucket, _, key = uri.removeprefix("s3://").partition("/")
             client.put_object(Bucket=bucket, Key=key, Body=Path(path).read_bytes())
         yield S3StandIn(list(buckets), client)
+
+
+def fs_connection(home: Path) -> dict[str, Any]:
+    """The Airflow connection the file sensors' connection ids get: the folder
+    ``home/files`` as their base path."""
+    return {"conn_type": "fs", "extra": {"path": str(home / "files")}}
+
+
+def hold_file(base: str, path: str) -> None:
+    """Write an empty file at ``path`` under ``base``, or in it when it names a folder
+    (the file a file sensor waits for, as the producer upstream would have written it)."""
+    held = Path(base, path, "held") if path.endswith("/") else Path(base, path)
+    held.parent.mkdir(parents=True, exist_ok=True)
+    held.touch()
 
 
 def aws_connection() -> dict[str, Any]:
