@@ -168,8 +168,9 @@ def test_the_file_sensor_serves_filesystem_words_only() -> None:
     assert pattern_menu(ctx("wait_for_drop")) == ["file_sensor"]
     spec = SPEC.model_copy(deep=True)
     tasks = spec.tasks or []
-    tasks[1] = tasks[1].model_copy(update={"description": "Wait for the file s3://drops/x.csv."})
-    assert "file_sensor" not in pattern_menu(ctx("wait_for_drop", spec))
+    for words in ("Wait for the file s3://drops/x.csv.", "Wait until the profile path is set."):
+        tasks[1] = tasks[1].model_copy(update={"description": words})
+        assert "file_sensor" not in pattern_menu(ctx("wait_for_drop", spec))
     schema = FILE_SENSOR.parameter_schema(ctx("wait_for_drop"), {})
     assert schema["properties"] == {
         "path": {"enum": ["/data/incoming/orders_{{ ds_nodash }}.csv"]},

@@ -102,9 +102,10 @@ class FileSensorPattern(OperatorPattern[FileSensorParameters]):
         about S3 unless they name ``FileSensor``."""
         text = ctx.task.description
         lowered = text.lower()
+        named = "filesensor" in ctx.text.stem_set
+        about_files = named or "file" in ctx.text.stem_set
         filesystem = bool(stated_paths(text)) or any(cue in lowered for cue in _FILESYSTEM)
-        named = "filesensor" in lowered
-        return "file" in lowered and filesystem and (named or not _S3.search(lowered))
+        return about_files and filesystem and (named or not _S3.search(lowered))
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read."""
