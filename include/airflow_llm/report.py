@@ -168,7 +168,8 @@ def task_rows(report: Mapping[str, Any]) -> list[tuple[object, ...]]:
 
 
 def report_markdown(report: Mapping[str, Any]) -> str:
-    """The report for people: verdict, one row per task, then every blocking finding."""
+    """The report for people: verdict, one row per task, what the smoke run did, then
+    every blocking finding."""
     verdict = "valid" if report["valid"] else f"rejected: {report['reason']}"
     rows = task_rows(report)
     lines = [f"# {report['pipeline']}: {verdict}", ""]
@@ -178,6 +179,7 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         format_table(TASK_TABLE_HEADERS, rows),
         "```",
     ]
+    lines += _smoke_lines(report.get("smoke_run"))
     problems = [
         f"- `{f['file']}:{f['line'] or '?'}` [{f['rule']}] {f['message']}"
         for task in report["tasks"]
@@ -198,6 +200,25 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         f"cost: {cost_text(totals)}, seconds: {totals['seconds']:.1f}",
     ]
     return "\n".join(lines) + "\n"
+
+
+SMOKE_TABLE_HEADERS = ("task", "kind", "state", "wrote")
+
+
+def _smoke_lines(smoke: Mapping[str, Any] | None) -> list[str]:
+    """The smoke run's table: each task's state (``not run: external: <why>`` for what
+    no stand-in stands for) and what it wrote."""
+    if not smoke:
+        return []
+    rows = []
+    for task in smoke["tasks"]:
+        wrote = [f"{table}: {count} rows" for table, count in task.get("rows", {}).items()]
+        wrote += [f"{uri} ({size} bytes)" for uri, size in task.get("objects", {}).items()]
+        if task.get("expectations"):
+            wrote.append(f"expectations {task['expectations']}")
+        rows.append((task["name"], task["kind"], task["state"], "; ".join(wrote) or "-"))
+    heading = f"## Smoke run ({smoke['environment']}; {smoke['note']})"
+    return ["", heading, "", "```", format_table(SMOKE_TABLE_HEADERS, rows), "```"]
 
 
 def _plan_lines(plan: Sequence[Mapping[str, Any]]) -> list[str]:
