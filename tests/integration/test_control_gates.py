@@ -116,6 +116,8 @@ def test_the_branch_takes_the_dates_path_and_the_join_runs(settings: GenerationS
         "close_day": "skipped",
         "closed": "success",
     }
+    assert result.smoke is not None
+    assert [task["error"] for task in result.smoke["tasks"]] == [None] * 6
 
 
 def test_another_date_condition_takes_the_other_path(settings: GenerationSettings) -> None:

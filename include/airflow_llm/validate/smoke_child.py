@@ -121,10 +121,10 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
         states.setdefault(ti.task_id, []).append(str(ti.state))
         if ti.task_id in arguments["values"] and str(ti.state) == "success":
             values[ti.task_id] = ti.xcom_pull(task_ids=ti.task_id)
-    tasks = {
+    tasks = {  # a branch's skip of its other paths is raised, but is no error
         task_id: {
             "state": _worst(found),
-            "error": errors.get(task_id),
+            "error": errors.get(task_id) if _worst(found) == "failed" else None,
             "objects": objects.get(task_id, {}),
             "model_requests": requests.get(task_id, 0),
         }
