@@ -20,7 +20,7 @@ from airflow_llm.patterns.base import (
 )
 from airflow_llm.patterns.clauses import stated_filters
 from airflow_llm.patterns.context import Relation, TaskContext
-from airflow_llm.patterns.linking import Text
+from airflow_llm.patterns.linking import Text, grouping_phrases, link
 from airflow_llm.patterns.predicates import (
     MACROS,
     NEGATION_CUES,
@@ -254,12 +254,21 @@ RANK = "airflow_llm_rank"
 def columns_schema(
     ctx: TaskContext, scope: Scope, labels: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """Which columns to keep: the ones the description names, else ``*`` (all)."""
+    """Which columns to keep: on a first answer, every one the description names, with
+    the keys it speaks per (``per customer: plan, country`` keeps customer_id); else
+    ``*`` (all); when repairing, any of them."""
     offered = list(labels if labels is not None else scope.labels())
-    named = ctx.text.mentioned(offered, threshold=2.5)
+    keys = [
+        found
+        for phrase in grouping_phrases(ctx.task.description)
+        if (found := link(phrase, offered))
+    ]
+    named = distinct([*keys, *ctx.text.mentioned(offered, threshold=2.5)])
     if len(named) < 2:  # every column (nothing to ask on a first answer)
         return choices(narrowed(ctx, [ALL_COLUMNS], ranked_labels(ctx, scope, offered)), 1, 1)
-    return choices(narrowed(ctx, named, [ALL_COLUMNS, *offered]), 1, len(named))
+    if not ctx.repairing:  # every column it names, nothing to ask
+        return choices(named, len(named), len(named))
+    return choices([*named, ALL_COLUMNS, *offered], 1, len(named))
 
 
 def expand_columns(chosen: Sequence[str], offered: Sequence[str]) -> list[str]:
