@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_llm.bundle.render import bound_operators
+from airflow_llm.bundle.render import after_a_branch, bound_operators
 from airflow_llm.patterns import ParameterError, context_for, pattern_menu, pattern_named
 from airflow_llm.patterns.control import HOLDS, TESTS, is_marker, stated_conditions
 from airflow_llm.patterns.files import POKE_INTERVAL, TIMEOUT, stated_paths, stated_seconds
@@ -218,3 +218,24 @@ def test_the_held_file_is_the_path_or_one_in_the_folder_it_names(tmp_path: Path)
     hold_file(str(tmp_path), "drops/")
     held = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert held == ["data/incoming/orders_20240131.csv", "drops/held"]
+
+
+JOIN = ["full", "incremental"]
+
+
+def test_every_task_after_a_branch_joins_on_none_failed_min_one_success() -> None:
+    tasks = PipelineSpec.model_validate(
+        {
+            "name": "backup",
+            "description": "d",
+            "tasks": [
+                {"name": "start", "kind": "python", "description": "d"},
+                {"name": "pick", "kind": "branch", "description": "d", "depends_on": "start"},
+                {"name": "full", "kind": "sql", "description": "d", "depends_on": "pick"},
+                {"name": "incremental", "kind": "sql", "description": "d", "depends_on": "pick"},
+                {"name": "verify", "kind": "quality", "description": "d", "depends_on": JOIN},
+            ],
+        }
+    ).tasks
+    assert tasks is not None
+    assert after_a_branch(tasks) == {"full", "incremental", "verify"}

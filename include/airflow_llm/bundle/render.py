@@ -13,7 +13,7 @@ import hashlib
 import re
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +27,7 @@ from airflow_llm import __version__
 from airflow_llm.patterns import operator_patterns
 from airflow_llm.patterns.context import Relation, context_for
 from airflow_llm.patterns.operators import OPERATOR_KINDS, BoundOperator, bind
-from airflow_llm.spec import PipelineSpec, SourceTable, TaskSpec
+from airflow_llm.spec import PipelineSpec, SourceTable, TaskSpec, reachable
 from airflow_llm.validate.python_code import BLACK_MODE
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -203,10 +203,25 @@ def render_dag_file(
             has_quality="quality" in kinds,
             has_functions=has_functions,
             has_pod_requests=any(task.resources.requests for task in tasks),
+            after_branch=after_a_branch(tasks),
+            join_rule=JOIN_RULE,
             in_schema=all(env.schema_ for env in spec.environments.values()),
         )
     )
     return black.format_str(source, mode=BLACK_MODE)
+
+
+JOIN_RULE = "none_failed_min_one_success"
+"""The trigger rule of every task after a branch: it runs when one of its upstream paths
+was skipped (the branch chose another), and not when one failed."""
+
+
+def after_a_branch(tasks: Sequence[TaskSpec]) -> set[str]:
+    """The tasks a branch task runs before, directly or not (they get :data:`JOIN_RULE`;
+    a path the branch did not choose is skipped before any rule applies)."""
+    graph = {task.name: list(task.depends_on) for task in tasks}
+    branches = {task.name for task in tasks if task.kind == "branch"}
+    return {task.name for task in tasks if reachable(task.name, graph) & branches}
 
 
 def sorted_imports(lines: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -17,11 +17,9 @@ from airflow_llm.patterns.common import require
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.linking import words
 from airflow_llm.patterns.operators import OperatorPattern, Setting
-from airflow_llm.spec import PipelineSpec, TaskSpec, reachable
+from airflow_llm.spec import PipelineSpec, TaskSpec
 
 STANDARD = "apache-airflow-providers-standard==1.21.0"
-JOIN_RULE = "none_failed_min_one_success"
-"""The trigger rule of a task after a branch: it runs when one path was skipped."""
 
 _EMPTY = ("emptyoperator", "dummyoperator", "coordination only")
 """Words that say a task is an empty one (whatever its words say of its neighbours)."""
@@ -80,15 +78,6 @@ def is_marker(text: str) -> bool:
     return bool(said) and not works
 
 
-def after_branch(spec: PipelineSpec, task: TaskSpec) -> bool:
-    """Whether a branch task runs before ``task`` (directly or not): one of its
-    upstream paths may then be skipped."""
-    tasks = spec.tasks or []
-    kinds = {t.name: t.kind for t in tasks}
-    ancestors = reachable(task.name, {t.name: list(t.depends_on) for t in tasks})
-    return any(kinds.get(name) == "branch" for name in ancestors)
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -98,8 +87,7 @@ class MarkerParameters(_Strict):
 
 
 class Marker(OperatorPattern[MarkerParameters]):
-    """A start, end or synchronization point: ``EmptyOperator``; after a branch it runs
-    when one upstream path was skipped."""
+    """A start, end or synchronization point: ``EmptyOperator``."""
 
     name: ClassVar[str] = "marker"
     version: ClassVar[int] = 1
@@ -135,8 +123,9 @@ class Marker(OperatorPattern[MarkerParameters]):
     def arguments(
         self, params: MarkerParameters, spec: PipelineSpec, task: TaskSpec
     ) -> dict[str, Any]:
-        """Its trigger rule: :data:`JOIN_RULE` after a branch (None: Airflow's default)."""
-        return {"trigger_rule": JOIN_RULE if after_branch(spec, task) else None}
+        """None: after a branch, the DAG file gives it (as every task there) the join's
+        trigger rule."""
+        return {}
 
 
 Condition = Literal[
