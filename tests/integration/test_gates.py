@@ -129,6 +129,15 @@ def test_a_sql_error_is_stopped(settings: GenerationSettings) -> None:
     assert smoke_task(result, "check_staged")["state"] == "upstream_failed"
 
 
+def test_a_table_nothing_produces_is_a_blocking_finding(settings: GenerationSettings) -> None:
+    reads_nothing = GOOD_SQL.replace("FROM raw.orders", "FROM raw.order_archive")
+    result = gate_bundle(SPEC.name, bundle(sql=reads_nothing), settings)
+    assert not result.passed
+    assert rules(result) == ["smoke.unproduced_input"]
+    assert result.findings[0].severity == "error"
+    assert "reads order_archive, which nothing produces" in result.findings[0].message
+
+
 def test_a_failing_expectation_is_stopped(settings: GenerationSettings) -> None:
     strict = {
         **GOOD_SUITE,

@@ -16,9 +16,10 @@ warehouse. Free-form sensors and LLM tasks, which wait for the outside world, ar
 marked successful without running and reported as "not run: external: <why>" (no gate
 counts them). The report gives, per task: its state, rows in the tables it wrote,
 objects it wrote to S3, requests it sent the model's stub, expectations passed, and the
-error it failed with. A task that fails only because it
-reads a table the spec does not declare under ``sources`` (so no sample rows exist for
-it) gets a warning, "not verified on sample data", rather than a rejection.
+error it failed with. A task that reads a table nothing produces (the spec declares
+no such source and no upstream task wrote it before the task ran) is a blocking
+finding of its own, ``smoke.unproduced_input``: data must flow from a source or an
+upstream task.
 """
 
 from __future__ import annotations
@@ -470,18 +471,18 @@ def _chain_result(
 
 
 def _failure(layout: BundleLayout, document: TasksDocument, task: SmokeTask) -> Finding:
-    """Why ``task`` failed; only a warning when it read a table the spec never declared
-    (no sample data can exist for it: declare it under ``sources`` to run it)."""
+    """Why ``task`` failed; a table it read that neither a declared source nor an
+    upstream task produced is named as such."""
     spec_task = next(t for t in document.tasks if t.name == task.name)
     file = layout.resource(document.file(spec_task))
     missing = missing_table(task.error or "")
     declared = {source.name.rsplit(".", 1)[-1].lower() for source in document.sources}
     if missing is not None and missing not in declared:
         message = (
-            f"{task.name} reads {missing}, which the spec does not declare under "
-            "sources: not verified on sample data"
+            f"{task.name} reads {missing}, which nothing produces: declare it under the "
+            "spec's sources, or have an upstream task write it"
         )
-        return Finding(file, None, "smoke.undeclared_source", message, severity="warning")
+        return Finding(file, None, "smoke.unproduced_input", message)
     return Finding(file, None, "smoke.failed", f"{task.name}: {task.error}")
 
 
