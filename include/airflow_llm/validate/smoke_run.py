@@ -17,9 +17,10 @@ marked successful without running and reported as "not run: external: <why>" (no
 counts them). The report gives, per task: its state, rows in the tables it wrote,
 objects it wrote to S3, requests it sent the model's stub, expectations passed, and the
 error it failed with. A task that reads a table nothing produces (the spec declares
-no such source and no upstream task wrote it before the task ran) is a blocking
-finding of its own, ``smoke.unproduced_input``: data must flow from a source or an
-upstream task.
+sources, none of them is that table, and no upstream task wrote it before the task
+ran) is a blocking finding of its own, ``smoke.unproduced_input``: data must flow from
+a source or an upstream task. A spec that declares no sources at all (a bare
+description) gets a warning instead: "not verified on sample data".
 """
 
 from __future__ import annotations
@@ -472,17 +473,24 @@ def _chain_result(
 
 def _failure(layout: BundleLayout, document: TasksDocument, task: SmokeTask) -> Finding:
     """Why ``task`` failed; a table it read that neither a declared source nor an
-    upstream task produced is named as such."""
+    upstream task produced is named as such (only a warning when the spec declares no
+    sources at all: what exists is then unknown, not missing)."""
     spec_task = next(t for t in document.tasks if t.name == task.name)
     file = layout.resource(document.file(spec_task))
     missing = missing_table(task.error or "")
     declared = {source.name.rsplit(".", 1)[-1].lower() for source in document.sources}
-    if missing is not None and missing not in declared:
+    if missing is not None and missing not in declared and declared:
         message = (
             f"{task.name} reads {missing}, which nothing produces: declare it under the "
             "spec's sources, or have an upstream task write it"
         )
         return Finding(file, None, "smoke.unproduced_input", message)
+    if missing is not None and not declared:
+        message = (
+            f"{task.name} reads {missing}, and the spec declares no sources: not verified "
+            "on sample data"
+        )
+        return Finding(file, None, "smoke.no_sources", message, severity="warning")
     return Finding(file, None, "smoke.failed", f"{task.name}: {task.error}")
 
 
