@@ -8,13 +8,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal, get_args
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from airflow_llm.patterns.base import (
     ParameterError,
     Pattern,
     Rendered,
     Scope,
+    StrictParameters,
     array,
     choices,
     enum,
@@ -26,6 +27,7 @@ from airflow_llm.patterns.common import (
     date_name,
     distinct,
     filter_conditions,
+    none_as_null,
     numeric_labels,
     ranked_labels,
     ranked_tables,
@@ -55,11 +57,7 @@ be shadowed by them)."""
 MAX_KEYS, MAX_MEASURES = 4, 6
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Measure(_Strict):
+class Measure(StrictParameters):
     """``function(column) AS name``; ``count`` may take ``*`` (rows). The model answers
     the function and the column; the name comes from the spec (:func:`name_measures`)."""
 
@@ -68,11 +66,7 @@ class Measure(_Strict):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _none_to_null(value: Any) -> Any:
-    return None if value == NONE else value
-
-
-class AggregateParameters(_Strict):
+class AggregateParameters(StrictParameters):
     """Group ``source`` (joined to ``lookup`` on their shared key columns) by ``keys``."""
 
     source: str
@@ -85,10 +79,10 @@ class AggregateParameters(_Strict):
     """The output column holding the logical date (rows are replaced per date)."""
     filters: list[Predicate] = Field(default_factory=list)
 
-    _nulls = field_validator("lookup", "time_column", mode="before")(_none_to_null)
+    _nulls = field_validator("lookup", "time_column", mode="before")(none_as_null)
 
 
-class RollingParameters(_Strict):
+class RollingParameters(StrictParameters):
     """Per key, daily values over the ``days`` days ending on the logical date."""
 
     source: str

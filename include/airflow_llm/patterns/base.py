@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.spec import Column
@@ -86,6 +86,12 @@ class Pattern(ABC, Generic[Params]):
     @abstractmethod
     def render(self, params: Params, ctx: TaskContext) -> Rendered:
         """The artifact; raises :class:`ParameterError` for a combination that cannot work."""
+
+
+class StrictParameters(BaseModel):
+    """Base of the parameter models: unknown keys are refused, values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 AnyPattern = Pattern[Any]

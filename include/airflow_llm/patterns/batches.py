@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import Scope, choices, enum, narrowed, obj
+from airflow_llm.patterns.base import Scope, StrictParameters, choices, enum, narrowed, obj
 from airflow_llm.patterns.common import (
     NONE,
     mentions_interval,
+    none_as_null,
     ranked_labels,
     relation_named,
     require,
@@ -41,11 +42,9 @@ BATCH_SIZE_VAR = "batch_size"
 MAX_BATCH_SIZE = 100_000
 
 
-class QueryBatchesParameters(BaseModel):
+class QueryBatchesParameters(StrictParameters):
     """Read ``columns`` of ``table`` (the data interval's rows by ``date_column``, or all),
     ordered by ``order_by``, in batches of ``batch_size``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     table: str
     columns: list[str] = Field(min_length=1)
@@ -55,10 +54,7 @@ class QueryBatchesParameters(BaseModel):
     order_by: str | None = None
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=MAX_BATCH_SIZE)
 
-    @field_validator("date_column", "order_by", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("date_column", "order_by", mode="before")(none_as_null)
 
 
 class QueryBatches(OperatorPattern[QueryBatchesParameters]):

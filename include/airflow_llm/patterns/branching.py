@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, get_args
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import Scope, choices, enum, narrowed, obj
+from airflow_llm.patterns.base import Scope, StrictParameters, choices, enum, narrowed, obj
 from airflow_llm.patterns.common import (
-    NONE,
+    none_as_null,
     numeric_labels,
     relation_named,
     require,
@@ -44,11 +44,9 @@ _SQL: dict[str, type[exp.Binary]] = {
 _TOTAL_CUES = ("total", "sum", "amount", "revenue", "value")
 
 
-class BranchSqlParameters(BaseModel):
+class BranchSqlParameters(StrictParameters):
     """Run ``if_true`` when ``measure`` of ``table`` compares to ``threshold``, else the
     other downstream tasks."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     table: str
     measure: str
@@ -58,10 +56,7 @@ class BranchSqlParameters(BaseModel):
     date_column: str | None = None
     if_true: list[str] = Field(min_length=1)
 
-    @field_validator("date_column", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("date_column", mode="before")(none_as_null)
 
 
 class BranchOnSql(OperatorPattern[BranchSqlParameters]):

@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from airflow_llm.patterns.base import (
     ParameterError,
     Pattern,
     Rendered,
     Scope,
+    StrictParameters,
     array,
     choices,
     enum,
@@ -28,6 +29,7 @@ from airflow_llm.patterns.common import (
     expand_columns,
     mentions_interval,
     nearest_outputs,
+    none_as_null,
     numeric_labels,
     output_column,
     ranked_tables,
@@ -55,15 +57,7 @@ ARITHMETIC_CUES = (
 Arithmetic = Literal["*", "/", "+", "-"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _none(value: Any) -> Any:
-    return None if value == NONE else value
-
-
-class KeyPair(_Strict):
+class KeyPair(StrictParameters):
     """``left = right``; a timestamp against a date compares the timestamp's date.
     Written as an object or as the text ``left = right``."""
 
@@ -82,7 +76,7 @@ class KeyPair(_Strict):
         return f"{self.left} = {self.right}"
 
 
-class Computed(_Strict):
+class Computed(StrictParameters):
     """``left operator right AS name`` over number columns (the name comes from the
     spec's tests and words)."""
 
@@ -92,7 +86,7 @@ class Computed(_Strict):
     right: str
 
 
-class JoinParameters(_Strict):
+class JoinParameters(StrictParameters):
     """Join ``right`` to ``left`` on ``on`` and keep ``columns`` (and ``computed`` ones)."""
 
     left: str
@@ -104,10 +98,10 @@ class JoinParameters(_Strict):
     time_column: str | None = None
     date_column: str = Field(pattern=NAME)
 
-    _nulls = field_validator("time_column", mode="before")(_none)
+    _nulls = field_validator("time_column", mode="before")(none_as_null)
 
 
-class UnionParameters(_Strict):
+class UnionParameters(StrictParameters):
     """Stack ``tables`` (their shared columns), each row labelled in ``label_column``."""
 
     tables: list[str] = Field(min_length=2, max_length=12)
@@ -115,7 +109,7 @@ class UnionParameters(_Strict):
     time_column: str | None = None
     date_column: str = Field(pattern=NAME)
 
-    _nulls = field_validator("label_column", "time_column", mode="before")(_none)
+    _nulls = field_validator("label_column", "time_column", mode="before")(none_as_null)
 
 
 class JoinEnrich(Pattern[JoinParameters]):

@@ -35,6 +35,13 @@ from airflow_llm.sql_types import family, is_numeric, is_temporal
 
 NONE = "none"
 """The enum choice for "no such column" (no time filter, no ordering...)."""
+
+
+def none_as_null(value: Any) -> Any:
+    """An answer's :data:`NONE` as None (a field validator of the parameter models)."""
+    return None if value == NONE else value
+
+
 INTERVAL_CUES = (
     "day", "daily", "logical date", "{{ ds }}", "ds", "interval", "hour", "hourly", "today",
     "yesterday", "new", "since the last run", "snapshot date", "the day's", "date",

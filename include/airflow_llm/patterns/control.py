@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from airflow_llm.patterns.base import choices, enum, narrowed, obj
+from airflow_llm.patterns.base import StrictParameters, choices, enum, narrowed, obj
 from airflow_llm.patterns.common import require
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.linking import words
@@ -78,11 +78,7 @@ def is_marker(text: str) -> bool:
     return bool(said) and not works
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MarkerParameters(_Strict):
+class MarkerParameters(StrictParameters):
     """Nothing to decide: a marker does no work."""
 
 
@@ -195,7 +191,7 @@ def _can_meet(condition: str, outcome: bool, stated: str) -> bool:
     return any(HOLDS[condition](day) == outcome and HOLDS[stated](day) for day in _YEAR)
 
 
-class BranchOnDateParameters(_Strict):
+class BranchOnDateParameters(StrictParameters):
     """Run ``when_true`` when ``condition`` holds on the logical date, else the other
     downstream tasks (``otherwise``)."""
 

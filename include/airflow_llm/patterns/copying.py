@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, get_args
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import Pattern, Rendered, Scope, array, enum, obj
+from airflow_llm.patterns.base import Pattern, Rendered, Scope, StrictParameters, array, enum, obj
 from airflow_llm.patterns.common import (
     NONE,
     columns_schema,
@@ -18,6 +18,7 @@ from airflow_llm.patterns.common import (
     date_choice,
     expand_columns,
     filter_conditions,
+    none_as_null,
     output_column,
     ranked_labels,
     relation_named,
@@ -45,25 +46,21 @@ CAST_CUES = ("cast", "convert", "as integer", "as text", "as a date", "as date",
 PII_WORDS = ("email", "mail", "phone", "name", "address", "ssn", "birth", "ip", "card", "passport")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Rename(_Strict):
+class Rename(StrictParameters):
     """Write ``column`` under ``name``."""
 
     column: str
     name: str = Field(pattern=NAME)
 
 
-class CastTo(_Strict):
+class CastTo(StrictParameters):
     """Write ``column`` as ``type``."""
 
     column: str
     type: CastType
 
 
-class CopyParameters(_Strict):
+class CopyParameters(StrictParameters):
     """Copy ``source``'s rows of the logical interval (by ``time_column``)."""
 
     source: str
@@ -74,7 +71,7 @@ class CopyParameters(_Strict):
     filters: list[Predicate] = Field(default_factory=list)
 
 
-class SnapshotParameters(_Strict):
+class SnapshotParameters(StrictParameters):
     """Copy every row of ``source``, stamped with the logical date in ``date_column``."""
 
     source: str
@@ -83,14 +80,14 @@ class SnapshotParameters(_Strict):
     filters: list[Predicate] = Field(default_factory=list)
 
 
-class Masking(_Strict):
+class Masking(StrictParameters):
     """How one personal column is written: a hash (joinable), a mask, or nothing."""
 
     column: str
     method: Literal["hash", "mask", "null"]
 
 
-class MaskParameters(_Strict):
+class MaskParameters(StrictParameters):
     """Copy ``source`` with ``masked`` columns hashed, masked or emptied."""
 
     source: str
@@ -99,10 +96,7 @@ class MaskParameters(_Strict):
     date_column: str = Field(pattern=NAME)
     filters: list[Predicate] = Field(default_factory=list)
 
-    @field_validator("time_column", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("time_column", mode="before")(none_as_null)
 
 
 def _single_source_inputs(ctx: TaskContext) -> dict[str, Any]:

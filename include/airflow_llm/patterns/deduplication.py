@@ -6,16 +6,26 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from airflow_llm.patterns.aggregation import ranked_keys
-from airflow_llm.patterns.base import Pattern, Rendered, Scope, choices, enum, narrowed, obj
+from airflow_llm.patterns.base import (
+    Pattern,
+    Rendered,
+    Scope,
+    StrictParameters,
+    choices,
+    enum,
+    narrowed,
+    obj,
+)
 from airflow_llm.patterns.common import (
     NONE,
     copied,
     distinct,
     filter_conditions,
     latest_rows,
+    none_as_null,
     relation_named,
     rendered,
     require_temporal,
@@ -34,11 +44,9 @@ from airflow_llm.sql_types import is_numeric, is_temporal
 ORDER_CUES = ("latest", "newest", "last", "most recent", "highest", "largest")
 
 
-class LatestParameters(BaseModel):
+class LatestParameters(StrictParameters):
     """Per ``keys``, the row with the greatest ``order_by`` among ``source``'s rows (of the
     logical interval, by ``time_column``, when given)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str
     keys: list[str] = Field(min_length=1, max_length=4)
@@ -46,10 +54,7 @@ class LatestParameters(BaseModel):
     time_column: str | None = None
     filters: list[Predicate] = Field(default_factory=list)
 
-    @field_validator("time_column", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("time_column", mode="before")(none_as_null)
 
 
 class LatestPerKey(Pattern[LatestParameters]):

@@ -7,10 +7,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import enum, narrowed, obj
-from airflow_llm.patterns.common import NONE, require
+from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
+from airflow_llm.patterns.common import NONE, none_as_null, require
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.control import STANDARD
 from airflow_llm.patterns.operators import OperatorPattern, Setting
@@ -65,10 +65,8 @@ def stated_seconds(text: str, patterns: list[re.Pattern[str]]) -> list[int]:
     return list(dict.fromkeys(found))
 
 
-class FileSensorParameters(BaseModel):
+class FileSensorParameters(StrictParameters):
     """Wait for the file ``path`` (None: the environment's config)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str | None = Field(default=None, pattern=PATH)
     poke_interval: int = Field(default=60, ge=1)
@@ -76,10 +74,7 @@ class FileSensorParameters(BaseModel):
     """Seconds to wait in all; None: the task's timeout."""
     mode: Literal["poke", "reschedule"] = "reschedule"
 
-    @field_validator("path", "timeout", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("path", "timeout", mode="before")(none_as_null)
 
 
 class FileSensorPattern(OperatorPattern[FileSensorParameters]):

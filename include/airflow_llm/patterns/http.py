@@ -9,10 +9,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import enum, narrowed, obj
-from airflow_llm.patterns.common import NONE
+from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
+from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.operators import OperatorPattern, Setting
 from airflow_llm.patterns.transfers import (
@@ -57,19 +57,14 @@ def _http_settings(endpoint: str | None, task: TaskSpec) -> list[Setting]:
     ]
 
 
-class HttpToS3Parameters(BaseModel):
+class HttpToS3Parameters(StrictParameters):
     """GET ``endpoint`` and write the response body to ``bucket``/``key``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     endpoint: str | None = Field(default=None, pattern=ENDPOINT)
     bucket: str | None = Field(default=None, pattern=BUCKET)
     key: str | None = Field(default=None, pattern=KEY)
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("*", mode="before")(none_as_null)
 
 
 class HttpToS3(OperatorPattern[HttpToS3Parameters]):
@@ -119,17 +114,12 @@ class HttpToS3(OperatorPattern[HttpToS3Parameters]):
         return {}
 
 
-class HttpSensorParameters(BaseModel):
+class HttpSensorParameters(StrictParameters):
     """Wait until ``endpoint`` answers (not 404)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     endpoint: str | None = Field(default=None, pattern=ENDPOINT)
 
-    @field_validator("endpoint", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("endpoint", mode="before")(none_as_null)
 
 
 class HttpSensorPattern(OperatorPattern[HttpSensorParameters]):

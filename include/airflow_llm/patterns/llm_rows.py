@@ -24,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from airflow_llm.patterns.base import array, enum, narrowed, obj
+from airflow_llm.patterns.base import StrictParameters, array, enum, narrowed, obj
 from airflow_llm.patterns.common import require
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.operators import OperatorPattern, Setting
@@ -83,10 +83,8 @@ _SKIPPED = frozenset({"a", "an", "the", "its", "their", "each", "one", "short"})
 _PHRASE_END = frozenset({"of", "in", "from", "for", "that", "which", "per", "by", "with", "about"})
 
 
-class AnswerField(BaseModel):
+class AnswerField(StrictParameters):
     """One field of an answer: its name, its type, the values a label takes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=NAME)
     type: FieldType
@@ -105,10 +103,8 @@ class AnswerField(BaseModel):
         return f"{self.name} ({_DESCRIBED[self.type]})"
 
 
-class LlmOverRowsParameters(BaseModel):
+class LlmOverRowsParameters(StrictParameters):
     """Answer ``fields`` for each row of a batch, carrying the row's ``key`` back."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str = Field(pattern=NAME)
     key_type: str = "str"

@@ -6,15 +6,16 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from airflow_llm.patterns.aggregation import ranked_keys
-from airflow_llm.patterns.base import Pattern, Rendered, Scope, choices, enum, obj
+from airflow_llm.patterns.base import Pattern, Rendered, Scope, StrictParameters, choices, enum, obj
 from airflow_llm.patterns.common import (
     NONE,
     copied,
     distinct,
     latest_rows,
+    none_as_null,
     relation_named,
     rendered,
     require_temporal,
@@ -28,22 +29,17 @@ from airflow_llm.patterns.writes import in_interval, merge
 from airflow_llm.sql_types import is_numeric, is_temporal
 
 
-class UpsertParameters(BaseModel):
+class UpsertParameters(StrictParameters):
     """Merge ``source``'s rows (of the logical interval by ``time_column``, when given)
     into the target by ``keys``; when a key repeats, the row with the greatest
     ``order_by`` wins."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str
     keys: list[str] = Field(min_length=1, max_length=4)
     time_column: str | None = None
     order_by: str | None = None
 
-    @field_validator("time_column", "order_by", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("time_column", "order_by", mode="before")(none_as_null)
 
 
 class Upsert(Pattern[UpsertParameters]):

@@ -8,10 +8,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, field_validator
 
-from airflow_llm.patterns.base import enum, narrowed, obj
-from airflow_llm.patterns.common import NONE
+from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
+from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.context import TaskContext
 from airflow_llm.patterns.operators import OperatorPattern, Setting
 from airflow_llm.spec import EMAIL_PATTERN, PipelineSpec, TaskSpec
@@ -20,17 +20,12 @@ SMTP = "apache-airflow-providers-smtp==3.2.0"
 _EMAIL = re.compile(EMAIL_PATTERN[1:-1])
 
 
-class EmailParameters(BaseModel):
+class EmailParameters(StrictParameters):
     """Email ``to`` (addresses, comma-separated; None: the ones ``config.yml`` names)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     to: str | None = None
 
-    @field_validator("to", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("to", mode="before")(none_as_null)
 
     @field_validator("to")
     @classmethod

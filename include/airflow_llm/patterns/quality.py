@@ -15,9 +15,18 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from airflow_llm.patterns.base import ParameterError, Pattern, Rendered, choices, enum, obj, one_of
+from airflow_llm.patterns.base import (
+    ParameterError,
+    Pattern,
+    Rendered,
+    StrictParameters,
+    choices,
+    enum,
+    obj,
+    one_of,
+)
 from airflow_llm.patterns.clauses import clauses, mentions
 from airflow_llm.patterns.common import distinct, relation_named, table_options
 from airflow_llm.patterns.context import Relation, TaskContext
@@ -46,10 +55,8 @@ FRESHNESS_PARAMETER = "freshness_min_{column}"
 MAX_CHECKS = 8
 
 
-class Expectation(BaseModel):
+class Expectation(StrictParameters):
     """One check; the fields a check type does not use stay empty."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     check: Check
     column: str | None = None
@@ -89,10 +96,8 @@ class Expectation(BaseModel):
         return f"{self.check}({', '.join(arguments)})"
 
 
-class SuiteParameters(BaseModel):
+class SuiteParameters(StrictParameters):
     """Check ``table`` with ``expectations``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     table: str
     expectations: list[Expectation] = Field(min_length=1, max_length=MAX_CHECKS)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from airflow_llm.patterns.aggregation import ALL_ROWS, FUNCTIONS, Function
 from airflow_llm.patterns.base import (
@@ -24,6 +24,7 @@ from airflow_llm.patterns.base import (
     Pattern,
     Rendered,
     Scope,
+    StrictParameters,
     array,
     choices,
     enum,
@@ -34,6 +35,7 @@ from airflow_llm.patterns.common import (
     NONE,
     distinct,
     filter_conditions,
+    none_as_null,
     ranked_labels,
     ranked_tables,
     relation_named,
@@ -60,18 +62,14 @@ _NEGATION = ("leave out", "ignore", "exclude", "except", "without counting", "no
 _COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Aggregate(_Strict):
+class Aggregate(StrictParameters):
     """``function(column)``; ``count`` may take ``*`` (rows)."""
 
     function: Function
     column: str
 
 
-class Having(_Strict):
+class Having(StrictParameters):
     """A bound on an aggregate of each group: ``COUNT(*) > 1``."""
 
     function: Function
@@ -80,7 +78,7 @@ class Having(_Strict):
     value: float
 
 
-class SelectParameters(_Strict):
+class SelectParameters(StrictParameters):
     """One query over ``table`` (joined to ``join`` on their shared columns)."""
 
     table: str
@@ -95,10 +93,7 @@ class SelectParameters(_Strict):
     limit: int | None = Field(default=None, ge=1, le=1000)
     distinct: bool = False
 
-    @field_validator("join", "order_by", "having", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("join", "order_by", "having", mode="before")(none_as_null)
 
 
 class Select(Pattern[SelectParameters]):

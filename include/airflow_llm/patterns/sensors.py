@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import enum, obj
-from airflow_llm.patterns.common import NONE, require, table_options
+from airflow_llm.patterns.base import StrictParameters, enum, obj
+from airflow_llm.patterns.common import none_as_null, require, table_options
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.operators import OperatorPattern, Setting
 from airflow_llm.patterns.transfers import (
@@ -28,16 +28,13 @@ from airflow_llm.spec import PipelineSpec, TaskSpec
 COMMON_SQL = "apache-airflow-providers-common-sql==2.4.0"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _SensorParameters(StrictParameters):
+    """A sensor's parameters: the answer "none" is None for every field."""
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("*", mode="before")(none_as_null)
 
 
-class SqlSensorParameters(_Strict):
+class SqlSensorParameters(_SensorParameters):
     """Wait until ``table`` has rows (of the logical date, by ``date_column``)."""
 
     table: str
@@ -87,7 +84,7 @@ class SqlRowsSensor(OperatorPattern[SqlSensorParameters]):
         return {"sql": table_query(count, params.table, params.date_column, spec)}
 
 
-class S3KeyParameters(_Strict):
+class S3KeyParameters(_SensorParameters):
     """Wait for the object ``key`` in ``bucket`` (None: the environment's config)."""
 
     bucket: str | None = Field(default=None, pattern=BUCKET)

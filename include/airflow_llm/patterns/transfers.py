@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import sqlglot.expressions as exp
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import Scope, enum, narrowed, obj
+from airflow_llm.patterns.base import Scope, StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import (
     NONE,
     mentions_interval,
+    none_as_null,
     relation_named,
     require,
     require_temporal,
@@ -81,11 +82,7 @@ def _location_matches(text: str) -> list[re.Match[str]]:
     ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class QueryToS3Parameters(_Strict):
+class QueryToS3Parameters(StrictParameters):
     """Export ``table`` (the logical date's rows by ``date_column``, or all) to S3."""
 
     table: str
@@ -96,10 +93,7 @@ class QueryToS3Parameters(_Strict):
     """The key the words state (a prefix when it ends in ``/``); None: ``config.yml``'s."""
     date_column: str | None = None
 
-    @field_validator("bucket", "key", "date_column", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("bucket", "key", "date_column", mode="before")(none_as_null)
 
 
 class QueryToS3(OperatorPattern[QueryToS3Parameters]):
@@ -167,7 +161,7 @@ LoadFormat = Literal["parquet", "csv"]
 LOAD_FORMATS: tuple[str, ...] = get_args(LoadFormat)
 
 
-class S3ToTableParameters(_Strict):
+class S3ToTableParameters(StrictParameters):
     """Load one object with ``source``'s columns into ``table``, replacing the logical
     date's rows (by ``date_column``) or all of them."""
 
@@ -182,10 +176,7 @@ class S3ToTableParameters(_Strict):
     key: str | None = Field(default=None, pattern=KEY)
     date_column: str | None = None
 
-    @field_validator("bucket", "key", "date_column", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("bucket", "key", "date_column", mode="before")(none_as_null)
 
 
 class S3ToTable(OperatorPattern[S3ToTableParameters]):

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import enum, narrowed, obj
-from airflow_llm.patterns.common import NONE, relation_named, table_options
+from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
+from airflow_llm.patterns.common import NONE, none_as_null, relation_named, table_options
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.operators import OperatorPattern, Setting
 from airflow_llm.spec import NAME_PATTERN, PipelineSpec, TaskSpec
@@ -18,17 +18,12 @@ from airflow_llm.spec import NAME_PATTERN, PipelineSpec, TaskSpec
 STANDARD = "apache-airflow-providers-standard==1.21.0"
 
 
-class TriggerParameters(BaseModel):
+class TriggerParameters(StrictParameters):
     """Trigger a run of ``dag_id`` (None: the DAG id ``config.yml`` names)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     dag_id: str | None = Field(default=None, pattern=NAME_PATTERN)
 
-    @field_validator("dag_id", mode="before")
-    @classmethod
-    def _none(cls, value: Any) -> Any:
-        return None if value == NONE else value
+    _nulls = field_validator("dag_id", mode="before")(none_as_null)
 
 
 class TriggerDag(OperatorPattern[TriggerParameters]):
@@ -71,10 +66,8 @@ class TriggerDag(OperatorPattern[TriggerParameters]):
         return "triggers a run of another DAG of the deployment"
 
 
-class AssetParameters(BaseModel):
+class AssetParameters(StrictParameters):
     """Emit an event of the Asset named after ``table``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     table: str
 
