@@ -38,17 +38,15 @@ _FRONT_MATTER_OPEN = "---"
 _FRONT_MATTER_CLOSE = frozenset({"---", "..."})
 _HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})[ \t]+(?P<title>.+?)[ \t#]*$")
 _TITLE_LINE = re.compile(r"^\[(?P<title>[^\[\]]+)\](?:[ \t]+[-\u2013\u2014:][ \t].*)?$")
-"""A line such as ``[orders_daily] - Comprehensive Pipeline Description``."""
+"""A line such as ``[orders_daily] - Nightly load of the orders``."""
 _GENERIC_WORDS = frozenset({
-    "a", "about", "airflow", "an", "and", "comprehensive", "config", "configuration", "dag",
+    "a", "about", "airflow", "an", "and", "config", "configuration", "dag",
     "dags", "description", "details", "doc", "docs", "documentation", "for", "intro",
     "introduction", "name", "notes", "of", "overview", "pipeline", "pipelines", "readme",
     "spec", "specification", "specs", "summary", "the", "this", "title", "untitled",
     "workflow", "workflows",
 })  # fmt: skip
 """Words of a document title that names no pipeline (``DAG Documentation``, ``Overview``)."""
-_STEM_SUFFIX = re.compile(r"(?:\.py)?(?:[-_. ]description)?$", re.IGNORECASE)
-"""What a file stem may end with besides the name (``orders.py_description``)."""
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _PATTERN_RULES = {
     NAME_PATTERN: "use lower snake_case starting with a letter, 1-64 characters",
@@ -158,9 +156,8 @@ def snake_case_name(text: str) -> str:
 
 
 def name_from_file(source: str) -> str:
-    """The name a spec file's own name gives (``orders.py_description.txt`` -> ``orders``)."""
-    stem = PurePosixPath(source).stem
-    return snake_case_name(_STEM_SUFFIX.sub("", stem, count=1)) or snake_case_name(stem)
+    """The name a spec file's own name gives (``Orders Daily.md`` -> ``orders_daily``)."""
+    return snake_case_name(PurePosixPath(source).stem)
 
 
 def name_clashes(names: Mapping[str, str]) -> list[SpecProblem]:

@@ -107,14 +107,14 @@ DERIVED_NAMES = [
      "[file_arrival_watcher] - Comprehensive Pipeline Description\n\nSteps.\n",
      "file_arrival_watcher"),
     ("team__orders_sync.py_description.txt", "# DAG Documentation\n\n"
-     "[Pipeline Name] - Comprehensive Pipeline Description\n", "team_orders_sync"),
+     "[Pipeline Name] - Comprehensive Pipeline Description\n", "team_orders_sync_py_description"),
     ("x.txt", "[PCD_ETL] - Comprehensive Pipeline Description\n\nSteps.\n", "pcd_etl"),
     ("x.md", "# README\n\nAbout this.\n\n# Orders Daily Load\n", "orders_daily_load"),
     ("daily_load.md", "# Pipeline Overview\n\n## Data Sources\n\nSteps.\n", "daily_load"),
     ("fenced.md", "# Workflow Spec\n\n```\n# Hidden Title\n[hidden] - x\n```\n", "fenced"),
     ("links.md", "See [docs].\n\n[docs]: https://example.com\n", "links"),
     ("Sequential_Pipeline_Prompt.txt", "This pipeline runs steps.\n", "sequential_pipeline_prompt"),
-    ("orders.py.md", "# The DAG\n\nSteps.\n", "orders"),
+    ("orders.py.md", "# The DAG\n\nSteps.\n", "orders_py"),
     ("named.md", "---\nname: explicit\n---\n# DAG Documentation\n\nSteps.\n", "explicit"),
 ]  # fmt: skip
 """A Markdown spec without ``name:`` -> its name: the first title (a heading no deeper
