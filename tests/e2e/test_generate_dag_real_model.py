@@ -1,7 +1,7 @@
 """The spec -> bundle DAG with dag.test() on the real embedded services: SeaweedFS and
 llama.cpp serving SmolLM2-135M. The simplest example spec ends published (its bundle
 loads from the published prefix) or rejected with a report in the bucket that says
-why: the 135M model rarely gets SQL past the validators and the smoke run (README).
+why: the 135M model rarely gets SQL past the validators and the smoke run (docs/evaluation.md).
 A broken spec in the same run gets a report and stops nothing; an immediate rerun
 asks the model nothing and publishes nothing. (tests/e2e/test_generate_dag.py covers
 the publishing path with a scripted endpoint that writes valid artifacts.)"""

@@ -1,10 +1,10 @@
 """The whole engine against the real embedded model server (SmolLM2-135M, llama.cpp).
 
 The 135M model rarely writes SQL that survives the validators and the DuckDB dry run
-(README: "What the embedded 135M model achieves"), so this checks what must hold
-either way: real calls and tokens, every attempt in the report, a bounded repair
-loop, and then either a bundle that loads with DagBag (in the sandboxed subprocess
-the gates use) or a rejection whose report names the blocking finding of each task.
+(docs/evaluation.md), so this checks what must hold either way: real calls and
+tokens, every attempt in the report, a bounded repair loop, and then either a bundle
+that loads with DagBag (in the sandboxed subprocess the gates use) or a rejection
+whose report names the blocking finding of each task.
 """
 
 from __future__ import annotations

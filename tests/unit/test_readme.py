@@ -1,6 +1,6 @@
-"""The figures README.md states match the tree, where checking them is cheap: fixture
-case counts, NL -> SQL question sets, the CLI's subcommands, the Prompt2DAG reference
-counts, and the environment variables the code reads."""
+"""The figures README.md and the pages of docs/ state match the tree, where checking them
+is cheap: fixture case counts, NL -> SQL question sets, the CLI's subcommands, the
+Prompt2DAG reference counts, and the environment variables the code reads."""
 
 from __future__ import annotations
 
@@ -18,15 +18,19 @@ from tests.unit.test_policies import cases
 from tests.unit.test_spec_fixtures import _cases
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-README = (REPO_ROOT / "README.md").read_text()
-TEXT = " ".join(README.split())
-"""The README with every run of whitespace (line breaks too) as one space."""
+DOCS = "\n".join(
+    path.read_text()
+    for path in [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").rglob("*.md"))]
+)
+"""README.md and every page of docs/, one after another."""
+TEXT = " ".join(DOCS.split())
+"""The docs with every run of whitespace (line breaks too) as one space."""
 
 
 def stated(pattern: str) -> tuple[str, ...]:
-    """The groups of the one place ``pattern`` matches the README's text."""
+    """The groups of the one place ``pattern`` matches the docs' text."""
     found = re.findall(pattern, TEXT)
-    assert len(found) == 1, f"README states {pattern!r} {len(found)} times"
+    assert len(found) == 1, f"the docs state {pattern!r} {len(found)} times"
     return found[0] if isinstance(found[0], tuple) else (found[0],)
 
 
@@ -51,7 +55,7 @@ def test_nl_to_sql_questions_per_set() -> None:
 
 def test_cli_subcommands() -> None:
     row = next(
-        line for line in README.splitlines() if line.startswith("| `include/airflow_llm/cli.py` |")
+        line for line in DOCS.splitlines() if line.startswith("| `include/airflow_llm/cli.py` |")
     )
     listed = [name.removeprefix("airflow-llm ") for name in re.findall(r"`([^`]+)`", row)[1:]]
     actions = _parser()._subparsers._group_actions  # type: ignore[union-attr]
@@ -84,4 +88,4 @@ READ = re.compile(r"""(?:environ\.get|environ\[|getenv)\(?\s*["'](AIRFLOW_LLM_\w
     ),
 )
 def test_every_variable_the_code_reads_is_named(name: str) -> None:
-    assert f"`{name}" in README
+    assert f"`{name}" in DOCS
