@@ -31,10 +31,13 @@ $(VENV)/.installed: requirements.lock requirements-model.txt pyproject.toml
 	$(BIN)/airflow-llm setup-tiktoken
 	@touch $@
 
+# The docs (mkdocs.yml, docs/) build in strict mode into .cache/site: a broken link or
+# a page missing from the nav fails.
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/black --check --quiet .
 	$(BIN)/mypy
+	$(BIN)/mkdocs build --strict --quiet
 
 format: venv
 	$(BIN)/ruff check --fix .
