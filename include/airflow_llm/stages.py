@@ -18,6 +18,7 @@ endpoint busy. Batching never changes what is generated: same inputs, same bytes
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -36,7 +37,7 @@ from airflow.sdk import ObjectStoragePath
 from airflow_llm import __version__
 from airflow_llm.bundle.render import render_bundle, spec_sha256
 from airflow_llm.deployment import BUCKET
-from airflow_llm.gates import gate_bundle, gates_run
+from airflow_llm.gates import GateResult, gate_bundle, gates_run
 from airflow_llm.generate import ArtifactGenerator, ArtifactState, role_of
 from airflow_llm.llm.cache import ResponseCache
 from airflow_llm.llm.client import ChatRequest, ChatResponse, ModelClient, ModelError
@@ -46,7 +47,8 @@ from airflow_llm.patterns import pattern_versions
 from airflow_llm.plan import PlanAttempt, PlanningError, plan_tasks
 from airflow_llm.progress import progress
 from airflow_llm.prompts import PromptBudgetError, prompt_versions
-from airflow_llm.publish import current_manifest, publish_bundle, write_report
+from airflow_llm.publish import bundle_identity, current_manifest, publish_bundle, write_report
+from airflow_llm.rejections import clear_rejection, record_rejection, standing_rejection
 from airflow_llm.report import build_manifest, build_report, report_markdown
 from airflow_llm.settings import GenerationSettings, Strategy, parse_strategy
 from airflow_llm.spec import PipelineSpec, TaskSpec, reachable
@@ -57,6 +59,7 @@ from airflow_llm.spec_loading import (
     name_from_file,
     parse_spec,
 )
+from airflow_llm.usage import report_usage
 from airflow_llm.validate.findings import Finding, errors, sha256_text
 from airflow_llm.validate.sql import SqlValidator
 
@@ -199,9 +202,12 @@ def _reject(
     reason: str,
     report: dict[str, Any],
     per_spec: bool = False,
+    standing: bool = True,
 ) -> dict[str, Any]:
     """Write the report of a rejected item; ``per_spec``: its name carries the spec's URI
-    (a spec with no valid name, or one another spec claims too, has no report of its own)."""
+    (a spec with no valid name, or one another spec claims too, has no report of its own).
+    ``standing``: the rejection holds until the spec or the generator changes (not so
+    when the endpoint did not answer: the next run asks again)."""
     files = {
         "report.json": json.dumps(report, indent=2, sort_keys=True) + "\n",
         "report.md": report_markdown(report),
@@ -209,7 +215,28 @@ def _reject(
     name = _report_name(ctx, item) + (f"-{sha256_text(item['uri'])[:8]}" if per_spec else "")
     report_uri = write_report(ctx.s3(), ctx.bucket, item["pipeline"], name, files)
     progress("%s (%s): rejected: %s", item["pipeline"], item["environment"], reason)
-    return {**item, "status": REJECTED, "reason": reason, "report_uri": report_uri}
+    rejected = {**item, "status": REJECTED, "reason": reason, "report_uri": report_uri}
+    if standing:
+        record_rejection(ctx.s3(), ctx.bucket, rejected, item["fingerprint"], report_uri)
+    return {**rejected, **report_usage(report["totals"])}
+
+
+def _still_rejected(ctx: FlowContext, item: dict[str, Any]) -> dict[str, Any] | None:
+    """The item as rejected again without a run, when it was rejected before under its
+    fingerprint and the run is not forced; None when it must run."""
+    if ctx.force:
+        return None
+    record = standing_rejection(
+        ctx.s3(), ctx.bucket, item["environment"], item["uri"], item["fingerprint"]
+    )
+    if record is None:
+        return None
+    reason = (
+        f"rejected on {record['rejected_at']} and unchanged since: {record['reason']} "
+        "(change the spec, or force a run)"
+    )
+    progress("%s (%s): %s", item["pipeline"], item["environment"], reason)
+    return {**item, "status": REJECTED, "reason": reason, "report_uri": record["report_uri"]}
 
 
 def _report_name(ctx: FlowContext, item: Mapping[str, Any]) -> str:
@@ -219,7 +246,11 @@ def _report_name(ctx: FlowContext, item: Mapping[str, Any]) -> str:
 def _refuse(
     ctx: FlowContext, item: dict[str, Any], reason: str, problems: Sequence[SpecProblem]
 ) -> dict[str, Any]:
-    """Reject a spec before any model call (its report costs nothing)."""
+    """Reject a spec before any model call (its report costs nothing), unless it was
+    refused for the same thing before and nothing changed since."""
+    still = _still_rejected(ctx, item)
+    if still is not None:
+        return still
     findings = [Finding(p.source, p.line, p.field, p.message) for p in problems]
     report = build_report(item["pipeline"], False, reason, {}, [], findings, _totals({}, [], []))
     return _reject(ctx, item, reason, report, per_spec=True)
@@ -338,7 +369,9 @@ def prepare(
     workers = max(1, min(ctx.concurrency, len(uris) * len(environments)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         parsed = dict(zip(uris, pool.map(lambda uri: _parse(uri, ctx), uris), strict=True))
-        names = {uri: spec.name for uri, spec in parsed.items() if isinstance(spec, PipelineSpec)}
+        names = {
+            uri: spec.name for uri, (_, spec) in parsed.items() if isinstance(spec, PipelineSpec)
+        }
         clashes = {problem.source: problem for problem in name_clashes(names)}
 
         def one(pair: tuple[str, str]) -> dict[str, Any]:
@@ -350,28 +383,39 @@ def prepare(
     return ready, [item for item in items if item["status"] != READY]
 
 
-def _parse(uri: str, ctx: FlowContext) -> PipelineSpec | SpecError:
+def _parse(uri: str, ctx: FlowContext) -> tuple[str, PipelineSpec | SpecError]:
+    """The spec's bytes' sha256, and the spec or why it is invalid."""
+    data = ObjectStoragePath(uri, conn_id=ctx.conn_id).read_bytes()
     try:
-        return parse_spec(ObjectStoragePath(uri, conn_id=ctx.conn_id).read_bytes(), uri)
+        return hashlib.sha256(data).hexdigest(), parse_spec(data, uri)
     except SpecError as error:
-        return error
+        return hashlib.sha256(data).hexdigest(), error
 
 
 def _prepare_one(
     uri: str,
     environment: str,
-    spec: PipelineSpec | SpecError,
+    parsed: tuple[str, PipelineSpec | SpecError],
     clash: SpecProblem | None,
     router: ModelRouter,
     ctx: FlowContext,
 ) -> dict[str, Any]:
+    """Decide one spec in one environment: refused, unchanged, still rejected, or ready.
+
+    A spec rejected before under the same fingerprint (spec, generator, models, prompts,
+    strategy, patterns, gates; for a refusal, what it was refused for) is not run again
+    until one of them changes or the run is forced.
+    """
+    bytes_sha256, spec = parsed
     stem = name_from_file(uri) or "spec"
     item: dict[str, Any] = {"uri": uri, "environment": environment, "pipeline": stem}
+    refused_as = {"spec_bytes_sha256": bytes_sha256, "generator_version": __version__}
     if isinstance(spec, SpecError):
-        return _refuse(ctx, item, "invalid spec", spec.problems)
+        return _refuse(ctx, item | {"fingerprint": refused_as}, "invalid spec", spec.problems)
     item["pipeline"] = spec.name
     if clash is not None:
-        return _refuse(ctx, item, clash.message, [clash])
+        refused_as |= {"clash": clash.message}
+        return _refuse(ctx, item | {"fingerprint": refused_as}, clash.message, [clash])
     expected = fingerprint(spec, router, ctx.settings())
     published = current_manifest(ctx.s3(), ctx.bucket, environment, spec.name)
     owner = (published or {}).get("spec_source")
@@ -380,11 +424,16 @@ def _prepare_one(
             f"pipeline name {spec.name!r} is published in {environment} from {owner}: give "
             f"this spec a unique `name:` (or remove that bundle to move the pipeline here)"
         )
-        return _refuse(ctx, item, reason, [SpecProblem(uri, None, "name", reason)])
+        refused = item | {"fingerprint": expected | {"owner": owner}}
+        return _refuse(ctx, refused, reason, [SpecProblem(uri, None, "name", reason)])
     up_to_date = published is not None and {k: published.get(k) for k in expected} == expected
     if up_to_date and not ctx.force:
         progress("%s (%s): unchanged, the published bundle is up to date", spec.name, environment)
         return {**item, "status": UNCHANGED, "reason": "published bundle is up to date"}
+    item["fingerprint"] = expected
+    still = _still_rejected(ctx, item)
+    if still is not None:
+        return still
     _write_json(
         ctx.work(environment, spec.name) / "spec.json", spec.model_dump(mode="json", by_alias=True)
     )
@@ -409,8 +458,10 @@ def _plan_one(
     except (PlanningError, ModelError, PromptBudgetError) as error:
         attempts = error.attempts if isinstance(error, PlanningError) else []
         totals = _totals({}, attempts, ctx.unpriced_models(["plan"]))
-        report = build_report(spec.name, False, str(error), {}, attempts, [], totals)
-        return {**_reject(ctx, prepared, str(error), report), "tasks": {}}
+        models = ctx.router().describe()
+        report = build_report(spec.name, False, str(error), {}, attempts, [], totals, models=models)
+        standing = not isinstance(error, ModelError)
+        return {**_reject(ctx, prepared, str(error), report, standing=standing), "tasks": {}}
     planned = {
         **spec.model_dump(mode="json", by_alias=True),
         "tasks": [t.model_dump(mode="json") for t in result.tasks],
@@ -557,9 +608,15 @@ class _Results:
     plan_attempts: list[PlanAttempt]
     unpriced_models: list[str] = field(default_factory=list)
     """The models without a price that answered for this spec."""
+    models: dict[str, str] = field(default_factory=dict)
+    """The model of each request role."""
 
     def report(
-        self, reason: str | None, gates: list[Finding], smoke: dict[str, Any] | None = None
+        self,
+        reason: str | None,
+        gates: list[Finding],
+        gated: GateResult | None = None,
+        bundle: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         totals = _totals(self.states, self.plan_attempts, self.unpriced_models)
         return build_report(
@@ -570,7 +627,10 @@ class _Results:
             self.plan_attempts,
             gates,
             totals,
-            smoke,
+            gated.smoke if gated is not None else None,
+            models=self.models,
+            gate_seconds=gated.seconds if gated is not None else None,
+            bundle=bundle,
         )
 
 
@@ -584,7 +644,7 @@ def _results(work: ObjectStoragePath, ctx: FlowContext) -> _Results:
         )
     attempts = [_plan_attempt_from(a) for a in _read_json_if_present(work / "plan.json") or []]
     roles = {role_of(task) for task in spec.tasks or []} | ({"plan"} if attempts else set())
-    return _Results(spec, states, attempts, ctx.unpriced_models(roles))
+    return _Results(spec, states, attempts, ctx.unpriced_models(roles), ctx.router().describe())
 
 
 def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
@@ -599,7 +659,7 @@ def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
         error = work / "artifacts" / f"{unanswered[0]}.error.json"
         why = (_read_json_if_present(error) or {"error": "no artifact"})["error"]
         reason = f"no answer from the model for {', '.join(unanswered)}: {why}"
-        return _reject(ctx, planned, reason, results.report(reason, []))
+        return _reject(ctx, planned, reason, results.report(reason, []), standing=False)
     if failed:
         reason = f"still invalid after repairs: {', '.join(failed)}"
         return _reject(ctx, planned, reason, results.report(reason, []))
@@ -622,7 +682,7 @@ def gate(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     blocking = errors(gates.findings)
     if blocking:
         reason = f"bundle gates failed ({len(blocking)} findings)"
-        return _reject(ctx, assembled, reason, results.report(reason, blocking, gates.smoke))
+        return _reject(ctx, assembled, reason, results.report(reason, blocking, gates))
     files["manifest.json"] = build_manifest(
         results.spec.name,
         spec_sha256(results.spec),
@@ -631,10 +691,12 @@ def gate(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
         results.states,
         results.plan_attempts,
         ctx.settings(),
+        ctx.prices(),
         spec_source=assembled["uri"],
     )
     _write_json(work / "bundle.json", files)
-    _write_json(work / "report.json", results.report(None, [], gates.smoke))
+    bundle = bundle_identity(files["manifest.json"])
+    _write_json(work / "report.json", results.report(None, [], gates, bundle))
     ran = len((gates.smoke or {}).get("tasks", []))
     progress(
         "%s (%s): every gate passed (smoke run: %d tasks)",
@@ -663,10 +725,12 @@ def publish(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     result = publish_bundle(
         client, ctx.bucket, assembled["environment"], assembled["pipeline"], files, report_uri
     )
+    clear_rejection(client, ctx.bucket, assembled["environment"], assembled["uri"])
     published = {key: value for key, value in result.to_dict().items() if key != "uri"}
     status = PUBLISHED if result.published else UNCHANGED
     progress("%s (%s): %s %s", assembled["pipeline"], assembled["environment"], status, result.uri)
-    return {**assembled, **published, "bundle_uri": result.uri, "status": status}
+    usage = report_usage(report["totals"])
+    return {**assembled, **published, **usage, "bundle_uri": result.uri, "status": status}
 
 
 def _plan_attempt(attempt: PlanAttempt) -> dict[str, Any]:

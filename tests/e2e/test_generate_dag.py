@@ -97,6 +97,9 @@ def test_specs_become_published_bundles_and_reruns_are_free(
     rows = {row["pipeline"]: row for row in second["rows"]}
     assert rows["e2e_totals"]["status"] == "unchanged"
     assert len(scripted_model.requests) == calls, "an unchanged spec costs no model call"
+    assert rows["broken"]["status"] == "rejected"
+    first_report = by_pipeline["broken"]["report_uri"]
+    assert rows["broken"]["report_uri"] == first_report, "a standing rejection, no new report"
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx2
 import pytest
 
 from airflow_llm.connections import MODEL_CONN_ID, conn_env_var
@@ -205,3 +206,79 @@ def test_a_bundle_published_from_one_spec_is_not_replaced_by_another_of_that_nam
     published_from = f"pipeline name 'batch_owned' is published in dev from {owner}"
     assert refused["reason"].startswith(published_from)
     assert [i["uri"] for i in owner_ready] == [owner]  # its own spec regenerates it
+
+
+DESCRIBED = """\
+name: {name}
+description: Build the weekly supplier scorecard from the procurement ledger.
+"""
+
+
+def test_a_rejected_spec_waits_for_a_change_or_a_forced_run(
+    s3_connection: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = s3_connection.bucket
+    client = s3_client(s3_connection)
+    key = "batch-waits/scorecard.yml"
+    uri = f"s3://{bucket}/{key}"
+    client.put_object(Bucket=bucket, Key=key, Body=DESCRIBED.format(name="scorecard").encode())
+    script = ScriptedModel({"plan": ["no JSON here"]})
+    with model_connection(script, "scripted-waits", monkeypatch):
+        first = FlowContext(bucket, "waits-1", strategy="free", max_attempts=1)
+        ready, _ = prepare([uri], ["dev"], first)
+        [rejected] = plan(ready, first)
+        asked = len(script.requests)
+
+        again = FlowContext(bucket, "waits-2", strategy="free", max_attempts=1)
+        ready, [skipped] = prepare([uri], ["dev"], again)
+        assert ready == []
+        assert skipped["status"] == "rejected"
+        assert skipped["report_uri"] == rejected["report_uri"], "no new report"
+        assert "unchanged since" in skipped["reason"]
+        assert rejected["reason"] in skipped["reason"]
+        assert len(script.requests) == asked, "no model call for a standing rejection"
+
+        forced = FlowContext(bucket, "waits-3", strategy="free", max_attempts=1, force=True)
+        assert [item["uri"] for item in prepare([uri], ["dev"], forced)[0]] == [uri]
+
+        other_strategy = FlowContext(bucket, "waits-4", strategy="hybrid", max_attempts=1)
+        assert len(prepare([uri], ["dev"], other_strategy)[0]) == 1, "the generator changed"
+
+        changed = DESCRIBED.format(name="scorecard").replace("weekly", "monthly")
+        client.put_object(Bucket=bucket, Key=key, Body=changed.encode())
+        assert len(prepare([uri], ["dev"], again)[0]) == 1, "the spec changed"
+
+
+def test_an_invalid_spec_is_reported_once_until_it_changes(
+    s3_connection: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = s3_connection.bucket
+    client = s3_client(s3_connection)
+    key = "batch-invalid/broken.yml"
+    uri = f"s3://{bucket}/{key}"
+    client.put_object(Bucket=bucket, Key=key, Body=b"name: broken\ntasks: [oops\n")
+    with model_connection(ScriptedModel({}), "scripted-invalid", monkeypatch):
+        [first] = prepare([uri], ["dev"], FlowContext(bucket, "invalid-1", strategy="free"))[1]
+        [second] = prepare([uri], ["dev"], FlowContext(bucket, "invalid-2", strategy="free"))[1]
+        assert first["reason"] == "invalid spec"
+        assert second["report_uri"] == first["report_uri"]
+        client.put_object(Bucket=bucket, Key=key, Body=SPEC.format(name="broken").encode())
+        ready, _ = prepare([uri], ["dev"], FlowContext(bucket, "invalid-3", strategy="free"))
+    assert [item["pipeline"] for item in ready] == ["broken"]
+
+
+def test_a_spec_the_endpoint_never_answered_for_is_asked_again(
+    s3_connection: EmbeddedConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = s3_connection.bucket
+    client = s3_client(s3_connection)
+    key = "batch-unanswered/scorecard.yml"
+    uri = f"s3://{bucket}/{key}"
+    client.put_object(Bucket=bucket, Key=key, Body=DESCRIBED.format(name="unanswered").encode())
+    down = ScriptedModel({"plan": [httpx2.Response(500, text="down")]})
+    with model_connection(down, "scripted-down", monkeypatch):
+        ctx = FlowContext(bucket, "unanswered-1", strategy="free", max_attempts=1)
+        [rejected] = plan(prepare([uri], ["dev"], ctx)[0], ctx)
+        assert rejected["status"] == "rejected"
+        ready, _ = prepare([uri], ["dev"], FlowContext(bucket, "unanswered-2", strategy="free"))
+    assert [item["uri"] for item in ready] == [uri]
