@@ -108,7 +108,14 @@ def build_bundle(
     if gate_findings:
         return finish(False, f"bundle gates failed ({len(gate_findings)} findings)", {})
     files[MANIFEST] = build_manifest(
-        spec.name, spec_sha256(spec), client.router, files, states, plan_attempts, settings
+        spec.name,
+        spec_sha256(spec),
+        client.router,
+        files,
+        states,
+        plan_attempts,
+        settings,
+        client.prices,
     )
     return finish(True, None, files)
 

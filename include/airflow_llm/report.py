@@ -8,8 +8,9 @@ from typing import Any
 
 from airflow_llm import __version__
 from airflow_llm.gates import gates_run
-from airflow_llm.generate import ArtifactState
+from airflow_llm.generate import ArtifactState, role_of
 from airflow_llm.llm.endpoints import ModelRouter
+from airflow_llm.llm.pricing import PriceTable, total_cost
 from airflow_llm.patterns import pattern_versions
 from airflow_llm.plan import PlanAttempt
 from airflow_llm.prompts import prompt_versions
@@ -26,15 +27,17 @@ def build_manifest(
     states: Mapping[str, ArtifactState],
     plan_attempts: list[PlanAttempt],
     settings: GenerationSettings,
+    prices: PriceTable,
     spec_source: str | None = None,
 ) -> str:
     """``manifest.json``: no timestamps or timings, so equal inputs give equal bytes.
 
     Besides what made the bundle (spec, generator, models, prompts, strategy and pattern
     versions) it records how each artifact was written and which gates the bundle
-    passed (promotion refuses a bundle that skipped one), and the spec it came from
+    passed (promotion refuses a bundle that skipped one), the spec it came from
     (``spec_source``, the spec's URI; None from a spec given directly): a spec elsewhere
-    that claims the same name may not replace it.
+    that claims the same name may not replace it, and what the bundle's tokens cost
+    (``cost_usd``, see :func:`_token_cost`).
     """
     manifest = {
         "pipeline": pipeline,
@@ -65,6 +68,7 @@ def build_manifest(
         "attempts": {name: len(state.attempts) for name, state in sorted(states.items())},
         "plan_attempts": len(plan_attempts),
         "token_usage": _token_usage(states, plan_attempts),
+        "cost_usd": _token_cost(states, plan_attempts, router, prices),
     }
     return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
@@ -85,6 +89,27 @@ def _token_usage(
     prompt += sum(a.prompt_tokens for a in plan_attempts)
     completion += sum(a.completion_tokens for a in plan_attempts)
     return {"prompt": prompt, "completion": completion}
+
+
+def _token_cost(
+    states: Mapping[str, ArtifactState],
+    plan_attempts: list[PlanAttempt],
+    router: ModelRouter,
+    prices: PriceTable,
+) -> float | None:
+    """USD of every answer the bundle took, cache hits priced as the calls they saved
+    (so a rerun from the cache gives the same bytes), each at its role's model's price;
+    None when one of those models has no price."""
+    costs = [
+        prices.cost(
+            router.for_role(role_of(state.task)).model, a.prompt_tokens, a.completion_tokens
+        )
+        for state in states.values()
+        for a in state.attempts
+    ]
+    plan_model = router.for_role("plan").model
+    costs += [prices.cost(plan_model, a.prompt_tokens, a.completion_tokens) for a in plan_attempts]
+    return total_cost(costs)
 
 
 def build_report(
