@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from airflow_llm.bundle.render import BundleLayout, render_bundle, spec_sha256
-from airflow_llm.gates import gate_bundle
+from airflow_llm.gates import GateResult, gate_bundle
 from airflow_llm.generate import ArtifactGenerator, ArtifactState
 from airflow_llm.llm.client import CallStats, ModelClient, ModelError
 from airflow_llm.plan import PlanAttempt, PlanningError, plan_tasks
 from airflow_llm.prompts import PromptBudgetError
+from airflow_llm.publish import bundle_identity
 from airflow_llm.report import build_manifest, build_report, report_markdown
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec, TaskSpec
@@ -66,7 +67,7 @@ def build_bundle(
     plan_attempts: list[PlanAttempt] = []
     states: dict[str, ArtifactState] = {}
     gate_findings: list[Finding] = []
-    smoke: dict[str, Any] | None = None
+    gated: GateResult | None = None
 
     def finish(valid: bool, reason: str | None, files: dict[str, str]) -> BundleResult:
         report = build_report(
@@ -77,7 +78,10 @@ def build_bundle(
             plan_attempts,
             gate_findings,
             _totals(before, client.stats, time.monotonic() - started),
-            smoke,
+            gated.smoke if gated is not None else None,
+            models=client.router.describe(),
+            gate_seconds=gated.seconds if gated is not None else None,
+            bundle=bundle_identity(files[MANIFEST]) if MANIFEST in files else None,
         )
         tasks = [state.task for state in states.values()]
         return BundleResult(spec.name, valid, reason, files, report, tasks)
@@ -103,8 +107,8 @@ def build_bundle(
     records = {name: state.record() for name, state in states.items()}
     files = render_bundle(planned, plan.tasks, {n: s.content for n, s in states.items()}, records)
     progress("gates: mypy, sandboxed DagBag import, structure, smoke run on sample data")
-    gates = gate_bundle(spec.name, files, settings)
-    gate_findings, smoke = errors(gates.findings), gates.smoke
+    gated = gate_bundle(spec.name, files, settings)
+    gate_findings = errors(gated.findings)
     if gate_findings:
         return finish(False, f"bundle gates failed ({len(gate_findings)} findings)", {})
     files[MANIFEST] = build_manifest(

@@ -14,8 +14,9 @@ dialect and sources), so the same gates re-run on published bytes before promoti
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -43,10 +44,14 @@ def gates_run(settings: GenerationSettings) -> dict[str, bool]:
 
 @dataclass(frozen=True)
 class GateResult:
-    """The gates' findings and, when it ran, the smoke run's report."""
+    """The gates' findings and, when it ran, the smoke run's report (with its ``seconds``
+    and whether it ``passed``)."""
 
     findings: list[Finding]
     smoke: dict[str, Any] | None = field(default=None)
+    seconds: float | None = None
+    """Wall seconds of all the gates together, for the report (and the Bundles view's
+    metrics)."""
 
     @property
     def passed(self) -> bool:
@@ -63,7 +68,9 @@ def gate_bundle(
     path), one gate at a time (say, for two environments on one worker).
     """
     with settings.scratch_dir(f"gate-{pipeline}") as root:
-        return _gate(pipeline, files, settings, root)
+        started = time.monotonic()  # not counting the wait for the folder
+        result = _gate(pipeline, files, settings, root)
+        return replace(result, seconds=round(time.monotonic() - started, 3))
 
 
 def _gate(
@@ -98,8 +105,11 @@ def _gate(
     if errors(findings) or not settings.smoke_run:
         return GateResult(findings)
     interval = dag.get("interval")
+    started = time.monotonic()
     smoke = smoke_run(root, document, settings, tuple(interval) if interval else None)
-    return GateResult(findings + smoke.findings, smoke.to_dict())
+    seconds = round(time.monotonic() - started, 3)
+    ran = {**smoke.to_dict(), "seconds": seconds, "passed": not errors(smoke.findings)}
+    return GateResult(findings + smoke.findings, ran)
 
 
 def resource_findings(

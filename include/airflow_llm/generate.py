@@ -30,6 +30,7 @@ from airflow_llm.bundle.render import artifact_file, ordered_tasks
 from airflow_llm.hybrid import HybridAnswer, HybridWriter, hybrid_serves
 from airflow_llm.llm.answers import extract_code_block, parse_json_object
 from airflow_llm.llm.client import ChatRequest, ModelClient
+from airflow_llm.llm.endpoints import role_of_kind
 from airflow_llm.llm.pricing import total_cost
 from airflow_llm.patterns import (
     CUSTOM,
@@ -168,7 +169,7 @@ class ArtifactState:
 
 def role_of(task: TaskSpec) -> str:
     """The request role (and so the routed model) that writes ``task``'s artifact."""
-    return task.kind if task.kind in ("sql", "quality") else "python"
+    return role_of_kind(task.kind)
 
 
 @dataclass

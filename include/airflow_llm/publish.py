@@ -88,6 +88,13 @@ def manifest_sha256(manifest_text: str) -> str:
     return hashlib.sha256(manifest_text.encode()).hexdigest()
 
 
+def bundle_identity(manifest_text: str) -> dict[str, str]:
+    """``{"version", "sha256"}`` of the bundle with this manifest: the version is the
+    first 16 hex digits of the sha256, so equal bundles have equal versions."""
+    sha256 = manifest_sha256(manifest_text)
+    return {"version": sha256[:16], "sha256": sha256}
+
+
 def read_manifest(client: Any, bucket: str, prefix: str) -> tuple[str | None, str | None]:
     """The manifest text under ``prefix`` and its ETag, or ``(None, None)``."""
     try:
@@ -131,8 +138,8 @@ def publish_bundle(
     Waits up to ``lease_wait`` seconds for a publish of the same pipeline by another run.
     """
     manifest_text = files[MANIFEST]
-    sha256 = manifest_sha256(manifest_text)
-    version = sha256[:16]
+    identity = bundle_identity(manifest_text)
+    sha256, version = identity["sha256"], identity["version"]
     prefix = current_prefix(environment, pipeline)
     result = PublishResult(
         pipeline, environment, version, sha256, f"s3://{bucket}/{prefix}", report_uri, True

@@ -121,13 +121,26 @@ def build_report(
     gate_findings: list[Finding],
     totals: Mapping[str, Any],
     smoke: Mapping[str, Any] | None = None,
+    *,
+    models: Mapping[str, str] | None = None,
+    gate_seconds: float | None = None,
+    bundle: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The generation report: per task attempts, findings, tokens, cost and seconds, and
-    the smoke run's per-task results when it ran."""
+    the smoke run's per-task results when it ran.
+
+    ``models``: the model of each request role (``base_url|model``), so that tokens and
+    cost can be told apart per model; ``gate_seconds``: the gates' wall seconds (None:
+    not gated); ``bundle``: the ``version`` and ``sha256`` of the bundle a valid report
+    is published with (a report then names the version it made, or found current).
+    """
     return {
         "pipeline": pipeline,
         "valid": valid,
         "reason": reason,
+        "models": dict(models or {}),
+        "gate_seconds": gate_seconds,
+        "bundle": dict(bundle) if bundle is not None else None,
         "plan": [
             {
                 "attempt": a.number,

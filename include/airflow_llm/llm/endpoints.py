@@ -17,6 +17,15 @@ ROLES: tuple[Role, ...] = ("plan", "sql", "python", "quality")
 _PYDANTIC_AI_PREFIXES = ("openai-chat:", "openai:")
 
 
+def role_of_kind(kind: str) -> Role:
+    """The request role (and so the routed model) that writes a task of ``kind``."""
+    if kind == "sql":
+        return "sql"
+    if kind == "quality":
+        return "quality"
+    return "python"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One model behind one OpenAI-compatible base URL (None means api.openai.com)."""
