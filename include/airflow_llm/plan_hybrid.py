@@ -23,6 +23,7 @@ from airflow_llm.hybrid import forced_properties
 from airflow_llm.llm.answers import parse_json_object
 from airflow_llm.llm.client import ChatRequest, ChatResponse, ModelClient
 from airflow_llm.patterns.base import choices, enum, obj
+from airflow_llm.patterns.containers import stated_images
 from airflow_llm.plan_steps import StepCandidate
 from airflow_llm.prompts import render_prompt
 from airflow_llm.spec import RESERVED_TASK_NAMES, PipelineSpec, TaskKind
@@ -182,13 +183,16 @@ def unique_names(steps: Sequence[StepCandidate]) -> list[str]:
 
 def cued_kinds(step: StepCandidate, others: Sequence[str] = ()) -> Sequence[str]:
     """The kinds the step's words cue, strongest first; one when it clearly leads (twice
-    the next one's score), none when nothing cues a kind. Operators the text names say
-    how the step is done: when they all are one kind, that kind. The names of ``others``
+    the next one's score), none when nothing cues a kind. Operators the text names, and
+    a container image it names (run by ``DockerOperator``), say how the step is done:
+    when they all are one kind, that kind. The names of ``others``
     (the other steps) in the text are not the step's words."""
     text = step.text
     for name in others:
         text = re.sub(rf"(?<![\w]){re.escape(name)}(?![\w])", " ", text, flags=re.I)
     operated = {kind for op in _OPERATOR.findall(text) for kind in operator_kinds(op)}
+    if stated_images(text):  # a container image runs it: DockerOperator
+        operated.add("python")
     if len(operated) == 1:
         return sorted(operated)
     scores = {

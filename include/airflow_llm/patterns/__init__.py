@@ -14,6 +14,7 @@ from airflow_llm.patterns.base import AnyPattern, ParameterError, Pattern, Rende
 from airflow_llm.patterns.batches import QueryBatches
 from airflow_llm.patterns.branching import BranchOnSql
 from airflow_llm.patterns.combining import JoinEnrich, Union
+from airflow_llm.patterns.containers import Container
 from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.control import BranchOnDate, Marker
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
@@ -60,6 +61,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     BranchOnDate(),
     QueryBatches(),
     LlmOverRows(),
+    Container(),
 )
 
 __all__ = [
