@@ -133,15 +133,26 @@ def publish(gated: dict[str, Any]) -> dict[str, Any]:
 
 @task(trigger_rule="all_done")
 def summarize(skipped: Any, results: Any) -> list[dict[str, Any]]:
-    """One line per spec and environment: published, unchanged or rejected and why."""
+    """One line per spec and environment: published, unchanged or rejected and why, with
+    its model tokens and USD; the run's total goes to the XCom key ``usage``."""
+    from airflow_llm.report import cost_text
+    from airflow_llm.usage import USAGE_KEY, item_usage, run_usage
+
     # a slice reads the mapped results in one request; iterating would probe one past
     # the last map index and log a "not found" error for it
     done = [result for result in [*skipped, *results[:]] if result.get("status") != "idle"]
-    rows = [{key: result.get(key) for key in SUMMARY_KEYS} for result in done]
+    rows = [{key: result.get(key) for key in SUMMARY_KEYS} | item_usage(result) for result in done]
     rows.sort(key=lambda row: (str(row["uri"]), str(row["environment"])))
     for row in rows:
         reason = row.get("reason") or ""
-        print(f"{row['status']:>10}  {row['environment']:<8} {row['pipeline']}  {reason}")
+        print(
+            f"{row['status']:>10}  {row['environment']:<8} {row['pipeline']}  "
+            f"{cost_text(row)}  {reason}"
+        )
+    usage = run_usage(rows)
+    get_current_context()["ti"].xcom_push(key=USAGE_KEY, value=usage)
+    tokens = usage["prompt_tokens"] + usage["completion_tokens"]
+    print(f"run: {len(rows)} bundles, {tokens} model tokens, cost {cost_text(usage)}")
     return rows
 
 

@@ -62,7 +62,11 @@ def run_dag(prefix: str) -> dict[str, Any]:
     assert dag is not None
     run = dag.test(run_conf={"prefix": prefix, "environment": "dev"})
     summary = next(ti for ti in run.get_task_instances() if ti.task_id == "summarize")
-    return {"state": run.state, "rows": summary.xcom_pull(task_ids="summarize")}
+    return {
+        "state": run.state,
+        "rows": summary.xcom_pull(task_ids="summarize"),
+        "usage": summary.xcom_pull(task_ids="summarize", key="usage"),
+    }
 
 
 def test_specs_become_published_bundles_and_reruns_are_free(
@@ -82,6 +86,19 @@ def test_specs_become_published_bundles_and_reruns_are_free(
     assert by_pipeline["broken"]["report_uri"].startswith(f"s3://{bucket}/reports/broken/")
     calls = len(scripted_model.requests)
     assert scripted_model.roles()[0] == "plan"
+    # each row carries its report's tokens and USD, the run their sum (no price: unknown)
+    published = by_pipeline["e2e_totals"]
+    report_key = published["report_uri"].removeprefix(f"s3://{bucket}/")
+    totals = json.loads(client.get_object(Bucket=bucket, Key=report_key)["Body"].read())["totals"]
+    assert published["prompt_tokens"] == totals["prompt_tokens"] > 0
+    assert published["completion_tokens"] == totals["completion_tokens"] > 0
+    assert (published["cost_usd"], published["unpriced_models"]) == (None, ["scripted"])
+    assert first["usage"] == {
+        "prompt_tokens": sum(row["prompt_tokens"] for row in first["rows"]),
+        "completion_tokens": sum(row["completion_tokens"] for row in first["rows"]),
+        "cost_usd": None,
+        "unpriced_models": ["scripted"],
+    }
 
     # sync the published prefix as S3DagBundle(prefix="bundles/dev/") would, then parse it
     listing = client.list_objects_v2(Bucket=bucket, Prefix="bundles/dev/e2e_totals/")["Contents"]
@@ -97,6 +114,7 @@ def test_specs_become_published_bundles_and_reruns_are_free(
     rows = {row["pipeline"]: row for row in second["rows"]}
     assert rows["e2e_totals"]["status"] == "unchanged"
     assert len(scripted_model.requests) == calls, "an unchanged spec costs no model call"
+    assert (second["usage"]["prompt_tokens"], second["usage"]["completion_tokens"]) == (0, 0)
     assert rows["broken"]["status"] == "rejected"
     first_report = by_pipeline["broken"]["report_uri"]
     assert rows["broken"]["report_uri"] == first_report, "a standing rejection, no new report"
