@@ -1,21 +1,25 @@
 """The ``airflow-llm`` command line.
 
 Subcommands: ``generate``, ``plan``, ``validate``, ``validate-spec``, ``schema``,
-``serve-model``, ``services``, ``setup-tiktoken``, ``demo`` and ``eval``. Exit codes:
+``serve-model``, ``services``, ``setup-tiktoken``, ``demo``, ``eval`` and ``monitor``.
+Exit codes:
 0 success, 1 failure (such as a bundle that did not pass validation), 2 invalid input
-(such as an invalid spec).
+(such as an invalid spec or configuration file).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from airflow_llm.config_files import ConfigError
 from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.process import ServiceError
 from airflow_llm.settings import STRATEGIES, GenerationSettings, parse_strategy
@@ -41,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
     return code
 
 
@@ -136,7 +143,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--cache", action="store_true", help="reuse cached model answers")
     evaluate.set_defaults(run=_eval)
+
+    monitor = commands.add_parser(
+        "monitor", help="a DAG's runs, success rate, run times and cost per run (REST API v2)"
+    )
+    monitor.add_argument("dag_id")
+    monitor.add_argument(
+        "--since", type=_since, default="7d", help="7d, 12h, 30m or an ISO date (default: 7d)"
+    )
+    monitor.add_argument(
+        "--api-url", help="API server (default: $AIRFLOW_LLM_API_URL or the local `up` one)"
+    )
+    monitor.add_argument("--username", default=os.environ.get("AIRFLOW_LLM_API_USERNAME", "admin"))
+    monitor.add_argument(
+        "--slot-prices", type=Path, help="executor slot prices (default: config/executor_slots.yml)"
+    )
+    monitor.set_defaults(run=_monitor)
     return parser
+
+
+def _since(text: str) -> dt.datetime:
+    """``7d``, ``12h``, ``30m`` ago, or an ISO date or time (UTC unless it says)."""
+    relative = re.fullmatch(r"(\d+)([dhm])", text.strip())
+    if relative:
+        unit = {"d": "days", "h": "hours", "m": "minutes"}[relative[2]]
+        return dt.datetime.now(dt.UTC) - dt.timedelta(**{unit: int(relative[1])})
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not 7d, 12h, 30m or an ISO date: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _spec_arguments(parser: argparse.ArgumentParser) -> None:
@@ -458,3 +494,45 @@ def _eval(args: argparse.Namespace) -> int:
     json_path, md_path = write_results(comparison, args.out)
     print(f"results: {json_path} and {md_path}")
     return EXIT_OK
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from airflow_llm.monitoring import PerformanceMonitor
+    from airflow_llm.monitoring.display import metrics_table
+    from airflow_llm.monitoring.monitor import MonitorError, api_client
+    from airflow_llm.monitoring.slots import SlotCatalog
+
+    config = EmbeddedConfig.from_env()
+    url = args.api_url or os.environ.get(
+        "AIRFLOW_LLM_API_URL", f"http://{config.host}:{config.airflow_port}"
+    )
+    try:
+        slots = SlotCatalog.load(args.slot_prices)
+        token = _api_token(url, args.username, config)
+        with api_client(url, token) as api:
+            metrics = PerformanceMonitor(api, slots).collect_dag_metrics(args.dag_id, args.since)
+    except MonitorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(metrics_table(metrics))
+    return EXIT_OK
+
+
+def _api_token(url: str, username: str, config: EmbeddedConfig) -> str:
+    """``$AIRFLOW_LLM_API_TOKEN``, or a token for ``username`` with
+    ``$AIRFLOW_LLM_API_PASSWORD`` (else the password `airflow-llm up` generated)."""
+    from airflow_llm.monitoring.monitor import MonitorError, api_token
+
+    token = os.environ.get("AIRFLOW_LLM_API_TOKEN")
+    if token:
+        return token
+    password = os.environ.get("AIRFLOW_LLM_API_PASSWORD")
+    generated = config.state_dir / "airflow" / "simple_auth_manager_passwords.json.generated"
+    if password is None and generated.is_file():
+        password = json.loads(generated.read_text()).get(username)
+    if password is None:
+        raise MonitorError(
+            "set $AIRFLOW_LLM_API_TOKEN, or $AIRFLOW_LLM_API_PASSWORD for --username"
+        )
+    return api_token(url, username, password)
+
