@@ -1,8 +1,8 @@
 """The ``airflow-llm`` command line.
 
 Subcommands: ``generate``, ``plan``, ``validate``, ``validate-spec``, ``schema``,
-``serve-model``, ``services``, ``setup-tiktoken``, ``demo``, ``eval`` and ``monitor``.
-Exit codes:
+``serve-model``, ``services``, ``setup-tiktoken``, ``demo``, ``eval``, ``monitor`` and
+``cost``. Exit codes:
 0 success, 1 failure (such as a bundle that did not pass validation), 2 invalid input
 (such as an invalid spec or configuration file).
 """
@@ -25,6 +25,8 @@ from airflow_llm.embedded.process import ServiceError
 from airflow_llm.settings import STRATEGIES, GenerationSettings, parse_strategy
 
 if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
     from airflow_llm.llm.client import ModelClient
     from airflow_llm.spec import PipelineSpec, TaskSpec
 
@@ -159,6 +161,18 @@ def _parser() -> argparse.ArgumentParser:
         "--slot-prices", type=Path, help="executor slot prices (default: config/executor_slots.yml)"
     )
     monitor.set_defaults(run=_monitor)
+
+    cost = commands.add_parser(
+        "cost", help="a bulk regeneration's cost and time on each compute option"
+    )
+    cost.add_argument("reports", nargs="?", help="reports folder or URI (default: the bucket's)")
+    cost.add_argument("--catalog", type=Path, default=Path("config/compute_options.yml"))
+    cost.add_argument("--run", dest="run_key", help="the run to price (default: the last run)")
+    cost.add_argument("--max-hours", type=float, help="target: hours at most")
+    cost.add_argument("--min-pass-rate", type=float, help="target: pass rate at least (0-1)")
+    cost.add_argument("--budget", type=float, help="constraint: USD at most")
+    cost.add_argument("--no-spot", action="store_true", help="constraint: no spot capacity")
+    cost.set_defaults(run=_cost)
     return parser
 
 
@@ -536,3 +550,49 @@ def _api_token(url: str, username: str, config: EmbeddedConfig) -> str:
         )
     return api_token(url, username, password)
 
+
+def _cost(args: argparse.Namespace) -> int:
+    from airflow_llm.cost import (
+        ComputeCatalog,
+        Constraints,
+        CostAwareScheduler,
+        NothingMeetsError,
+        Targets,
+    )
+    from airflow_llm.cost.display import choice_text, estimates_table
+    from airflow_llm.cost.last_run import NoReportsError, run_tokens
+
+    try:
+        catalog = ComputeCatalog.load(args.catalog)
+        used = run_tokens(_reports_root(args.reports), args.run_key)
+    except NoReportsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"run {used.run}: {used.reports} reports, {used.prompt_tokens} prompt + "
+        f"{used.completion_tokens} completion tokens (cache hits included)"
+    )
+    targets = Targets(max_hours=args.max_hours, min_pass_rate=args.min_pass_rate)
+    constraints = Constraints(budget_usd=args.budget, allow_spot=not args.no_spot)
+    scheduler = CostAwareScheduler(catalog)
+    print(estimates_table(scheduler.estimates(used.workload()), targets, constraints))
+    try:
+        choice = scheduler.optimize_resources(used.workload(), targets, constraints)
+    except NothingMeetsError as error:
+        print("\n".join(error.unmet))
+        return EXIT_FAILED
+    print(choice_text(choice))
+    return EXIT_OK
+
+
+def _reports_root(location: str | None) -> ObjectStoragePath:
+    """The reports folder: a local folder, a URI (the storage connection's), or the
+    bucket's ``reports/``."""
+    from airflow_llm.connections import S3_CONN_ID
+    from airflow_llm.storage import storage_path
+
+    if location is None:
+        location = f"s3://{EmbeddedConfig.from_env().bucket}/reports/"
+    if "://" not in location:
+        return storage_path(Path(location).resolve().as_uri())
+    return storage_path(location, S3_CONN_ID)
