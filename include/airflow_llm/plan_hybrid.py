@@ -24,6 +24,7 @@ from airflow_llm.llm.answers import parse_json_object
 from airflow_llm.llm.client import ChatRequest, ChatResponse, ModelClient
 from airflow_llm.patterns.base import choices, enum, obj
 from airflow_llm.patterns.containers import stated_images
+from airflow_llm.patterns.operators import NAMED_OPERATOR
 from airflow_llm.plan_steps import StepCandidate
 from airflow_llm.prompts import render_prompt
 from airflow_llm.spec import RESERVED_TASK_NAMES, PipelineSpec, TaskKind
@@ -66,7 +67,6 @@ KIND_CUES: dict[str, list[str]] = {
 """Words that cue a kind (lower case, whole words); the step's title counts three times
 its details."""
 TITLE_WEIGHT = 3
-_OPERATOR = re.compile(r"\b[A-Z]\w*(?:Operator|Sensor)\b")
 DESCRIPTION_LIMIT = 1500
 _FILE = re.compile(r"\b[\w{}*-]+\.(?:csv|json|jsonl|parquet|txt|xml|pdf|avro|orc|xlsx|sql)\b", re.I)
 _BESIDE = re.compile(r"parallel with|concurrently with|alongside|at the same time as", re.I)
@@ -190,7 +190,7 @@ def cued_kinds(step: StepCandidate, others: Sequence[str] = ()) -> Sequence[str]
     text = step.text
     for name in others:
         text = re.sub(rf"(?<![\w]){re.escape(name)}(?![\w])", " ", text, flags=re.I)
-    operated = {kind for op in _OPERATOR.findall(text) for kind in operator_kinds(op)}
+    operated = {kind for op in NAMED_OPERATOR.findall(text) for kind in operator_kinds(op)}
     if stated_images(text):  # a container image runs it: DockerOperator
         operated.add("python")
     if len(operated) == 1:

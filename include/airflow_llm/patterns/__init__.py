@@ -110,7 +110,11 @@ def pattern_named(name: str) -> AnyPattern:
 
 def ranked_pattern_names(ctx: TaskContext) -> list[str]:
     """The patterns that can serve ``ctx``'s task, the ones its words cue first."""
-    usable = [p for p in patterns_for(ctx.task.kind) if p.applies(ctx)]
+    usable = [
+        p
+        for p in patterns_for(ctx.task.kind)
+        if p.applies(ctx) and (not isinstance(p, OperatorPattern) or p.fits_named_operators(ctx))
+    ]
     lexicon = {pattern.name: pattern.cues for pattern in usable}
     return ctx.text.rank_by_cues([pattern.name for pattern in usable], lexicon)
 

@@ -13,11 +13,16 @@ from pydantic import BaseModel, field_validator
 from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.context import TaskContext
-from airflow_llm.patterns.operators import OperatorPattern, Setting
+from airflow_llm.patterns.operators import OperatorPattern, Setting, lead, names_operator
 from airflow_llm.spec import EMAIL_PATTERN, PipelineSpec, TaskSpec
 
 SMTP = "apache-airflow-providers-smtp==3.2.0"
 _EMAIL = re.compile(EMAIL_PATTERN[1:-1])
+_MAIL = re.compile(r"\be-?mails?\b|\bmail\b")
+_TELLING = re.compile(
+    r"\b(?:send|sends|sending|sent|notify|notifies|notification|notifications|alert|alerts|alerting|tell|tells|inform|informs)\b"
+)
+_MAIL_FIRST = re.compile(r"^\W*(?:\d+(?:\.\d+)*\.?\s*)?(?:\w+\W+)?e-?mail\b")
 
 
 class EmailParameters(StrictParameters):
@@ -48,6 +53,22 @@ class NotifyEmail(OperatorPattern[EmailParameters]):
         "from airflow.providers.smtp.operators.smtp import EmailOperator",
     )
     requirements: ClassVar[tuple[str, ...]] = (SMTP,)
+
+    def applies(self, ctx: TaskContext) -> bool:
+        """A step whose point is an email: its words name ``EmailOperator``, or its title
+        and objective write out an address to mail, say to send, notify or alert by email,
+        or start with "email". An email that is only data (a customer's email
+        field, an "email" column) is no notification."""
+        text = ctx.task.description
+        if not super().applies(ctx):
+            return False
+        head = lead(text).lower().replace("_", " ")
+        return (
+            names_operator(text, "EmailOperator")
+            or bool(_EMAIL.search(head))
+            or bool(_MAIL.search(head) and _TELLING.search(head))
+            or bool(_MAIL_FIRST.match(head))
+        )
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read."""

@@ -59,6 +59,38 @@ _DEFAULTS: dict[SettingKind, str] = {"smtp_conn_id": "smtp_default"}
 """Airflow's default connection of a kind, where it has one."""
 
 
+_DETAILS = re.compile(
+    r"\b(?:technical details|key parameters|inputs?|outputs?|upstream|downstream)\b\W*:",
+    re.IGNORECASE,
+)
+
+
+def lead(text: str) -> str:
+    """A step's title and objective: its words before the details (inputs, outputs,
+    parameters), where a step says what it does rather than what it touches."""
+    return _DETAILS.split(text, maxsplit=1)[0]
+
+
+def names_operator(text: str, operator: str) -> bool:
+    """Whether ``text`` names the Airflow operator class ``operator``."""
+    return re.search(rf"\b{operator}\b", text) is not None
+
+
+NAMED_OPERATOR = re.compile(r"\b[A-Z]\w*(?:Operator|Sensor)\b")
+"""An Airflow operator or sensor class named in words."""
+GENERIC_OPERATORS = frozenset(
+    {
+        "PythonOperator",
+        "BranchPythonOperator",
+        "PythonVirtualenvOperator",
+        "ExternalPythonOperator",
+        "ShortCircuitOperator",
+        "DummyOperator",
+    }
+)
+"""Operators that run any code: naming one says nothing against a provider operator."""
+
+
 def placeholder(what: str) -> str:
     """The value of a setting nobody gave: says what to fill in."""
     return PLACEHOLDER.format(what)
@@ -119,6 +151,14 @@ class OperatorPattern(Pattern[Params]):
         """Whether the task's words cue it: an operator does one specific thing, and a
         task whose words name none of its cues is left to other patterns or free-form."""
         return ctx.text.cue_counts({self.name: self.cues})[self.name] > 0
+
+    def fits_named_operators(self, ctx: TaskContext) -> bool:
+        """False when the task's words name how it runs with operators other than this
+        pattern's (say, ``KubernetesJobOperator``): that is not this pattern's task.
+        Operators that run any code (``PythonOperator``) decide nothing."""
+        named = set(NAMED_OPERATOR.findall(ctx.task.description)) - GENERIC_OPERATORS
+        own = {line.split()[-1] for line in self.imports}
+        return not named or bool(named & own)
 
     @property
     def template(self) -> str:

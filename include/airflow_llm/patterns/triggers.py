@@ -4,6 +4,7 @@ DAGs may be scheduled on (``asset_event``: a task with the Asset as its outlet).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -12,10 +13,15 @@ from pydantic import BaseModel, Field, field_validator
 from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null, relation_named, table_options
 from airflow_llm.patterns.context import Relation, TaskContext
-from airflow_llm.patterns.operators import OperatorPattern, Setting
+from airflow_llm.patterns.operators import OperatorPattern, Setting, lead, names_operator
 from airflow_llm.spec import NAME_PATTERN, PipelineSpec, TaskSpec
 
 STANDARD = "apache-airflow-providers-standard==1.21.0"
+_TRIGGERING = re.compile(
+    r"\b(?:trigger|triggers|triggering|kick off|kicks off|start|starts)\b(?:\W+\w+){0,6}?"
+    r"\W+(?:dag|dags|pipeline|workflow)\b",
+    re.IGNORECASE,
+)
 
 
 class TriggerParameters(StrictParameters):
@@ -39,6 +45,15 @@ class TriggerDag(OperatorPattern[TriggerParameters]):
         "from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator",
     )
     requirements: ClassVar[tuple[str, ...]] = (STANDARD,)
+
+    def applies(self, ctx: TaskContext) -> bool:
+        """A step whose point is another DAG's run: its words name
+        ``TriggerDagRunOperator``, or its title and objective say to trigger (kick off)
+        a DAG, pipeline or workflow. "Input: DAG trigger" is no such step."""
+        text = ctx.task.description
+        if names_operator(text, "TriggerDagRunOperator"):
+            return True
+        return super().applies(ctx) and bool(_TRIGGERING.search(lead(text)))
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read."""
