@@ -16,3 +16,11 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(headers), rule, *(line(row) for row in cells)])
+
+
+def usd_cell(value: float | None) -> str:
+    """``$12.3400``; a nonzero amount under a cent keeps six decimals (``$0.000037``) so
+    that it does not read as free; None (unknown) is ``n/a``."""
+    if value is None:
+        return "n/a"
+    return f"${value:.6f}" if 0 < abs(value) < 0.01 else f"${value:.4f}"

@@ -339,7 +339,7 @@ def test_airflow_llm_cost_estimates_the_last_run_on_each_option(
     assert "$1/$4 per 1M tokens" in rows["hosted"]
     # 60 completion tokens: 0.06 s on the gpu at $7.20/h, 6 s on the cpu at $0.36/h
     assert out[7] == (
-        "choice: gpu at $0.0001 in 0.0 min; baseline cpu at $0.0006; saving $0.0005 (80%)"
+        "choice: gpu at $0.000120 in 0.0 min; baseline cpu at $0.000600; saving $0.000480 (80%)"
     )
 
 

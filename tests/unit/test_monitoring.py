@@ -21,6 +21,7 @@ from airflow_llm.monitoring.metrics import (
     percentile,
 )
 from airflow_llm.monitoring.slots import SlotCatalog, SlotPrice
+from airflow_llm.tables import usd_cell
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SINCE = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -185,3 +186,17 @@ def test_monitor_refuses_a_since_it_cannot_read(capsys: pytest.CaptureFixture[st
         main(["monitor", "d", "--since", "last week"])
     assert exited.value.code == 2
     assert "not 7d, 12h, 30m or an ISO date: 'last week'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "n/a"),
+        (0.0, "$0.0000"),
+        (0.000037, "$0.000037"),
+        (0.01, "$0.0100"),
+        (12.34, "$12.3400"),
+    ],
+)
+def test_amounts_under_a_cent_do_not_read_as_free(value: float | None, text: str) -> None:
+    assert usd_cell(value) == text

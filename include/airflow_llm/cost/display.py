@@ -10,7 +10,7 @@ from airflow_llm.cost.scheduler import (
     ResourceChoice,
     Targets,
 )
-from airflow_llm.tables import format_table
+from airflow_llm.tables import format_table, usd_cell
 
 ESTIMATE_HEADERS = (
     "option",
@@ -51,9 +51,9 @@ def estimates_table(estimates: list[Estimate], targets: Targets, constraints: Co
                 price_text(option),
                 "yes" if option.spot else "no",
                 f"{option.measured_pass_rate:.0%}",
-                f"${estimate.usd:.4f}",
+                usd_cell(estimate.usd),
                 duration_text(estimate.hours),
-                "-" if per_bundle is None else f"${per_bundle:.4f}",
+                "-" if per_bundle is None else usd_cell(per_bundle),
                 ", ".join(fails) or "-",
             )
         )
@@ -64,7 +64,7 @@ def choice_text(choice: ResourceChoice) -> str:
     """The choice, its cost and time, and the saving over the baseline."""
     share = "" if choice.saving_share is None else f" ({choice.saving_share:.0%})"
     return (
-        f"choice: {choice.choice.option.name} at ${choice.choice.usd:.4f} in "
+        f"choice: {choice.choice.option.name} at {usd_cell(choice.choice.usd)} in "
         f"{duration_text(choice.choice.hours)}; baseline {choice.baseline.option.name} at "
-        f"${choice.baseline.usd:.4f}; saving ${choice.saving_usd:.4f}{share}"
+        f"{usd_cell(choice.baseline.usd)}; saving {usd_cell(choice.saving_usd)}{share}"
     )

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from airflow_llm.cost.catalog import ComputeCatalog, ComputeOption
+from airflow_llm.tables import usd_cell
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def _checks(targets: Targets, constraints: Constraints) -> list[Check]:
             Check(
                 f"cost <= ${budget:g}",
                 lambda e: e.usd <= budget,
-                lambda e: f"${e.usd:.4f}",
+                lambda e: usd_cell(e.usd),
                 lambda e: e.usd,
             )
         )

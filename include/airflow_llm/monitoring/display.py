@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from airflow_llm.monitoring.metrics import DagMetrics
-from airflow_llm.tables import format_table
-
-
-def _usd(value: float | None) -> str:
-    return "n/a" if value is None else f"${value:.4f}"
+from airflow_llm.tables import format_table, usd_cell
 
 
 def _seconds(value: float | None) -> str:
@@ -17,9 +13,9 @@ def _seconds(value: float | None) -> str:
 def metrics_table(metrics: DagMetrics) -> str:
     """Two columns, measure and value; unknown costs say why."""
     rate = "-" if metrics.success_rate is None else f"{metrics.success_rate:.1%}"
-    cost = _usd(metrics.cost_per_run_usd)
+    cost = usd_cell(metrics.cost_per_run_usd)
     if metrics.cost_per_run_usd is not None:
-        compute, model = _usd(metrics.compute_usd_per_run), _usd(metrics.model_usd_per_run)
+        compute, model = usd_cell(metrics.compute_usd_per_run), usd_cell(metrics.model_usd_per_run)
         priced = f"{metrics.priced_runs} of {metrics.runs} runs priced"
         cost += f" (compute {compute} + model {model}; {priced})"
     rows = [
