@@ -130,9 +130,20 @@ def _compute_usd(run: dict[str, Any]) -> float:
     return sum(seconds for _, seconds, _, _ in run["tries"])
 
 
-def test_collect_dag_metrics_reads_runs_tries_and_model_usage_through_the_api(
+def test_the_monitor_reads_a_real_api_server(
     api_server: ApiServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """One test for the one server: `--dist loadgroup` does not keep a module on one
+    worker under pytest 9.2 (pytest-xdist#1386), and the server costs 25 s to set up."""
+    collect_dag_metrics_reads_runs_tries_and_model_usage(api_server)
+    airflow_llm_monitor_prints_the_table(api_server, tmp_path, monkeypatch, capsys)
+    refusals_are_clear_errors(api_server)
+
+
+def collect_dag_metrics_reads_runs_tries_and_model_usage(api_server: ApiServer) -> None:
     token = api_token(api_server.url, USER, PASSWORD)
     with api_client(api_server.url, token) as api:
         monitor = PerformanceMonitor(api, SLOTS, generator_dags={DAG_ID})
@@ -159,7 +170,7 @@ def test_collect_dag_metrics_reads_runs_tries_and_model_usage_through_the_api(
     )
 
 
-def test_airflow_llm_monitor_prints_the_table(
+def airflow_llm_monitor_prints_the_table(
     api_server: ApiServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -180,7 +191,7 @@ def test_airflow_llm_monitor_prints_the_table(
     assert "4 of 4 runs priced" in out
 
 
-def test_refusals_are_clear_errors(api_server: ApiServer) -> None:
+def refusals_are_clear_errors(api_server: ApiServer) -> None:
     with pytest.raises(MonitorError, match="HTTP 401"):
         api_token(api_server.url, USER, "wrong")
     token = api_token(api_server.url, USER, PASSWORD)
