@@ -23,7 +23,7 @@ from airflow_llm.hybrid import forced_properties
 from airflow_llm.llm.answers import parse_json_object
 from airflow_llm.llm.client import ChatRequest, ChatResponse, ModelClient
 from airflow_llm.patterns.base import choices, enum, obj
-from airflow_llm.patterns.containers import stated_images
+from airflow_llm.patterns.images import stated_images
 from airflow_llm.patterns.operators import NAMED_OPERATOR
 from airflow_llm.plan_steps import StepCandidate
 from airflow_llm.prompts import render_prompt
@@ -59,7 +59,8 @@ KIND_CUES: dict[str, list[str]] = {
     ),
     "llm": _cues("llm|language model|gpt|sentiment|classify|classifies|openai|prompt"),
     "python": _cues(
-        "python|api|apis|http|csv|json|file|files|download|downloads|upload|uploads|email"
+        "python|api|apis|http|endpoint|endpoints|post to|webhook|graphql|csv|json|file|files"
+        "|download|downloads|upload|uploads|email"
         "|notify|notification|slack|s3|ftp|sftp|bash|docker|kubernetes|spark|empty|dummy"
         "|no-op|marker|synchronization point|start|end|begin|finish|complete"
     ),

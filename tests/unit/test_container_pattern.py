@@ -16,12 +16,8 @@ from airflow_llm.patterns import (
     pattern_named,
     ranked_pattern_names,
 )
-from airflow_llm.patterns.containers import (
-    is_secret,
-    stated_images,
-    stated_networks,
-    stated_variables,
-)
+from airflow_llm.patterns.containers import is_secret, stated_networks, stated_variables
+from airflow_llm.patterns.images import stated_images
 from airflow_llm.plan_hybrid import cued_kinds
 from airflow_llm.plan_steps import extract_steps
 from airflow_llm.settings import GenerationSettings
@@ -142,3 +138,58 @@ def test_words_about_docker_without_an_image_get_no_container() -> None:
     planned = PipelineSpec.model_validate({"name": "p", "description": words, "tasks": [task]})
     ctx = context_for(planned, (planned.tasks or [])[0], {})
     assert "container" not in ranked_pattern_names(ctx)
+
+
+JOBS = PipelineSpec.model_validate(
+    {
+        "name": "folder_checks",
+        "description": "Check the folders with Kubernetes jobs, then load.",
+        "tasks": [
+            {
+                "name": "check_sftp_folder",
+                "kind": "python",
+                "description": "Verify the SFTP folder • Key Parameters: "
+                "job_template_file='{{var.value.sftp_check_job}}', "
+                "wait_until_job_complete=True • Operator or Mechanism: KubernetesJobOperator",
+            },
+            {
+                "name": "upload_files",
+                "kind": "python",
+                "depends_on": ["check_sftp_folder"],
+                "description": "Upload the files with a Kubernetes job.",
+            },
+        ],
+    }
+)
+
+
+def test_a_step_naming_a_kubernetes_job_gets_its_template_and_waiting() -> None:
+    check, upload = JOBS.tasks or []
+    job = pattern_named("kubernetes_job")
+    check_ctx, upload_ctx = (context_for(JOBS, task, {}) for task in (check, upload))
+    assert ranked_pattern_names(check_ctx) == ["kubernetes_job"]
+    assert job.parameter_schema(check_ctx, {})["properties"] == {
+        "job_template_file": {"enum": ["{{var.value.sftp_check_job}}"]},
+        "wait": {"enum": [True]},
+    }
+    assert job.parameter_schema(upload_ctx, {})["properties"]["job_template_file"] == {
+        "enum": ["none"]
+    }
+    with pytest.raises(ParameterError, match="job_template_file"):
+        job.parse({"job_template_file": "rm -rf /; x", "wait": True})
+
+
+def test_kubernetes_jobs_render_deferrable_operators_and_are_external(tmp_path: Path) -> None:
+    settings = GenerationSettings(work_dir=tmp_path / "work", strategy="hybrid")
+    result = build_bundle(JOBS, client(ScriptedModel({})), settings)
+    assert result.valid, result.reason
+    dag = result.files["dags/folder_checks.py"]
+    assert 'job_template_file=OPERATORS["check_sftp_folder"]["job_template_file"],' in dag
+    assert "wait_until_job_complete=True,\n        deferrable=True," in dag
+    config = result.files["dags/resources/folder_checks/config.yml"]
+    assert "job_template_file: '{{var.value.sftp_check_job}}'" in config
+    assert "<fill in: Kubernetes Job template (YAML file) upload_files runs>" in config
+    states = {task["name"]: task["state"] for task in result.report["smoke_run"]["tasks"]}
+    assert set(states.values()) == {
+        "not run: external: runs a Kubernetes Job: no cluster in the smoke run"
+    }

@@ -62,7 +62,7 @@ def test_words_naming_another_operator_rule_out_the_patterns_of_others() -> None
         "Upload the extracted data to S3 through the API • Operator or Mechanism: "
         "KubernetesJobOperator"
     )
-    assert ranked(upload) == []
+    assert ranked(upload) == ["kubernetes_job"]
     generic = "Upload the API's response to S3 • Operator or Mechanism: PythonOperator"
     assert "http_to_s3" in ranked(generic)
 

@@ -14,13 +14,13 @@ from airflow_llm.patterns.base import AnyPattern, ParameterError, Pattern, Rende
 from airflow_llm.patterns.batches import QueryBatches
 from airflow_llm.patterns.branching import BranchOnSql
 from airflow_llm.patterns.combining import JoinEnrich, Union
-from airflow_llm.patterns.containers import Container
+from airflow_llm.patterns.containers import Container, KubernetesJob
 from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.control import BranchOnDate, Marker
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.deduplication import LatestPerKey
 from airflow_llm.patterns.files import FileSensorPattern
-from airflow_llm.patterns.http import HttpSensorPattern, HttpToS3
+from airflow_llm.patterns.http import HttpCall, HttpSensorPattern, HttpToS3
 from airflow_llm.patterns.llm_rows import LlmOverRows
 from airflow_llm.patterns.merging import Upsert
 from airflow_llm.patterns.notifications import NotifyEmail
@@ -55,6 +55,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     NotifyEmail(),
     HttpToS3(),
     HttpSensorPattern(),
+    HttpCall(),
     BranchOnSql(),
     FileSensorPattern(),
     Marker(),
@@ -62,6 +63,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     QueryBatches(),
     LlmOverRows(),
     Container(),
+    KubernetesJob(),
 )
 
 __all__ = [

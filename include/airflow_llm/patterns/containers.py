@@ -1,6 +1,8 @@
 """Container patterns: a step that runs a container image the words name (``container``:
 the docker provider's ``DockerOperator``), configured by the environment variables the
-words state, on the Docker network the pipeline's description names.
+words state, on the Docker network the pipeline's description names; and a step that runs
+a Kubernetes Job from a template (``kubernetes_job``: the cncf.kubernetes provider's
+``KubernetesJobOperator``, deferrable while it waits for the Job).
 
 Values the words leave as a bracketed placeholder (``API_TOKEN=[HERE API token]``), and
 variables whose names say they hold a secret, are not written into the DAG file: each
@@ -19,32 +21,25 @@ from pydantic import BaseModel, Field, field_validator
 from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.context import TaskContext
-from airflow_llm.patterns.operators import OperatorPattern, Setting
+from airflow_llm.patterns.images import IMAGE, stated_images
+from airflow_llm.patterns.operators import OperatorPattern, Setting, names_operator
 from airflow_llm.spec import PipelineSpec, TaskSpec
 
 DOCKER = "apache-airflow-providers-docker==4.6.1"
-IMAGE = r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$"
-"""A container image reference: repository path, optional tag (no registry port, no
-digest: what descriptions write)."""
+KUBERNETES = "apache-airflow-providers-cncf-kubernetes==10.25.0"
 VARIABLE = r"^[A-Z][A-Z0-9_]{0,63}$"
 NETWORK = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-_IMAGE_IN_WORDS = re.compile(
-    r"\b(?:docker|container)\s+image\W{0,6}(?:\s*(?:is|of|:|=)\s*)?\W{0,3}"
-    r"([a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?)",
-    re.IGNORECASE,
-)
 _ASSIGNMENT = re.compile(r"(?<![\w.$])([A-Z][A-Z0-9_]{1,63})=(\[[^\]\n]*\]|[^\s\[\]`'\"]+)")
 _NETWORK_IN_WORDS = re.compile(
     r"\b(?:docker\s+)?network\s*(?:\(\s*([A-Za-z0-9][\w.-]*)\s*\)|[:=]\s*`?([A-Za-z0-9][\w.-]*))",
     re.IGNORECASE,
 )
+_KUBERNETES_JOB = re.compile(r"\b(?:kubernetes|k8s)\s+jobs?\b", re.IGNORECASE)
+_TEMPLATE_FILE = re.compile(r"\bjob_template_file\s*=\s*(['\"])(.+?)\1")
+_WAIT = re.compile(r"\bwait_until_job_complete\s*=\s*(True|False)\b")
+TEMPLATE = r"^(?:\{\{\s*var\.value\.\w+\s*\}\}|[\w./-]+\.ya?ml)$"
+"""A Job template: a YAML file, or the Airflow Variable that names one."""
 _SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "APIKEY", "PRIVATE_KEY")
-
-
-def stated_images(text: str) -> list[str]:
-    """The container images ``text`` names ("Docker Image: name:tag")."""
-    found = [match.group(1).rstrip(".") for match in _IMAGE_IN_WORDS.finditer(text)]
-    return [image for image in dict.fromkeys(found) if re.match(IMAGE, image)]
 
 
 def stated_variables(text: str) -> dict[str, str]:
@@ -154,3 +149,66 @@ class Container(OperatorPattern[ContainerParameters]):
     def external(self, params: ContainerParameters) -> str | None:
         """The smoke run has no container runtime."""
         return f"runs the container image {params.image}: no container runtime in the smoke run"
+
+
+class KubernetesJobParameters(StrictParameters):
+    """Run the Job of ``job_template_file`` (None: the one ``config.yml`` names) and, if
+    ``wait``, wait until it completes."""
+
+    job_template_file: str | None = Field(default=None, pattern=TEMPLATE)
+    wait: bool = True
+
+    _nulls = field_validator("job_template_file", mode="before")(none_as_null)
+
+
+class KubernetesJob(OperatorPattern[KubernetesJobParameters]):
+    """A Kubernetes Job from a template (``KubernetesJobOperator``)."""
+
+    name: ClassVar[str] = "kubernetes_job"
+    version: ClassVar[int] = 1
+    kind: ClassVar[str] = "python"
+    summary: ClassVar[str] = "run a Kubernetes Job from its template (KubernetesJobOperator)"
+    cues: ClassVar[tuple[str, ...]] = ("kubernetes", "k8s", "job")
+    parameters: ClassVar[type[BaseModel]] = KubernetesJobParameters
+    imports: ClassVar[tuple[str, ...]] = (
+        "from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator",
+    )
+    requirements: ClassVar[tuple[str, ...]] = (KUBERNETES,)
+
+    def applies(self, ctx: TaskContext) -> bool:
+        """Words that name ``KubernetesJobOperator`` or a Kubernetes job."""
+        text = ctx.task.description
+        return names_operator(text, "KubernetesJobOperator") or bool(_KUBERNETES_JOB.search(text))
+
+    def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
+        """Nothing to read from the warehouse."""
+        return obj({})
+
+    def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The template and the waiting the words state (``job_template_file=...``,
+        ``wait_until_job_complete=...``); else the environment's template, and waiting."""
+        text = ctx.task.description
+        templates = [m.group(2) for m in _TEMPLATE_FILE.finditer(text)]
+        templates = [t for t in dict.fromkeys(templates) if re.match(TEMPLATE, t)]
+        waits = [m.group(1) == "True" for m in _WAIT.finditer(text)]
+        return obj(
+            {
+                "job_template_file": enum(narrowed(ctx, templates, [NONE])),
+                "wait": enum(list(dict.fromkeys(waits)) or [True]),
+            }
+        )
+
+    def settings(self, params: KubernetesJobParameters, task: TaskSpec) -> list[Setting]:
+        """The Job's template."""
+        what = f"Kubernetes Job template (YAML file) {task.name} runs"
+        return [Setting("job_template_file", "path", what, params.job_template_file)]
+
+    def arguments(
+        self, params: KubernetesJobParameters, spec: PipelineSpec, task: TaskSpec
+    ) -> dict[str, Any]:
+        """Whether it waits for the Job."""
+        return {"wait": params.wait}
+
+    def external(self, params: KubernetesJobParameters) -> str | None:
+        """The smoke run has no Kubernetes cluster."""
+        return "runs a Kubernetes Job: no cluster in the smoke run"

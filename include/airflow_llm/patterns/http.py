@@ -1,27 +1,27 @@
 """HTTP patterns: an API's response to S3 (``http_to_s3``: the amazon provider's
-``HttpToS3Operator``) and waiting until an endpoint answers (``http_sensor``: the http
-provider's ``HttpSensor``), through an ``http`` connection of the environment (its host,
-scheme and credentials) and the endpoint the words write out."""
+``HttpToS3Operator``), one call to an API whose answer goes to XCom (``http_call``: the
+http provider's ``HttpOperator``) and waiting until an endpoint answers (``http_sensor``:
+``HttpSensor``), through an ``http`` connection of the environment (its host, scheme and
+credentials) and the endpoint the words write out."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.context import Relation, TaskContext
-from airflow_llm.patterns.operators import OperatorPattern, Setting
+from airflow_llm.patterns.operators import OperatorPattern, Setting, names_operator
 from airflow_llm.patterns.transfers import (
     AMAZON,
     BUCKET,
     KEY,
     check_key,
     location_choices,
-    mentions_s3,
     without_locations,
 )
 from airflow_llm.spec import PipelineSpec, TaskSpec
@@ -33,6 +33,15 @@ _CHAR = r"(?:[A-Za-z0-9_.~/=?&%:+-]|\{\{\s*\w+\s*\}\})"
 """A character of a path or query, or an Airflow macro (``{{ ds }}``)."""
 _URL = re.compile(rf"https?://[A-Za-z0-9.-]+(?::\d+)?(?P<path>/{_CHAR}*)?")
 _PATH = re.compile(rf"(?<![\w/:.}}])(/{_CHAR}+)")
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+METHODS: tuple[Method, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_METHOD = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\b")
+"""A method, as words write it: in capitals (``POST to``, ``method='POST'``)."""
+
+
+def stated_methods(text: str) -> list[str]:
+    """The HTTP methods ``text`` writes out in capitals, in order."""
+    return list(dict.fromkeys(_METHOD.findall(text)))
 
 
 def stated_endpoints(text: str) -> list[str]:
@@ -42,6 +51,13 @@ def stated_endpoints(text: str) -> list[str]:
     rest = without_locations(_URL.sub(" ", text))
     found += [match.group(1).rstrip(".,;:)") for match in _PATH.finditer(rest)]
     return [endpoint for endpoint in dict.fromkeys(found) if re.match(ENDPOINT, endpoint)]
+
+
+def _keeps_in_s3(ctx: TaskContext) -> bool:
+    """Whether the words put the answer in S3: they say S3 or bucket (a path alone is an
+    endpoint, not a key)."""
+    words = ctx.task.description.lower()
+    return bool(ctx.text.stem_set & {"s3", "bucket"}) or "s3://" in words
 
 
 def _endpoint_schema(ctx: TaskContext) -> dict[str, Any]:
@@ -82,8 +98,8 @@ class HttpToS3(OperatorPattern[HttpToS3Parameters]):
     requirements: ClassVar[tuple[str, ...]] = (AMAZON, HTTP)
 
     def applies(self, ctx: TaskContext) -> bool:
-        """Words about an API and about S3."""
-        return mentions_s3(ctx) and super().applies(ctx)
+        """Words about an API and about keeping its answer in S3."""
+        return _keeps_in_s3(ctx) and super().applies(ctx)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read from the warehouse."""
@@ -112,6 +128,63 @@ class HttpToS3(OperatorPattern[HttpToS3Parameters]):
     ) -> dict[str, Any]:
         """Nothing besides the settings."""
         return {}
+
+
+class HttpCallParameters(StrictParameters):
+    """Call ``endpoint`` with ``method``; the answer's body goes to XCom."""
+
+    method: Method = "GET"
+    endpoint: str | None = Field(default=None, pattern=ENDPOINT)
+
+    _nulls = field_validator("endpoint", mode="before")(none_as_null)
+
+
+class HttpCall(OperatorPattern[HttpCallParameters]):
+    """One call to an API (``HttpOperator``): a status of 400 or more fails the task, the
+    body goes to XCom for the tasks after it."""
+
+    name: ClassVar[str] = "http_call"
+    version: ClassVar[int] = 1
+    kind: ClassVar[str] = "python"
+    summary: ClassVar[str] = "call an HTTP API endpoint (GET, POST...) and keep its answer"
+    cues: ClassVar[tuple[str, ...]] = ("api", "http", "endpoint", "rest", "webhook", "request")
+    parameters: ClassVar[type[BaseModel]] = HttpCallParameters
+    imports: ClassVar[tuple[str, ...]] = (
+        "from airflow.providers.http.operators.http import HttpOperator",
+    )
+    requirements: ClassVar[tuple[str, ...]] = (HTTP,)
+
+    def applies(self, ctx: TaskContext) -> bool:
+        """Words about an API call that keep its answer nowhere in S3 (``http_to_s3``
+        does that), or that name ``HttpOperator``."""
+        text = ctx.task.description
+        named = names_operator(text, "HttpOperator") or names_operator(text, "SimpleHttpOperator")
+        return named or (super().applies(ctx) and not _keeps_in_s3(ctx))
+
+    def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
+        """Nothing to read from the warehouse."""
+        return obj({})
+
+    def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The method the words write in capitals (else GET and POST), the endpoint they
+        state (else the environment's config)."""
+        methods = stated_methods(ctx.task.description)
+        return obj(
+            {
+                "method": enum(narrowed(ctx, methods, list(METHODS))),
+                "endpoint": _endpoint_schema(ctx),
+            }
+        )
+
+    def settings(self, params: HttpCallParameters, task: TaskSpec) -> list[Setting]:
+        """The API's connection and endpoint."""
+        return _http_settings(params.endpoint, task)
+
+    def arguments(
+        self, params: HttpCallParameters, spec: PipelineSpec, task: TaskSpec
+    ) -> dict[str, Any]:
+        """The method."""
+        return {"method": params.method}
 
 
 class HttpSensorParameters(StrictParameters):

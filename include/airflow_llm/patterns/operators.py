@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Literal
 
 from airflow_llm.patterns.base import ParameterError, Params, Pattern, Rendered
 from airflow_llm.patterns.context import Relation, TaskContext
+from airflow_llm.patterns.images import stated_images
 from airflow_llm.spec import EnvironmentConfig, PipelineSpec, TaskSpec
 from airflow_llm.validate.findings import Finding
 
@@ -91,6 +92,13 @@ GENERIC_OPERATORS = frozenset(
 """Operators that run any code: naming one says nothing against a provider operator."""
 
 
+def named_operators(text: str) -> set[str]:
+    """The operator classes ``text`` names; ``DockerOperator`` for a container image it
+    names (the image is how the step runs)."""
+    named = set(NAMED_OPERATOR.findall(text))
+    return named | {"DockerOperator"} if stated_images(text) else named
+
+
 def placeholder(what: str) -> str:
     """The value of a setting nobody gave: says what to fill in."""
     return PLACEHOLDER.format(what)
@@ -154,9 +162,9 @@ class OperatorPattern(Pattern[Params]):
 
     def fits_named_operators(self, ctx: TaskContext) -> bool:
         """False when the task's words name how it runs with operators other than this
-        pattern's (say, ``KubernetesJobOperator``): that is not this pattern's task.
-        Operators that run any code (``PythonOperator``) decide nothing."""
-        named = set(NAMED_OPERATOR.findall(ctx.task.description)) - GENERIC_OPERATORS
+        pattern's (say, ``KubernetesJobOperator``, or a container image): that is not this
+        pattern's task. Operators that run any code (``PythonOperator``) decide nothing."""
+        named = named_operators(ctx.task.description) - GENERIC_OPERATORS
         own = {line.split()[-1] for line in self.imports}
         return not named or bool(named & own)
 

@@ -2,8 +2,9 @@
 
 Like :mod:`airflow_llm.validate.mail_sink`, it brings the child's loopback up, listens on
 127.0.0.1 and points the given Airflow ``http`` connections at itself. It answers every
-GET with a small JSON document of sample rows (which names the path it was asked for)
-and counts the requests it answered. Nothing leaves the child's network namespace.
+GET, POST, PUT or PATCH with a small JSON document of sample rows (which names the path
+it was asked for) and counts the requests it answered (a GET by its path, others as
+``METHOD path``). Nothing leaves the child's network namespace.
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests.append(self.path)
+        self._answer()
+
+    def do_POST(self) -> None:
+        """Also PUT and PATCH: the request's body is read and left aside."""
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.requests.append(f"{self.command} {self.path}")
+        self._answer()
+
+    do_PUT = do_PATCH = do_POST
+
+    def _answer(self) -> None:
         body = json.dumps({"path": self.path, "rows": SAMPLE_ROWS}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
