@@ -16,6 +16,8 @@ import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
 
+from airflow_llm.bundles_view.catalog import BucketReader, read_catalog
+from airflow_llm.bundles_view.metrics import exposition, registry_for
 from airflow_llm.connections import MODEL_CONN_ID, conn_env_var
 from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.s3_server import s3_client
@@ -154,6 +156,26 @@ def test_promotion_copies_identical_bytes_to_staging_and_prod(
     assert "manifest.json" in dev
     assert snapshot("staging") == dev
     assert snapshot("prod") == dev
+
+    # the Bundles view reads what the flow and the promotion wrote
+    catalog = read_catalog(BucketReader(client, bucket), ["dev", "staging", "prod"])
+    published = catalog.bundle("dev", "e2e_promoted")
+    assert published is not None
+    assert published.origin is not None
+    assert published.origin.kind == "published"
+    assert published.report is not None
+    assert published.report.version == published.version.version
+    assert published.report.data["gate_seconds"] is not None
+    assert published.report.data["smoke_run"]["passed"] is True
+    for environment in ("staging", "prod"):
+        promoted = catalog.bundle(environment, "e2e_promoted")
+        assert promoted is not None
+        assert promoted.origin is not None
+        assert (promoted.origin.kind, promoted.origin.source) == ("promoted", "dev")
+        assert promoted.report == published.report
+    metrics = exposition(registry_for(lambda: catalog)).decode()
+    assert 'airflow_llm_smoke_run_runs_total{environment="dev",outcome="passed"}' in metrics
+    assert 'model_calls_total{environment="dev",model="scripted",role="plan"}' in metrics
 
 
 @pytest.mark.usefixtures("without_smoke_runs")
