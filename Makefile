@@ -17,7 +17,7 @@ export AIRFLOW_LLM_STATE_DIR := $(CURDIR)/.services
 export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
 export AIRFLOW_LLM_WORK_DIR := $(CURDIR)/.cache/airflow-llm
 
-.PHONY: venv test pytest lint format demo eval bench up down services-up services-down services-status lock clean
+.PHONY: venv test pytest browser lint format demo eval bench up down services-up services-down services-status lock clean
 
 venv: $(VENV)/.installed
 
@@ -46,11 +46,20 @@ format: venv
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
 # PYTEST_WORKERS processes (pytest-xdist); the model server's tests share one worker.
 PYTEST_WORKERS ?= 2
-pytest: venv
+pytest: venv browser
 	@$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test: lint pytest
+
+# Chromium (Debian's package) for the Bundles view's browser test: installed when missing
+# and root; otherwise that test skips, and fails under CI=true.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "no /usr/bin/chromium and not root: the browser test will skip" >&2; fi; \
+	fi
 
 services-up: venv
 	$(BIN)/airflow-llm services up

@@ -28,4 +28,5 @@ def test_settings_file_connections_use_loopback_and_configured_ports(tmp_path: P
         == "airflow_llm_model"
     )
     assert environment["AIRFLOW__API__PORT"] == "18080"
+    assert environment["AIRFLOW__CORE__PLUGINS_FOLDER"] == str(REPO_ROOT / "plugins")
     assert "host.docker.internal" not in json.dumps(environment)

@@ -27,11 +27,13 @@ DOCKER_HOST = "host.docker.internal"
 def local_environment(
     settings_file: Path, config: EmbeddedConfig, dags_dir: Path
 ) -> dict[str, str]:
-    """``AIRFLOW_*`` variables for a local Airflow: settings file values, loopback hosts."""
+    """``AIRFLOW_*`` variables for a local Airflow: settings file values, loopback hosts,
+    and the project's ``plugins/`` beside ``dags_dir`` (as in the Astro image)."""
     settings = yaml.safe_load(settings_file.read_text())["airflow"]
     environment = {
         "AIRFLOW_HOME": str((config.state_dir / "airflow").resolve()),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir.resolve()),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(dags_dir.resolve().parent / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__API__PORT": str(config.airflow_port),
