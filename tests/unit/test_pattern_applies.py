@@ -73,3 +73,16 @@ def test_lead_is_the_title_and_objective() -> None:
     assert lead("### 2. Geocode - **Objective**: Geocode - **Input**: a.json") == (
         "### 2. Geocode - **Objective**: Geocode - **"
     )
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        ("1. get_user • Objective: Fetch user data from the external API endpoint", True),
+        ("Financial_Expense: POST to financial expense endpoint", True),
+        ("Refresh the cache • Operator: SimpleHttpOperator", True),
+        ("2. process_user • Objective: Extract and transform user data from API response", False),
+    ],
+)
+def test_http_call_serves_steps_that_call_an_api(description: str, expected: bool) -> None:
+    assert ("http_call" in ranked(description)) is expected

@@ -28,6 +28,7 @@ from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
 from airflow_llm.patterns.selection import QUESTION, Select
 from airflow_llm.patterns.sensors import S3KeySensorPattern, SqlRowsSensor
+from airflow_llm.patterns.shell import BashCommand
 from airflow_llm.patterns.transfers import QueryToS3, S3ToTable
 from airflow_llm.patterns.triggers import AssetEvent, TriggerDag
 
@@ -64,6 +65,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     LlmOverRows(),
     Container(),
     KubernetesJob(),
+    BashCommand(),
 )
 
 __all__ = [

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.context import Relation, TaskContext
-from airflow_llm.patterns.operators import OperatorPattern, Setting, names_operator
+from airflow_llm.patterns.operators import OperatorPattern, Setting, lead, names_operator
 from airflow_llm.patterns.transfers import (
     AMAZON,
     BUCKET,
@@ -37,6 +37,14 @@ Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 METHODS: tuple[Method, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _METHOD = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\b")
 """A method, as words write it: in capitals (``POST to``, ``method='POST'``)."""
+
+
+_CALLING = re.compile(
+    r"\b(?:call|calls|calling|fetch|fetches|fetching|request|requests|invoke|invokes|hit"
+    r"|hits|ping|pings|notify|notifies|post|posts|send|sends|query|queries)\b",
+    re.IGNORECASE,
+)
+"""Verbs of a step whose point is a call to an API."""
 
 
 def stated_methods(text: str) -> list[str]:
@@ -152,14 +160,17 @@ class HttpCall(OperatorPattern[HttpCallParameters]):
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.http.operators.http import HttpOperator",
     )
+    stands_for: ClassVar[tuple[str, ...]] = ("SimpleHttpOperator",)
     requirements: ClassVar[tuple[str, ...]] = (HTTP,)
 
     def applies(self, ctx: TaskContext) -> bool:
-        """Words about an API call that keep its answer nowhere in S3 (``http_to_s3``
-        does that), or that name ``HttpOperator``."""
+        """Words whose title or objective calls an API (call, fetch, request, a method in
+        capitals...) and keep its answer nowhere in S3 (``http_to_s3`` does that), or
+        that name ``HttpOperator``. Processing an API's response is no call."""
         text = ctx.task.description
-        named = names_operator(text, "HttpOperator") or names_operator(text, "SimpleHttpOperator")
-        return named or (super().applies(ctx) and not _keeps_in_s3(ctx))
+        named = any(names_operator(text, op) for op in ("HttpOperator", *self.stands_for))
+        calling = bool(_CALLING.search(lead(text))) or bool(stated_methods(text))
+        return named or (super().applies(ctx) and calling and not _keeps_in_s3(ctx))
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read from the warehouse."""

@@ -45,6 +45,7 @@ SettingKind = Literal[
     "http_conn_id",
     "endpoint",
     "path",
+    "command",
 ]
 """What a setting names, which decides where its value comes from and what the smoke
 run's stand-in answers to."""
@@ -140,6 +141,9 @@ class OperatorPattern(Pattern[Params]):
 
     imports: ClassVar[tuple[str, ...]]
     """The DAG file's import lines for its operator."""
+    stands_for: ClassVar[tuple[str, ...]] = ()
+    """Operator classes whose task it writes besides its own (older names of its
+    operator, say ``SimpleHttpOperator``)."""
     requirements: ClassVar[tuple[str, ...]]
     """Pinned packages the bundle needs for it (its ``requirements.txt``)."""
     module_template: ClassVar[str | None] = None
@@ -165,7 +169,7 @@ class OperatorPattern(Pattern[Params]):
         pattern's (say, ``KubernetesJobOperator``, or a container image): that is not this
         pattern's task. Operators that run any code (``PythonOperator``) decide nothing."""
         named = named_operators(ctx.task.description) - GENERIC_OPERATORS
-        own = {line.split()[-1] for line in self.imports}
+        own = {line.split()[-1] for line in self.imports} | set(self.stands_for)
         return not named or bool(named & own)
 
     @property

@@ -280,6 +280,7 @@ def _stand_ins(
                     "key": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
                     "fs_conn_id": "fs_default",
                     "path": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
+                    "command": "true",
                 }[setting.kind]
             if setting.kind == "path":  # under the filesystem stand-in's folder
                 value = str(value).lstrip("/")
