@@ -64,7 +64,10 @@ def airflow(
 ) -> Iterator[tuple[str, History]]:
     """``airflow standalone`` as ``make up`` starts it, on its own S3 server holding a
     pipeline's history; yields its URL and that history."""
-    config = replace(fresh_config(tmp_path / "state"), airflow_port=free_port_block(1))
+    ports = free_port_block(3)  # the API server's, and the scheduler's and triggerer's log servers
+    config = replace(fresh_config(tmp_path / "state"), airflow_port=ports)
+    monkeypatch.setenv("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT", str(ports + 1))
+    monkeypatch.setenv("AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT", str(ports + 2))
     project = tmp_path / "project"  # the project's plugins/, and no DAG to run
     (project / "dags").mkdir(parents=True)
     (project / "plugins").symlink_to(REPO_ROOT / "plugins")
