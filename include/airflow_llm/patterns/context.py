@@ -1,9 +1,11 @@
 """What a pattern works with: the tables a task may read and what its words say.
 
 A :class:`Relation` is a table with its columns and types, either a declared source
-or the output of an upstream task (its pattern says what it writes). The
-:class:`TaskContext` of a task holds every relation it may read, the table it
-writes, and its text for linking (:mod:`airflow_llm.patterns.linking`).
+or the output of an upstream task (its pattern says what it writes); an upstream task
+may write a file instead (a relation with a ``file_format``). The
+:class:`TaskContext` of a task holds every table it may read, the files upstream tasks
+write, the table it writes, and its text for linking
+(:mod:`airflow_llm.patterns.linking`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ class Relation:
     columns: tuple[Column, ...]
     produced_by: str | None = None
     """The upstream task that writes it; None for a declared source."""
+    file_format: str | None = None
+    """The format of the file it is (``csv``, ``json``, ``jsonl``, ``parquet``): its
+    producer writes a file, not a table, and returns the file's path (XCom); None: a
+    warehouse table."""
 
     def column(self, name: str) -> Column | None:
         """The column called ``name``, if there is one."""
@@ -55,17 +61,18 @@ class Relation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (``tasks.yml`` and the work prefix)."""
-        return {
+        found: dict[str, Any] = {
             "name": self.name,
             "columns": [column.model_dump(mode="json") for column in self.columns],
             "produced_by": self.produced_by,
         }
+        return found | ({"file_format": self.file_format} if self.file_format else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Relation:
         """The inverse of :meth:`to_dict`."""
         columns = tuple(Column.model_validate(column) for column in data["columns"])
-        return cls(data["name"], columns, data.get("produced_by"))
+        return cls(data["name"], columns, data.get("produced_by"), data.get("file_format"))
 
     @classmethod
     def of_source(cls, source: SourceTable) -> Relation:
@@ -89,6 +96,8 @@ class TaskContext:
     values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Known values of text columns (``table.column`` -> values), where a database is
     at hand (questions over a sample database): words of the text that are values."""
+    files: tuple[Relation, ...] = field(default=())
+    """Files upstream tasks write (each named after the task that writes it)."""
 
     @property
     def dialect(self) -> str:
@@ -151,17 +160,20 @@ def context_for(
     spec: PipelineSpec, task: TaskSpec, upstream_outputs: Mapping[str, Relation]
 ) -> TaskContext:
     """The context of ``task``: the spec's sources and the outputs of the tasks it
-    depends on, directly or not (``upstream_outputs`` by task name)."""
+    depends on, directly or not (``upstream_outputs`` by task name), tables apart from
+    files."""
     tasks = {t.name: t for t in spec.tasks or []}
     ancestors = reachable(task.name, {name: list(t.depends_on) for name, t in tasks.items()})
+    upstream = [upstream_outputs[n] for n in tasks if n in ancestors and n in upstream_outputs]
     relations = [Relation.of_source(source) for source in spec.sources]
-    relations += [upstream_outputs[n] for n in tasks if n in ancestors and n in upstream_outputs]
+    relations += [relation for relation in upstream if relation.file_format is None]
+    files = tuple(relation for relation in upstream if relation.file_format is not None)
     downstream_of = {
         name: [t.name for t in tasks.values() if name in t.depends_on] for name in tasks
     }
     after = reachable(task.name, downstream_of)
     downstream = tuple(tasks[name] for name in tasks if name in after)
-    return TaskContext(spec, task, tuple(_unique_names(relations)), downstream)
+    return TaskContext(spec, task, tuple(_unique_names(relations)), downstream, files=files)
 
 
 def _unique_names(relations: Iterable[Relation]) -> list[Relation]:
