@@ -19,6 +19,8 @@ from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.control import BranchOnDate, Marker
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.deduplication import LatestPerKey
+from airflow_llm.patterns.file_loads import FileToTable
+from airflow_llm.patterns.file_transforms import FileTransform, MergeFiles
 from airflow_llm.patterns.files import FileSensorPattern
 from airflow_llm.patterns.http import HttpCall, HttpSensorPattern, HttpToS3
 from airflow_llm.patterns.llm_rows import LlmOverRows
@@ -63,6 +65,9 @@ CATALOG: tuple[AnyPattern, ...] = (
     BranchOnDate(),
     QueryBatches(),
     LlmOverRows(),
+    FileTransform(),
+    MergeFiles(),
+    FileToTable(),
     Container(),
     KubernetesJob(),
     BashCommand(),

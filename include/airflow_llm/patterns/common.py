@@ -3,8 +3,8 @@ column, which filters, which names for new columns."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import sqlglot.expressions as exp
 
@@ -33,6 +33,7 @@ from airflow_llm.patterns.writes import in_interval, logical_date, replace, sql_
 from airflow_llm.spec import Column
 from airflow_llm.sql_types import family, is_numeric, is_temporal
 
+Written = TypeVar("Written")
 NONE = "none"
 """The enum choice for "no such column" (no time filter, no ordering...)."""
 
@@ -76,8 +77,14 @@ def nearest_outputs(ctx: TaskContext) -> list[str]:
     """Tables written by the closest upstream tasks that write one (a quality check in
     between is looked through)."""
     writers = {r.produced_by: r.name for r in ctx.relations if r.produced_by is not None}
+    return nearest(ctx, writers)
+
+
+def nearest(ctx: TaskContext, writers: Mapping[str, Written]) -> list[Written]:
+    """What the closest upstream tasks among ``writers`` (task name -> what it writes)
+    write; a task in between that is none of them is looked through."""
     tasks = {task.name: task for task in ctx.spec.tasks or []}
-    found: list[str] = []
+    found: list[Written] = []
     todo = list(ctx.task.depends_on)
     seen: set[str] = set()
     while todo:

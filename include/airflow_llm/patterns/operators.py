@@ -55,7 +55,10 @@ _ENVIRONMENT_FIELDS: dict[SettingKind, str] = {
     "bucket": "bucket",
 }
 """The spec environment's field that gives a setting of each kind (if any)."""
-_ENVIRONMENT_VARS: dict[SettingKind, str] = {"llm_conn_id": "model_conn_id"}
+_ENVIRONMENT_VARS: dict[SettingKind, str] = {
+    "llm_conn_id": "model_conn_id",
+    "fs_conn_id": "fs_conn_id",
+}
 """The spec environment's ``vars`` entry that gives a setting of each kind (if any)."""
 _DEFAULTS: dict[SettingKind, str] = {"smtp_conn_id": "smtp_default"}
 """Airflow's default connection of a kind, where it has one."""
@@ -182,6 +185,12 @@ class OperatorPattern(Pattern[Params]):
         one that writes its results to a table): the last has ``task``'s downstream
         edges. By default none."""
         return []
+
+    def planned_output(self, ctx: TaskContext) -> Relation | None:
+        """What it would write for ``ctx``'s task before its parameters are chosen, when
+        the tasks after it may read that (a file); None by default (what it writes is
+        known once rendered)."""
+        return None
 
     def external(self, params: Params) -> str | None:
         """Why its operator cannot run in the smoke run (it reaches what no stand-in stands

@@ -9,12 +9,14 @@ Expectations suites on the tables the SQL produced. Provider operators (operator
 patterns) run for real against stand-ins in the child, sensors poking once (see
 :mod:`airflow_llm.validate.stand_ins`): their connections point at the DuckDB warehouse,
 the S3 stand-in and a folder of the sandbox (which holds the file a file sensor waits
-for), and a setting still a placeholder gets a stand-in value. The LLM
+for, and the files file tasks read that no task writes, created with sample rows: see
+:mod:`airflow_llm.validate.sample_files`), and a setting still a placeholder gets a
+stand-in value. The LLM
 tasks of ``llm_over_rows`` send real requests to a stub of the model endpoint in the
 child (:mod:`airflow_llm.validate.model_stand_in`), and their answers reach the
 warehouse. Free-form sensors and LLM tasks, which wait for the outside world, are
 marked successful without running and reported as "not run: external: <why>" (no gate
-counts them). The report gives, per task: its state, rows in the tables it wrote,
+counts them). The report gives, per task: its state, rows in the tables and files it wrote,
 objects it wrote to S3, requests it sent the model's stub, expectations passed, and the
 error it failed with. A task that reads a table nothing produces (the spec declares
 sources, none of them is that table, and no upstream task wrote it before the task
@@ -54,6 +56,7 @@ from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.findings import Finding
 from airflow_llm.validate.mail_sink import SENDER
 from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
+from airflow_llm.validate.sample_files import count_rows, file_tasks, seed_files
 from airflow_llm.validate.sandbox import run_sandboxed
 from airflow_llm.validate.sql import (
     SAMPLE_CONTEXT,
@@ -62,7 +65,7 @@ from airflow_llm.validate.sql import (
     written_tables,
 )
 from airflow_llm.validate.sql_execution import duckdb_statements, missing_table
-from airflow_llm.validate.stand_ins import aws_connection, fs_connection
+from airflow_llm.validate.stand_ins import aws_connection, files_folder, fs_connection
 
 NOT_RUN = {"sensor": "waits for external data", "llm": "calls the model endpoint"}
 """Why free-form tasks of these kinds do not run in the smoke run."""
@@ -155,6 +158,9 @@ def smoke_run(
         return SmokeReport(environment, document.dialect, transpiled, [], findings)
     connections, buckets = _stand_ins(operators, configs, environment)
     objects = _loads(home, warehouse, operators, configs, environment)
+    values = configs[environment].get("operators", {})
+    seed_files(files_folder(home), operators, values, document.sources, document.dialect)
+    _create_schemas(warehouse, [r.name for r in document.outputs.values() if not r.file_format])
     (home / layout.resource("config.yml")).write_text(yaml.safe_dump(configs, sort_keys=False))
     sql_tasks = [t for t in ordered_tasks(document.tasks) if t.kind == "sql"]
     arguments = {
@@ -169,7 +175,9 @@ def smoke_run(
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
         "files_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_file],
         "model_connections": sorted(c for c, kind in connections.items() if kind == "llm"),
-        "values": [t.name for t in document.tasks if t.kind == "quality"],
+        "values": [
+            t.name for t in document.tasks if t.kind == "quality" or _writes_file(t, operators)
+        ],
         "warehouse": str(warehouse),
         "rerun": [_rerun_item(home, layout, task, params) for task in sql_tasks],
         "unit_tests": (
@@ -292,6 +300,35 @@ def _stand_ins(
     return connections, sorted(set(buckets))
 
 
+def _writes_file(task: TaskSpec, operators: dict[str, BoundOperator]) -> bool:
+    """Whether a file pattern serves ``task`` and writes a file (returning its path)."""
+    found = file_tasks(operators).get(task.name)
+    return found is not None and found.pattern.writes_file
+
+
+def _file_rows(
+    home: Path, task: TaskSpec, operators: dict[str, BoundOperator], values: dict[str, Any]
+) -> dict[str, int]:
+    """The rows of the file ``task`` wrote, by its path in the stand-in's folder."""
+    path = values.get(task.name)
+    found = file_tasks(operators)[task.name]
+    file_format = found.pattern.output_format(found.params)
+    if not isinstance(path, str) or file_format is None:
+        return {}
+    counted = count_rows(path, file_format)
+    shown = str(Path(path).relative_to(home)) if Path(path).is_relative_to(home) else path
+    return {} if counted is None else {shown: counted}
+
+
+def _create_schemas(warehouse: Path, tables: list[str]) -> None:
+    """The schemas of the tables operators write under a schema the words name
+    (``public.transactions``), as the warehouse would have them."""
+    schemas = sorted({name.rsplit(".", 1)[0] for name in tables if name.count(".") == 1})
+    with duckdb.connect(str(warehouse)) as connection:
+        for schema in schemas:
+            connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+
 def _connections_of(
     operators: dict[str, BoundOperator], config: dict[str, Any], kind: SettingKind
 ) -> list[str]:
@@ -412,6 +449,8 @@ def _task_results(
                 written = written_tables(sql, "duckdb", params)
             elif task.name in operators and task.name in document.outputs and state == "success":
                 written = [document.outputs[task.name].name]
+            if _writes_file(task, operators) and state == "success":
+                rows.update(_file_rows(home, task, operators, result["values"]))
             for name in written:
                 if name in qualified:
                     table = qualified[name]

@@ -9,7 +9,8 @@ before it pokes (:meth:`S3StandIn.hold`), as the producer upstream
 would have written it. The stand-in remembers what each task wrote
 (:meth:`S3StandIn.snapshot` before and after it runs). A file a file sensor waits for
 is written under a folder of the sandbox, its connection's base path, before it pokes
-(:func:`hold_file`).
+(:func:`hold_file`); the files file tasks read there are written before the run
+(:mod:`airflow_llm.validate.sample_files`).
 """
 
 from __future__ import annotations
@@ -65,10 +66,15 @@ def s3_stand_in(buckets: Sequence[str], objects: Mapping[str, str]) -> Iterator[
         yield S3StandIn(list(buckets), client)
 
 
+def files_folder(home: Path) -> Path:
+    """The filesystem stand-in's folder: the base path of every ``fs`` connection."""
+    return home / "files"
+
+
 def fs_connection(home: Path) -> dict[str, Any]:
-    """The Airflow connection the file sensors' connection ids get: the folder
-    ``home/files`` as their base path."""
-    return {"conn_type": "fs", "extra": {"path": str(home / "files")}}
+    """The Airflow connection the file sensors' and file tasks' connection ids get: the
+    folder :func:`files_folder` as their base path."""
+    return {"conn_type": "fs", "extra": {"path": str(files_folder(home))}}
 
 
 def hold_file(base: str, path: str) -> None:
