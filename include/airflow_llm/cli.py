@@ -340,16 +340,26 @@ def _ways_of_writing(
     spec: PipelineSpec, tasks: Sequence[TaskSpec], settings: GenerationSettings
 ) -> dict[str, str]:
     """Per task, how the strategy would write it: the patterns its menu offers (what the
-    task's words cue, before the model chooses), or free-form."""
-    from airflow_llm.patterns import context_for, pattern_menu
+    task's words cue, before the model chooses), or free-form. Upstream first, as
+    generation goes: what a task's first pattern would write (a file) is what the tasks
+    after it may read."""
+    from airflow_llm.bundle.render import ordered_tasks
+    from airflow_llm.patterns import Relation, context_for, pattern_menu, pattern_named
+    from airflow_llm.patterns.operators import OperatorPattern
 
     planned = spec.model_copy(update={"tasks": list(tasks)})
+    outputs: dict[str, Relation] = {}
     ways = {}
-    for task in tasks:
-        menu = [] if settings.strategy == "free" else pattern_menu(context_for(planned, task, {}))
+    for task in ordered_tasks(list(tasks)):
+        ctx = context_for(planned, task, outputs)
+        menu = [] if settings.strategy == "free" else pattern_menu(ctx)
+        first = pattern_named(menu[0]) if menu else None
+        output = first.planned_output(ctx) if isinstance(first, OperatorPattern) else None
+        if output is not None:
+            outputs[task.name] = output
         custom = " or free-form" if menu and settings.strategy == "auto" else ""
         ways[task.name] = f"{' | '.join(menu)}{custom}" if menu else "free-form"
-    return ways
+    return {task.name: ways[task.name] for task in tasks}
 
 
 def _validate_bundle(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from airflow_llm.bundle.render import bound_operators
+from airflow_llm.cli import _ways_of_writing
 from airflow_llm.patterns import ParameterError, Relation, context_for, pattern_named
 from airflow_llm.patterns.file_cues import Candidates, detected_aggregation, detected_operations
 from airflow_llm.patterns.file_operations import (
@@ -29,6 +30,7 @@ from airflow_llm.patterns.file_operations import (
     transform_query,
 )
 from airflow_llm.patterns.file_words import FileMention, column_names, stated_files
+from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import Column, PipelineSpec
 from airflow_llm.validate.dag_import import import_dags
 from airflow_llm.validate.sample_files import required_columns, seed_files
@@ -363,6 +365,11 @@ def test_a_step_after_a_file_step_reads_its_file_and_its_columns() -> None:
         "input_format": "parquet",
         "output_format": "json",
     }
+
+
+def test_the_plan_shows_the_file_steps_that_read_earlier_file_steps() -> None:
+    ways = _ways_of_writing(SPEC, list(SPEC.tasks or []), GenerationSettings(strategy="hybrid"))
+    assert ways == PATTERNS
 
 
 # -- the DAG and config.yml ------------------------------------------------------------------
