@@ -40,7 +40,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.requests.append(f"{self.command} {self.path}")
         self._answer()
 
-    do_PUT = do_PATCH = do_POST
+    def do_PUT(self) -> None:
+        self.do_POST()
+
+    def do_PATCH(self) -> None:
+        self.do_POST()
 
     def _answer(self) -> None:
         body = json.dumps({"path": self.path, "rows": SAMPLE_ROWS}).encode()
