@@ -338,12 +338,37 @@ def test_merges_and_loads_the_patterns_refuse() -> None:
         ("Download orders.csv from the FTP server.", []),
         ("Run the cleaning image on orders.csv. Docker Image: acme/clean:1.0", []),
         ("Send the weekly email to the team.", []),
+        ("Input: the HTML page saved before. Output: data/aqi.json", []),
+        ("Merge orders.csv with the internal inventory system on product_id.", []),
     ],
 )
 def test_the_file_patterns_serve_words_about_files(text: str, served: list[str]) -> None:
     ctx = ctx_of(spec_of({**CLEAN, "description": text}), "clean")
     file_patterns = (FILE_TRANSFORM, MERGE_FILES, FILE_TO_TABLE)
     assert [pattern.name for pattern in file_patterns if pattern.applies(ctx)] == served
+
+
+@pytest.mark.parametrize(
+    ("text", "combine", "keys"),
+    [
+        ("Combine the vendor files and enrich them with location data.", ["union"], []),
+        ("Join the two files on product_id.", ["join", "left_join"], ["product_id"]),
+    ],
+)
+def test_files_are_joined_only_on_keys_the_words_join_on(
+    text: str, combine: list[str], keys: list[str]
+) -> None:
+    spec = spec_of(
+        {**CLEAN, "name": "a", "description": "Write a.csv."},
+        {**CLEAN, "name": "b", "description": "Write b.csv."},
+        {**CLEAN, "name": "both", "depends_on": ["a", "b"], "description": text},
+    )
+    outputs = {name: upstream_file(name, "product_id", "qty") for name in ("a", "b")}
+    ctx = ctx_of(spec, "both", outputs)
+    assert MERGE_FILES.input_schema(ctx)["properties"]["sources"]["items"] == {"enum": ["a", "b"]}
+    schema = MERGE_FILES.parameter_schema(ctx, {"sources": ["a", "b"]})["properties"]
+    assert schema["combine"] == {"enum": combine}
+    assert schema["keys"].get("items", {}).get("enum", []) == keys
 
 
 def test_a_step_after_a_file_step_reads_its_file_and_its_columns() -> None:

@@ -36,6 +36,7 @@ from airflow_llm.patterns.file_words import (
     clauses,
     column_names,
     mentions_s3,
+    names_other_formats,
     stated_files,
     stated_formats,
 )
@@ -58,7 +59,7 @@ _LOADS_A_TABLE = re.compile(
 """A clause that loads rows into a table or database."""
 _FILE_WORDS = frozenset({"file", "csv", "json", "jsonl", "parquet", "ndjson", "tsv"})
 _ELSEWHERE = re.compile(
-    r"\b(?:docker|container)\s+image\b|\b(?:s?ftp|https?|api|apis|url|endpoint|download\w*|"
+    r"\b(?:docker|container)\s+image\b|\b(?:s?ftp|https?|api|apis|url|endpoint|download(?:s|ing)?|"
     r"scrap\w*|redis|kafka|elasticsearch)\b",
     re.IGNORECASE,
 )
@@ -143,7 +144,8 @@ class FileFacts:
     def unreadable(self) -> bool:
         """Whether the words name a file in a format the file patterns neither read nor
         write as what the task reads or writes (a PDF report, an XML feed)."""
-        return any(m.format is None and m.role != "unknown" for m in self.mentions)
+        named = any(m.format is None and m.role != "unknown" for m in self.mentions)
+        return named or names_other_formats(self.own_words)
 
     @cached_property
     def formats(self) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ as parameters, and returns the path it wrote for the tasks after it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar
@@ -48,13 +49,24 @@ from airflow_llm.patterns.file_steps import (
     source_choice,
     typed_inputs,
 )
-from airflow_llm.patterns.file_words import FileFormat
+from airflow_llm.patterns.file_words import FileFormat, clauses
 from airflow_llm.patterns.files import PATH
-from airflow_llm.patterns.operators import Setting
+from airflow_llm.patterns.linking import Text
+from airflow_llm.patterns.operators import Setting, lead
 from airflow_llm.spec import Column, PipelineSpec, TaskSpec
 
-_JOIN_CUES = ("join", "joined", "joins", "match", "matched", "lookup", "enrich", "enriched")
+_JOINED_ON = re.compile(
+    r"\b(?:join\w*|match\w*|merg\w*)\b[^.;\n]*?\b(?:on|using|by)\s+(?:the\s+)?(.+)$",
+    re.IGNORECASE,
+)
+"""A clause that joins on keys ("join operation on product_id column", "merged by sku")."""
 _KEY_LIKE = ("id", "key", "sku", "code")
+COMBINING = (
+    "merge", "merged", "merges", "combine", "combined", "combines", "consolidate",
+    "consolidated", "union", "join", "joined", "joins", "concatenate", "concatenated",
+    "reconcile", "reconciled",
+)  # fmt: skip
+"""Words that combine what a task reads with something else."""
 
 
 @dataclass(frozen=True)
@@ -237,12 +249,14 @@ class FileTransform(FileRowsPattern[FileTransformParameters]):
 
     def applies(self, ctx: TaskContext) -> bool:
         """Words about reading one file (an upstream task's, one they name or a format
-        they read) that do not load it into a table, name no file it cannot read or
-        write, and speak of no S3."""
+        they read) that neither combine it with something else nor load it into a table,
+        name no file it cannot read or write, and speak of no S3."""
         facts = FileFacts(ctx)
         single = len(facts.upstream) == 1 or (not facts.upstream and len(facts.inputs) <= 1)
         loads = facts.loads_a_table and not facts.outputs
-        return single and not loads and is_about_files(facts, facts.cue_count(self.cues))
+        merges = Text(lead(facts.own_words)).cue_counts({"c": COMBINING})["c"] > 0
+        cues = facts.cue_count(self.cues)
+        return single and not loads and not merges and is_about_files(facts, cues)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """What it reads: the nearest upstream file, else the file the words name, else
@@ -346,7 +360,7 @@ class MergeFiles(FileRowsPattern[MergeFilesParameters]):
         sources = [str(s) for s in inputs.get("sources", [])]
         candidates = facts.candidates(sources)
         keys = _join_keys(ctx, candidates)
-        joins = bool(keys) and bool(ctx.text.stem_set & set(_JOIN_CUES))
+        joins = bool(keys)
         how = ["join", "left_join"] if joins else ["union"]
         return obj(
             {
@@ -397,11 +411,16 @@ class MergeFiles(FileRowsPattern[MergeFilesParameters]):
 
 
 def _join_keys(ctx: TaskContext, candidates: Candidates) -> list[str]:
-    """Key-like columns the words name (``product_id``, ``sku``)."""
-    named = candidates.in_words(ctx.task.description)
-    return [
+    """The key-like columns (``product_id``, ``sku``) the words join on; none when they
+    do not join on keys (files stacked, as parallel steps' files are)."""
+    named: list[str] = []
+    for clause in clauses(ctx.task.description):
+        joined = _JOINED_ON.search(clause)
+        named += candidates.in_words(joined.group(1)) if joined else []
+    keys = [
         n for n in named if n.lower() in _KEY_LIKE or n.lower().endswith(("_id", "_key", "_code"))
-    ][:2]
+    ]
+    return list(dict.fromkeys(keys))[:2]
 
 
 def _keys_when_repairing(ctx: TaskContext, keys: Sequence[str]) -> dict[str, Any]:

@@ -131,6 +131,25 @@ def stated_formats(text: str) -> dict[Role, list[str]]:
     return found
 
 
+_OTHER_FORMATS = re.compile(
+    r"\b(?:html|xml|pdf|excel|xlsx?|avro|orc|obo|images?|png|jpe?g|"
+    r"sql(?:\s+\w+)?\s+files?|(?:insert|sql)\s+quer(?:y|ies)\s+files?)\b",
+    re.IGNORECASE,
+)
+"""Words for files the file patterns neither read nor write (an HTML page, a PDF, an
+SQL script file)."""
+
+
+def names_other_formats(text: str) -> bool:
+    """Whether the words read or write a file of another format than the file patterns'
+    (``Input: HTML file``, ``Output: PDF report``, ``SQL query file``)."""
+    return any(
+        _role(clause[: match.start()]) != "unknown"
+        for clause in _CLAUSES.split(text)
+        for match in _OTHER_FORMATS.finditer(clause)
+    )
+
+
 def mentions_s3(text: str) -> bool:
     """Whether the words speak of S3 (a URI, S3, a bucket): the S3 patterns' business."""
     return bool(_S3.search(text))
