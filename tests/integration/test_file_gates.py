@@ -1,7 +1,8 @@
 """File patterns through generation and the bundle gates: a scripted model that takes the
 first option of every question (what linking and rendering do alone) writes a small
 pipeline of file steps (clean a CSV, convert a column, aggregate, stack two files, load
-the result into a table), and the smoke run runs every one of them for real: the files
+the result into a table, export a table to a file), and the smoke run runs every one of
+them for real: the files
 no task writes are created in the filesystem stand-in's folder with sample rows of the
 columns the tasks read, each later step reads the file the step before it wrote, and the
 load's rows reach the warehouse."""
@@ -30,6 +31,12 @@ SPEC = PipelineSpec.model_validate(
         "description": "Clean the shop's order and return files, combine them and load them.",
         "dialect": "postgres",
         "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "analytics"}},
+        "sources": [
+            {
+                "name": "shop.stores",
+                "columns": {"store_id": "BIGINT", "city": "VARCHAR(40)", "opened_on": "DATE"},
+            }
+        ],
         "tasks": [
             {
                 "name": "clean_orders",
@@ -70,6 +77,11 @@ SPEC = PipelineSpec.model_validate(
                 "depends_on": ["combine_files"],
                 "description": "Load the combined file into the orders_loaded table.",
             },
+            {
+                "name": "export_stores",
+                "kind": "python",
+                "description": "Export the shop.stores table to stores.json.",
+            },
         ],
     }
 )
@@ -80,6 +92,7 @@ PATTERNS = {
     "clean_returns": "file_transform",
     "combine_files": "merge_files",
     "load_orders": "file_to_table",
+    "export_stores": "table_to_file",
 }
 
 
@@ -136,6 +149,7 @@ def test_file_steps_are_generated_by_their_patterns_and_run_in_the_smoke_run(
     assert rows["combine_files"]["files/all_orders.csv"] == (
         next(iter(rows["convert_amounts"].values())) + 12
     )
+    assert rows["export_stores"] == {"files/stores.json": 12}
     assert rows["load_orders"] == {
         "analytics.orders_loaded": rows["combine_files"]["files/all_orders.csv"]
     }

@@ -37,8 +37,9 @@ from tests.integration.test_file_gates import PATTERNS, SPEC, rendered_bundle
 
 GOLDENS = Path(__file__).resolve().parents[1] / "fixtures" / "file_patterns"
 UPDATE = os.environ.get("AIRFLOW_LLM_UPDATE_GOLDENS") == "1"
-FILE_TRANSFORM, MERGE_FILES, FILE_TO_TABLE = (
-    pattern_named(name) for name in ("file_transform", "merge_files", "file_to_table")
+FILE_TRANSFORM, MERGE_FILES, FILE_TO_TABLE, TABLE_TO_FILE = (
+    pattern_named(name)
+    for name in ("file_transform", "merge_files", "file_to_table", "table_to_file")
 )
 CLEAN = {"name": "clean", "kind": "python"}
 
@@ -319,6 +320,26 @@ def test_merges_and_loads_the_patterns_refuse() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("changed", "problem"),
+    [
+        ({"date_column": "city"}, "'city' is no date or timestamp column"),
+        (
+            {"columns": [{"name": "city", "type": "VARCHAR(40)"}]},
+            "the columns of shop.stores differ",
+        ),
+        ({"output": "/srv/../etc/stores.json"}, r"no '\.\.' in a path"),
+    ],
+)
+def test_exports_the_pattern_refuses(changed: dict[str, Any], problem: str) -> None:
+    task = next(task for task in SPEC.tasks or [] if task.name == "export_stores")
+    ctx = context_for(SPEC, task, {})
+    answer = {"table": "shop.stores", "date_column": "none", "output": "stores.json"}
+    params = TABLE_TO_FILE.parse({**TABLE_TO_FILE.complete(answer, ctx), **changed})
+    with pytest.raises(ParameterError, match=problem):
+        TABLE_TO_FILE.render(params, ctx)
+
+
 # -- which tasks they serve ------------------------------------------------------------------
 
 
@@ -343,7 +364,7 @@ def test_merges_and_loads_the_patterns_refuse() -> None:
 )
 def test_the_file_patterns_serve_words_about_files(text: str, served: list[str]) -> None:
     ctx = ctx_of(spec_of({**CLEAN, "description": text}), "clean")
-    file_patterns = (FILE_TRANSFORM, MERGE_FILES, FILE_TO_TABLE)
+    file_patterns = (FILE_TRANSFORM, MERGE_FILES, FILE_TO_TABLE, TABLE_TO_FILE)
     assert [pattern.name for pattern in file_patterns if pattern.applies(ctx)] == served
 
 

@@ -19,6 +19,7 @@ from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.control import BranchOnDate, Marker
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.deduplication import LatestPerKey
+from airflow_llm.patterns.file_exports import TableToFile
 from airflow_llm.patterns.file_loads import FileToTable
 from airflow_llm.patterns.file_transforms import FileTransform, MergeFiles
 from airflow_llm.patterns.files import FileSensorPattern
@@ -68,6 +69,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     FileTransform(),
     MergeFiles(),
     FileToTable(),
+    TableToFile(),
     Container(),
     KubernetesJob(),
     BashCommand(),

@@ -142,7 +142,9 @@ class FileToTable(FilePattern[FileToTableParameters]):
         for name in answer.get("columns", []):
             column = known.get(str(name))
             declared = column.type if column else "VARCHAR"
-            columns.append({"name": name, "type": declared, "use": _use(declared, ctx.dialect)})
+            columns.append(
+                {"name": name, "type": declared, "use": column_use(declared, ctx.dialect)}
+            )
         return {**answer, "input_format": facts.input_format(source), "columns": columns}
 
     def check(self, params: FileToTableParameters, ctx: TaskContext) -> Relation | None:
@@ -210,7 +212,7 @@ def read_query(columns: Sequence[LoadedColumn], file_format: str, dialect: str) 
     return exp.select(*selected).from_(reader(file_format, 1)).sql(dialect="duckdb")
 
 
-def _use(declared: str, dialect: str) -> Use:
+def column_use(declared: str, dialect: str) -> Use:
     """What a column of a declared type holds (for the smoke run's sample files)."""
     return _USES.get(family(declared, dialect), "text")
 
@@ -218,7 +220,7 @@ def _use(declared: str, dialect: str) -> Use:
 def _temporal(name: str, known: Sequence[Column], dialect: str) -> bool:
     """Whether a known column is a date or timestamp."""
     found = next((column for column in known if column.name == name), None)
-    return found is not None and _use(found.type, dialect) in ("date", "timestamp")
+    return found is not None and column_use(found.type, dialect) in ("date", "timestamp")
 
 
 def _sources(ctx: TaskContext) -> set[str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
 
-from airflow_llm.patterns.base import Params
+from airflow_llm.patterns.base import Params, enum, narrowed
 from airflow_llm.patterns.common import NONE, nearest, require
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.file_cues import Candidates
@@ -308,6 +308,20 @@ class FilePattern(OperatorPattern[Params]):
     def output_format(self, params: Params) -> str | None:
         """The format of the file it writes (None: it writes none)."""
         return None
+
+    def planned_output(self, ctx: TaskContext) -> Relation | None:
+        """A file of the format its words write (its columns known once rendered), if it
+        writes one."""
+        if not self.writes_file:
+            return None
+        facts = FileFacts(ctx)
+        output = facts.outputs[0] if facts.outputs else None
+        written = facts.output_format(output, facts.input_format(facts.first_source()))
+        return Relation(ctx.task.name, (), ctx.task.name, written)
+
+    def output_schema(self, ctx: TaskContext, facts: FileFacts) -> dict[str, Any]:
+        """The file the words say it writes, else the environment's config."""
+        return enum(narrowed(ctx, facts.outputs, [*facts.outputs, NONE]))
 
     def path_settings(self, task: TaskSpec, inputs: Sequence[FileInput]) -> list[Setting]:
         """The filesystem connection (its folder holds the relative paths; not needed when

@@ -134,13 +134,6 @@ class FileRowsPattern(FilePattern[Params]):
         """The format it writes."""
         return self.rows(params).output_format
 
-    def planned_output(self, ctx: TaskContext) -> Relation | None:
-        """A file of the format its words write (its columns known once rendered)."""
-        facts = FileFacts(ctx)
-        output = facts.outputs[0] if facts.outputs else None
-        written = facts.output_format(output, facts.input_format(facts.first_source()))
-        return Relation(ctx.task.name, (), ctx.task.name, written)
-
     def settings(self, params: Params, task: TaskSpec) -> list[Setting]:
         """The filesystem connection, the paths it reads from config and the one it writes."""
         found = self.rows(params)
@@ -205,10 +198,6 @@ class FileRowsPattern(FilePattern[Params]):
         if found is None:
             return enum([NONE])
         return {"enum": [found.model_dump(), NONE] if ctx.repairing else [found.model_dump()]}
-
-    def output_schema(self, ctx: TaskContext, facts: FileFacts) -> dict[str, Any]:
-        """The file the words say it writes, else the environment's config."""
-        return enum(narrowed(ctx, facts.outputs, [*facts.outputs, NONE]))
 
 
 def _key_columns(keys: Sequence[str]) -> list[Column]:
