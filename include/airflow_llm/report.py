@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -245,13 +246,15 @@ SMOKE_TABLE_HEADERS = ("task", "kind", "state", "wrote")
 
 def _smoke_lines(smoke: Mapping[str, Any] | None) -> list[str]:
     """The smoke run's table: each task's state (``not run: external: <why>`` for what
-    no stand-in stands for) and what it wrote."""
+    no stand-in stands for), what it wrote and the requests the HTTP stub answered it."""
     if not smoke:
         return []
     rows = []
     for task in smoke["tasks"]:
         wrote = [f"{table}: {count} rows" for table, count in task.get("rows", {}).items()]
         wrote += [f"{uri} ({size} bytes)" for uri, size in task.get("objects", {}).items()]
+        sent = task.get("http_requests", [])
+        wrote += [f"sent {textwrap.shorten(request, 100, placeholder=' …')}" for request in sent]
         if task.get("expectations"):
             wrote.append(f"expectations {task['expectations']}")
         rows.append((task["name"], task["kind"], task["state"], "; ".join(wrote) or "-"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from airflow_llm.report import report_markdown
 
 
-def test_the_smoke_table_shows_states_writes_and_what_did_not_run() -> None:
+def test_the_smoke_table_shows_states_writes_requests_and_what_did_not_run() -> None:
     report = {
         "pipeline": "p",
         "valid": True,
@@ -29,6 +29,12 @@ def test_the_smoke_table_shows_states_writes_and_what_did_not_run() -> None:
                     "objects": {"s3://b/k.parquet": 4548},
                 },
                 {
+                    "name": "tell_team",
+                    "kind": "python",
+                    "state": "success",
+                    "http_requests": ["POST /services/ops: *p* (tell_team, 2024-01-31): " + "done " * 30],
+                },
+                {
                     "name": "start_reporting",
                     "kind": "python",
                     "state": "not run: external: triggers a run of another DAG",
@@ -42,4 +48,6 @@ def test_the_smoke_table_shows_states_writes_and_what_did_not_run() -> None:
     assert "stage            sql     success" in table
     assert "s.t: 5 rows" in table
     assert "s3://b/k.parquet (4548 bytes)" in table
+    assert "sent POST /services/ops: *p* (tell_team, 2024-01-31): done done" in table
+    assert "done …" in table, "a long message is shortened"
     assert "start_reporting  python  not run: external: triggers a run of another DAG  -" in table

@@ -26,7 +26,7 @@ from airflow_llm.patterns.files import FileSensorPattern
 from airflow_llm.patterns.http import HttpCall, HttpSensorPattern, HttpToS3
 from airflow_llm.patterns.llm_rows import LlmOverRows
 from airflow_llm.patterns.merging import Upsert
-from airflow_llm.patterns.notifications import NotifyEmail
+from airflow_llm.patterns.notifications import NotifyEmail, NotifySlack
 from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
 from airflow_llm.patterns.selection import QUESTION, Select
@@ -57,6 +57,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     TriggerDag(),
     AssetEvent(),
     NotifyEmail(),
+    NotifySlack(),
     HttpToS3(),
     HttpSensorPattern(),
     HttpCall(),

@@ -1,5 +1,7 @@
 """Notification patterns: tell people by email (``notify_email``: the smtp provider's
-``EmailOperator``), through an SMTP connection of the environment."""
+``EmailOperator``, through an SMTP connection of the environment) or in Slack
+(``notify_slack``: the slack provider's ``SlackWebhookOperator``, through an incoming
+webhook connection of the environment)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,22 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.context import TaskContext
-from airflow_llm.patterns.operators import OperatorPattern, Setting, lead, names_operator
+from airflow_llm.patterns.operators import (
+    OperatorPattern,
+    Setting,
+    lead,
+    named_operators,
+    names_operator,
+)
 from airflow_llm.spec import EMAIL_PATTERN, PipelineSpec, TaskSpec
 
 SMTP = "apache-airflow-providers-smtp==3.2.0"
+SLACK = "apache-airflow-providers-slack==9.11.1"
 _EMAIL = re.compile(EMAIL_PATTERN[1:-1])
 _MAIL = re.compile(r"\be-?mails?\b|\bmail\b")
 _TELLING = re.compile(
@@ -99,4 +108,105 @@ class NotifyEmail(OperatorPattern[EmailParameters]):
                 f"<p>{html.escape(task.description)}</p>"
                 "<p>{{ dag.dag_id }}, run {{ run_id }}, logical date {{ ds }}.</p>"
             ),
+        }
+
+
+CHANNEL = r"^#[a-z][a-z0-9_-]{0,79}$"
+"""A Slack channel, as words write it (``#data-alerts``)."""
+_CHANNEL = re.compile(r"(?<![\w&#/])#[a-z][a-z0-9_-]{0,79}\b")
+CONN_ID = r"^[A-Za-z_][A-Za-z0-9_.-]{0,249}$"
+"""An Airflow connection id."""
+_CONN_ID = re.compile(r"\bslack(?:_webhook)?_conn_id\W{1,3}([A-Za-z_][A-Za-z0-9_.-]{0,249})")
+_SLACK_OPERATOR = re.compile(r"\bSlack(?:Webhook|APIPost)Operator\b")
+_SLACK_CALLBACK = re.compile(r"\bSlack(?:Webhook)?Notifier\b|\bSlack\.\w+")
+"""A Slack notifier or callback (``on_success_callback=Slack.notify_…``)."""
+_SLACK = re.compile(r"\bslack")
+_POSTING = re.compile(
+    r"\b(?:send|sends|sending|sent|notify|notifies|notification|notifications|alert|alerts"
+    r"|alerting|post|posts|posting|message|messages|tell|tells|inform|informs|announce"
+    r"|announces|ping|pings)\b"
+)
+_NUMBER = re.compile(r"^\W*\d+(?:\.\d+)*\.?\s+")
+"""A step's number, before its title."""
+_CARRIERS = frozenset({"EmptyOperator", "DummyOperator"})
+"""Operators that do no work of their own: one whose step names a Slack callback only
+carries the notification, which is the step's point."""
+
+
+def _carries_callback(text: str) -> bool:
+    """Whether ``text`` names a Slack notifier or callback and only empty operators
+    (which run it and do nothing else)."""
+    named = named_operators(text)
+    return bool(named) and named <= _CARRIERS and bool(_SLACK_CALLBACK.search(text))
+
+
+class SlackParameters(StrictParameters):
+    """Post to ``channel`` (None: the webhook's own) through the incoming webhook
+    connection ``conn_id`` (None: the one ``config.yml`` names)."""
+
+    channel: str | None = Field(default=None, pattern=CHANNEL)
+    conn_id: str | None = Field(default=None, pattern=CONN_ID)
+
+    _nulls = field_validator("*", mode="before")(none_as_null)
+
+
+class NotifySlack(OperatorPattern[SlackParameters]):
+    """A Slack message about the run (``SlackWebhookOperator``): the task's words, the
+    DAG and date."""
+
+    name: ClassVar[str] = "notify_slack"
+    version: ClassVar[int] = 1
+    kind: ClassVar[str] = "python"
+    summary: ClassVar[str] = "post a message about the run to Slack (an incoming webhook)"
+    cues: ClassVar[tuple[str, ...]] = ("slack",)
+    parameters: ClassVar[type[BaseModel]] = SlackParameters
+    imports: ClassVar[tuple[str, ...]] = (
+        "from airflow.providers.slack.operators.slack_webhook import SlackWebhookOperator",
+    )
+    stands_for: ClassVar[tuple[str, ...]] = ("SlackAPIPostOperator",)
+    requirements: ClassVar[tuple[str, ...]] = (SLACK,)
+
+    def applies(self, ctx: TaskContext) -> bool:
+        """A step whose point is a Slack message: its words name a Slack operator, or
+        its title and objective say to send, post, notify or alert in Slack, or its only
+        operator is an empty one carrying a Slack notifier or callback. Slack among a
+        step's integrations, or a failure callback of a step that does work, is no such
+        step."""
+        text = ctx.task.description
+        head = lead(text).lower()
+        said = bool(_SLACK.search(head) and _POSTING.search(head))
+        return bool(_SLACK_OPERATOR.search(text)) or said or _carries_callback(text)
+
+    def fits_named_operators(self, ctx: TaskContext) -> bool:
+        """Also a step whose empty operator carries a Slack callback."""
+        return _carries_callback(ctx.task.description) or super().fits_named_operators(ctx)
+
+    def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
+        """Nothing to read."""
+        return obj({})
+
+    def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The channel and the connection id the words write out, else ``none``."""
+        text = ctx.task.description
+        channels = list(dict.fromkeys(_CHANNEL.findall(text.lower())))
+        conn_ids = list(dict.fromkeys(_CONN_ID.findall(text)))
+        return obj(
+            {
+                "channel": enum(narrowed(ctx, channels, [NONE])),
+                "conn_id": enum(narrowed(ctx, conn_ids, [NONE])),
+            }
+        )
+
+    def settings(self, params: SlackParameters, task: TaskSpec) -> list[Setting]:
+        """The incoming webhook connection (its URL)."""
+        what = f"Slack incoming webhook connection {task.name} posts with"
+        return [Setting("slack_webhook_conn_id", "slack_webhook_conn_id", what, params.conn_id)]
+
+    def arguments(
+        self, params: SlackParameters, spec: PipelineSpec, task: TaskSpec
+    ) -> dict[str, Any]:
+        """The message: the DAG, the logical date and the step's title and objective."""
+        words = _NUMBER.sub("", " ".join(lead(task.description).split())).strip(" •-*:")
+        return {
+            "message": f"*{{{{ dag.dag_id }}}}* ({task.name}, {{{{ ds }}}}): {words}",
         }

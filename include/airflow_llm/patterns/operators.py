@@ -46,6 +46,7 @@ SettingKind = Literal[
     "endpoint",
     "path",
     "command",
+    "slack_webhook_conn_id",
 ]
 """What a setting names, which decides where its value comes from and what the smoke
 run's stand-in answers to."""
@@ -58,6 +59,7 @@ _ENVIRONMENT_FIELDS: dict[SettingKind, str] = {
 _ENVIRONMENT_VARS: dict[SettingKind, str] = {
     "llm_conn_id": "model_conn_id",
     "fs_conn_id": "fs_conn_id",
+    "slack_webhook_conn_id": "slack_webhook_conn_id",
 }
 """The spec environment's ``vars`` entry that gives a setting of each kind (if any)."""
 _DEFAULTS: dict[SettingKind, str] = {"smtp_conn_id": "smtp_default"}

@@ -4,7 +4,10 @@ Like :mod:`airflow_llm.validate.mail_sink`, it brings the child's loopback up, l
 127.0.0.1 and points the given Airflow ``http`` connections at itself. It answers every
 GET, POST, PUT or PATCH with a small JSON document of sample rows (which names the path
 it was asked for) and counts the requests it answered (a GET by its path, others as
-``METHOD path``). Nothing leaves the child's network namespace.
+``METHOD path``). It also stands in for Slack's incoming webhooks: the given
+``slackwebhook`` connections point at a path of it under ``/services/`` (as
+hooks.slack.com's), where a POST is answered as Slack answers it (200, ``ok``) and
+recorded with the message's text. Nothing leaves the child's network namespace.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from airflow_llm.validate.sandbox import loopback_up
 
 SAMPLE_ROWS = [{"id": 1, "name": "sample one"}, {"id": 2, "name": "sample two"}]
 """What the stub answers with, beside the path."""
+WEBHOOKS = "/services/"
+"""Where the Slack webhook connections point, under the stub."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -35,9 +40,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer()
 
     def do_POST(self) -> None:
-        """Also PUT and PATCH: the request's body is read and left aside."""
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.requests.append(f"{self.command} {self.path}")
+        """Also PUT and PATCH: the request's body is read and left aside, but for a Slack
+        webhook's, whose text is recorded."""
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        request = f"{self.command} {self.path}"
+        if self.path.startswith(WEBHOOKS):
+            text = json.loads(body or b"{}").get("text", "")
+            self.server.requests.append(f"{request}: {text}")
+            self._send(b"ok", "text/plain")
+            return
+        self.server.requests.append(request)
         self._answer()
 
     def do_PUT(self) -> None:
@@ -47,9 +59,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_POST()
 
     def _answer(self) -> None:
-        body = json.dumps({"path": self.path, "rows": SAMPLE_ROWS}).encode()
+        self._send(json.dumps({"path": self.path, "rows": SAMPLE_ROWS}).encode())
+
+    def _send(self, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -59,11 +73,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def http_stub(conn_ids: Sequence[str]) -> Iterator[list[str]]:
-    """The stub while the block runs, with the connections ``conn_ids`` pointed at it;
-    yields the paths it was asked for (nothing runs when there are no connections)."""
+def http_stub(conn_ids: Sequence[str], webhook_ids: Sequence[str] = ()) -> Iterator[list[str]]:
+    """The stub while the block runs, with the ``http`` connections ``conn_ids`` and the
+    Slack webhook connections ``webhook_ids`` pointed at it; yields the requests it
+    answered (nothing runs when there are no connections)."""
     requests: list[str] = []
-    if not conn_ids:
+    if not conn_ids and not webhook_ids:
         yield requests
         return
     loopback_up()
@@ -73,6 +88,13 @@ def http_stub(conn_ids: Sequence[str]) -> Iterator[list[str]]:
     connection = {"conn_type": "http", "host": "127.0.0.1", "port": server.server_address[1]}
     for conn_id in conn_ids:
         os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps({**connection, "schema": "http"})
+    for conn_id in webhook_ids:  # the hook posts to host + "/" + password
+        webhook = {
+            "conn_type": "slackwebhook",
+            "host": f"http://127.0.0.1:{server.server_address[1]}",
+            "password": f"{WEBHOOKS}{conn_id}",
+        }
+        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(webhook)
     try:
         yield requests
     finally:

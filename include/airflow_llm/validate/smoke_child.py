@@ -7,7 +7,7 @@ operators reach (:mod:`airflow_llm.validate.stand_ins`; the model endpoint's:
 :mod:`airflow_llm.validate.model_stand_in`). Sensors poke once: a poke that finds
 nothing fails the task rather than waiting. Reports every task's state, the error it
 failed with, the return value of the tasks asked for, the objects each wrote to the S3
-stand-in and the requests each sent the model's. Then,
+stand-in, the requests each sent the model's and those the HTTP stub answered it. Then,
 still in the sandbox, it runs each SQL task's statements a second time for the same
 logical date (row counts of the tables it writes, before and after: an idempotent
 task leaves them equal), and the spec's unit tests from ``tasks.yml``.
@@ -40,14 +40,17 @@ def _capture_errors(
     model: ModelStandIn,
     requests: dict[str, int],
     awaited_files: list[str],
+    stub: list[str],
+    calls: dict[str, list[str]],
 ) -> None:
     """Record the exception each failing task raises (dag.test() only logs it), the
-    objects each task writes to the S3 stand-in and the requests it sends the model's;
-    before a task of ``awaited`` runs, the stand-in holds the object it waits for, and
-    before one of ``awaited_files`` runs, its file is written."""
+    objects each task writes to the S3 stand-in, the requests it sends the model's and
+    those the HTTP ``stub`` answers it (in ``calls``); before a task of ``awaited``
+    runs, the stand-in holds the object it waits for, and before one of
+    ``awaited_files`` runs, its file is written."""
     for cls in {getattr(task, "operator_class", type(task)) for task in dag.tasks}:
         cls.execute = _recording(
-            cls.execute, errors, s3, objects, awaited, model, requests, awaited_files
+            cls.execute, errors, s3, objects, awaited, model, requests, awaited_files, stub, calls
         )
 
 
@@ -60,6 +63,8 @@ def _recording(
     model: ModelStandIn,
     requests: dict[str, int],
     awaited_files: list[str],
+    stub: list[str],
+    calls: dict[str, list[str]],
 ) -> Callable[..., Any]:
     def wrapper(self: Any, context: Any) -> Any:
         if self.task_id in awaited:
@@ -68,7 +73,7 @@ def _recording(
             from airflow.providers.standard.hooks.filesystem import FSHook
 
             hold_file(FSHook(self.fs_conn_id).get_path(), self.filepath)
-        before, asked = s3.snapshot(), model.requests
+        before, asked, answered = s3.snapshot(), model.requests, len(stub)
         try:
             return execute(self, context)
         except BaseException as error:
@@ -77,6 +82,7 @@ def _recording(
         finally:
             objects[self.task_id] = written(before, s3.snapshot())
             requests[self.task_id] = requests.get(self.task_id, 0) + model.requests - asked
+            calls.setdefault(self.task_id, []).extend(stub[answered:])
 
     return wrapper
 
@@ -102,15 +108,16 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
             task.mode, task.timeout = "poke", 0
             task.deferrable = False
     requests: dict[str, int] = {}
+    calls: dict[str, list[str]] = {}
     with (
         s3_stand_in(arguments["s3_buckets"], arguments["s3_objects"]) as s3,
         smtp_sink(arguments["smtp_connections"]),
-        http_stub(arguments["http_connections"]),
+        http_stub(arguments["http_connections"], arguments["slack_connections"]) as stub,
         model_stand_in(arguments["model_connections"]) as model,
     ):
         awaited = arguments["s3_awaited"]
         files = arguments["files_awaited"]
-        _capture_errors(dag, errors, s3, objects, awaited, model, requests, files)
+        _capture_errors(dag, errors, s3, objects, awaited, model, requests, files, stub, calls)
         run = dag.test(
             logical_date=datetime.fromisoformat(arguments["logical_date"]),
             mark_success_pattern=arguments["mark_success"] or None,
@@ -127,6 +134,7 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
             "error": errors.get(task_id) if _worst(found) == "failed" else None,
             "objects": objects.get(task_id, {}),
             "model_requests": requests.get(task_id, 0),
+            "http_requests": calls.get(task_id, []),
         }
         for task_id, found in states.items()
     }

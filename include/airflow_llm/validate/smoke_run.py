@@ -73,6 +73,8 @@ STAND_IN_BUCKET = "airflow-llm-smoke"
 """The bucket a placeholder bucket setting names in the smoke run."""
 STAND_IN_HTTP = "airflow_llm_smoke_http"
 """The connection a placeholder HTTP connection setting names in the smoke run."""
+STAND_IN_SLACK = "airflow_llm_smoke_slack"
+"""The connection a placeholder Slack webhook connection setting names in the smoke run."""
 _MACRO = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 """An Airflow macro in a key (``{{ ds }}``), rendered with the sample context."""
 STAND_IN_MODEL = "airflow_llm_smoke_model"
@@ -96,6 +98,9 @@ class SmokeTask:
     unit_tests: str | None = None
     model_requests: int = 0
     """Requests it sent the model endpoint's stand-in (an LLM task that really ran)."""
+    http_requests: list[str] = field(default_factory=list)
+    """Requests the child's HTTP stub answered it (``METHOD path``; a Slack message's
+    text after the webhook's path)."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,9 @@ def smoke_run(
         "s3_objects": objects,
         "smtp_connections": _connections_of(operators, configs[environment], "smtp_conn_id"),
         "http_connections": _connections_of(operators, configs[environment], "http_conn_id"),
+        "slack_connections": _connections_of(
+            operators, configs[environment], "slack_webhook_conn_id"
+        ),
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
         "files_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_file],
         "model_connections": sorted(c for c, kind in connections.items() if kind == "llm"),
@@ -289,6 +297,7 @@ def _stand_ins(
                     "fs_conn_id": "fs_default",
                     "path": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
                     "command": "true",
+                    "slack_webhook_conn_id": STAND_IN_SLACK,
                 }[setting.kind]
             if setting.kind == "path":  # under the filesystem stand-in's folder
                 value = str(value).lstrip("/")
@@ -333,7 +342,7 @@ def _connections_of(
     operators: dict[str, BoundOperator], config: dict[str, Any], kind: SettingKind
 ) -> list[str]:
     """The connections of ``kind`` the operators use (the child points its SMTP ones at
-    its mail sink, its HTTP ones at its API stub)."""
+    its mail sink, its HTTP and Slack webhook ones at its API stub)."""
     return sorted(
         {
             str(config["operators"][task][setting.name])
@@ -490,6 +499,7 @@ def _task_results(
                     again,
                     verdict,
                     found.get("model_requests", 0),
+                    found.get("http_requests", []),
                 )
             )
     return tasks
@@ -508,6 +518,7 @@ def _chain_result(
         "error": next((f["error"] for f in found if f.get("error")), None),
         "objects": {k: v for f in found for k, v in f.get("objects", {}).items()},
         "model_requests": sum(f.get("model_requests", 0) for f in found),
+        "http_requests": [r for f in found for r in f.get("http_requests", [])],
     }
 
 
