@@ -18,6 +18,7 @@ from airflow_llm.patterns.containers import Container, KubernetesJob
 from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.control import BranchOnDate, Marker
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
+from airflow_llm.patterns.dag_runs import ExternalTaskSensorPattern
 from airflow_llm.patterns.deduplication import LatestPerKey
 from airflow_llm.patterns.file_exports import TableToFile
 from airflow_llm.patterns.file_loads import FileToTable
@@ -74,6 +75,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     Container(),
     KubernetesJob(),
     BashCommand(),
+    ExternalTaskSensorPattern(),
 )
 
 __all__ = [
