@@ -29,6 +29,11 @@ def bundle_asset(environment: str) -> Asset:
     )
 
 
+def incidents_asset() -> Asset:
+    """The Asset a generated DAG's failed task announces its incident on (the heal DAG's)."""
+    return Asset(name="airflow_llm_incidents", uri=f"s3://{BUCKET}/incidents/")
+
+
 def specs_uri(prefix: str = SPECS_PREFIX) -> str:
     """Where specs are dropped."""
     return f"s3://{BUCKET}/{prefix}"
