@@ -11,11 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
+import boto3
 import duckdb
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
 
 from airflow_llm.healing import listener
+from airflow_llm.healing.agent import NOT_FIXABLE, SelfHealingAgent
 from airflow_llm.healing.classify import (
     DATA_QUALITY,
     MISSING_MODULE,
@@ -25,8 +28,16 @@ from airflow_llm.healing.classify import (
     UNKNOWN,
     classify,
 )
-from airflow_llm.healing.incidents import BundleRef, bundle_of, incident_for
+from airflow_llm.healing.incidents import (
+    BundleRef,
+    bundle_of,
+    incident_for,
+    open_incidents,
+    pending,
+    store_incident,
+)
 from airflow_llm.publish import bundle_identity
+from airflow_llm.stages import FlowContext
 
 
 def _duckdb_binder() -> None:
@@ -182,3 +193,34 @@ def test_the_listener_ignores_other_dags_and_never_raises(
     dag_file = _bundle(tmp_path / "orders")
     listener.on_task_instance_failed(None, instance(str(dag_file), "orders"), RuntimeError("x"))
     assert "could not record the incident" in caplog.text
+
+
+def test_only_the_latest_try_of_a_failing_task_is_healed_the_rest_are_closed() -> None:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="incidents-test")
+        bundle = BundleRef(**{**BUNDLE.__dict__, "tasks": {"t": {"kind": "sql", "file": "t.sql"}}})
+        tries = [
+            incident_for(bundle, "orders", "t", "run", -1, n, RuntimeError("x"), "dev")
+            for n in (1, 2)
+        ]
+        other = incident_for(bundle, "orders", "u", "run", -1, 1, RuntimeError("y"), "dev")
+        for incident in [*tries, other]:
+            store_incident(client, "incidents-test", incident)
+        chosen = pending(client, "incidents-test")
+        assert chosen == sorted(f"s3://incidents-test/{i.key}" for i in (tries[1], other))
+        assert [i.key for i in open_incidents(client, "incidents-test")] == sorted(
+            i.key for i in (tries[1], other)
+        ), "the earlier try is closed as a duplicate"
+
+
+def test_what_regeneration_cannot_fix_gets_advice_and_no_model_call() -> None:
+    agent = SelfHealingAgent(FlowContext(bucket="incidents-test", run_key="r"), "dev")
+    bundle = BundleRef(**{**BUNDLE.__dict__, "tasks": {"t": {"kind": "python", "file": "t.py"}}})
+    incident = incident_for(
+        bundle, "orders", "t", "run", -1, 1, ModuleNotFoundError("No module named 'yaml'"), "prod"
+    )
+    healed = agent.heal(incident, "s3://b/incidents/x/incident.json")
+    assert (healed.action, healed.published) == (NOT_FIXABLE, False)
+    assert healed.proposal == {"file": "requirements.txt", "add": "PyYAML"}
+    assert healed.to_dict()["diagnosis"]["category"] == MISSING_MODULE

@@ -192,7 +192,7 @@ def pending(client: Any, bucket: str) -> list[str]:
     found = list(open_incidents(client, bucket))
     for incident in found:
         key = (incident.pipeline, incident.bundle_version, incident.task_id)
-        if key not in latest or incident.recorded_at >= latest[key].recorded_at:
+        if key not in latest or _order(incident) >= _order(latest[key]):
             latest[key] = incident
     chosen = {incident.key for incident in latest.values()}
     for incident in found:
@@ -201,3 +201,8 @@ def pending(client: Any, bucket: str) -> list[str]:
             duplicate = {"action": "duplicate", "of": f"s3://{bucket}/{kept.key}"}
             store_analysis(client, bucket, incident, duplicate)
     return [f"s3://{bucket}/{key}" for key in sorted(chosen)]
+
+
+def _order(incident: Incident) -> tuple[str, int]:
+    """Later incidents sort after earlier ones (recorded in the same second: the later try)."""
+    return incident.recorded_at, incident.try_number
