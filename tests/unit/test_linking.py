@@ -18,9 +18,11 @@ from airflow_llm.patterns.context import context_for
 from airflow_llm.patterns.linking import (
     Text,
     aggregations,
+    day_counts,
     grouping_phrases,
     link,
     target_table,
+    windowed_aggregations,
 )
 from airflow_llm.patterns.predicates import Predicate
 from airflow_llm.patterns.quality import Expectation, stated_checks
@@ -75,6 +77,54 @@ AGGREGATIONS = [
 @pytest.mark.parametrize(("text", "expected"), AGGREGATIONS)
 def test_aggregations(text: str, expected: list[tuple[str, str]]) -> None:
     assert [(a.function, a.phrase) for a in aggregations(text)] == expected
+
+
+# -- aggregates over the days ending on the logical date ---------------------------------
+
+WINDOWED = [
+    case(
+        "count-over-several-windows",
+        "Per member: logins in the last 7, 28 and 90 days.",
+        [("count", "logins", 7), ("count", "logins", 28), ("count", "logins", 90)],
+    ),
+    case(
+        "distinct-in-days",
+        "Distinct devices in 30 days per household.",
+        [("count_distinct", "devices", 30)],
+    ),
+    case(
+        "days-since-last",
+        "Per driver: days since the last trip, into driver_recency.",
+        [("days_since_latest", "trip", None)],
+    ),
+    case(
+        "sum-over-the-past",
+        "Total revenue over the past 28 days per store, and the number of orders in the "
+        "last 7 days.",
+        [("sum", "revenue", 28), ("count", "orders", 7)],
+    ),
+    case("one-day-filter-is-no-window", "Copy the day's shipments into shipments_daily.", []),
+    case("plain-total-is-no-window", "Total revenue per store.", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), WINDOWED)
+def test_windowed_aggregations(text: str, expected: list[tuple[str, str, int | None]]) -> None:
+    found = windowed_aggregations(text)
+    assert [(a.function, a.phrase, a.within_days) for a in found] == expected
+
+
+DAY_COUNTS = [
+    case("in-days", "Per member: tenure in days, tier and region.", ["tenure"]),
+    case("days-since-a-column", "Each patient's days since admission.", ["admission"]),
+    case("days-since-the-last-is-an-aggregate", "Days since last login per user.", []),
+    case("none", "Per store: region and manager.", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DAY_COUNTS)
+def test_day_counts(text: str, expected: list[str]) -> None:
+    assert day_counts(text) == expected
 
 
 # -- grouping: what rows are grouped by -------------------------------------------------

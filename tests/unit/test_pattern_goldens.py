@@ -105,12 +105,22 @@ ANSI_DATE_SUB = (
     "ansi prints DATE_SUB(date, 6, DAY) (sqlglot's default dialect, not ANSI SQL): sqlfluff "
     "reads DAY as an identifier and its CP02 fix lower-cases it"
 )
+ANSI_DATE_DIFF = (
+    "ansi prints DATEDIFF(date, date, DAY): sqlfluff reads DAY as an identifier and its CP02 "
+    "fix lower-cases it"
+)
+WINDOWED_CASE = (
+    "COUNT(CASE WHEN <day> >= <first day> THEN ... END) wraps past 100 characters: sqlglot "
+    "breaks the WHEN condition, sqlfluff's LT02 fix re-indents WHEN/THEN"
+)
 ALL = DIALECTS
 KNOWN_LINT_DRIFT: dict[str, tuple[str, tuple[str, ...]]] = {
     "join_enrich/payments_converted_of_the_day": (JOIN_ON, ALL),
     "latest_per_key/latest_customer_state": (MERGE_LAYOUT, ALL),
     "latest_per_key/latest_reading_of_the_day": (LONG_WINDOW, ("postgres", "snowflake")),
+    "aggregate/member_activity_over_days": (WINDOWED_CASE, ALL),
     "rolling_window/seven_day_revenue": (ANSI_DATE_SUB, ("ansi",)),
+    "snapshot/member_tenure": (ANSI_DATE_DIFF, ("ansi",)),
     "upsert/customers_upsert": (MERGE_LAYOUT, ALL),
     "upsert/inventory_by_two_keys": (MERGE_LAYOUT, ALL),
 }

@@ -14,6 +14,7 @@ from airflow_llm.patterns.base import AnyPattern, ParameterError, Pattern, Rende
 from airflow_llm.patterns.batches import QueryBatches
 from airflow_llm.patterns.branching import BranchOnSql
 from airflow_llm.patterns.combining import JoinEnrich, Union
+from airflow_llm.patterns.common import mentions_interval
 from airflow_llm.patterns.containers import Container, KubernetesJob
 from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.control import BranchOnDate, Marker
@@ -123,14 +124,21 @@ def pattern_named(name: str) -> AnyPattern:
 
 
 def ranked_pattern_names(ctx: TaskContext) -> list[str]:
-    """The patterns that can serve ``ctx``'s task, the ones its words cue first."""
+    """The patterns that can serve ``ctx``'s task, the ones its words cue first; among
+    equally cued ones, those reading only the logical date's rows last unless the words
+    speak of a date."""
     usable = [
         p
         for p in patterns_for(ctx.task.kind)
         if p.applies(ctx) and (not isinstance(p, OperatorPattern) or p.fits_named_operators(ctx))
     ]
     lexicon = {pattern.name: pattern.cues for pattern in usable}
-    return ctx.text.rank_by_cues([pattern.name for pattern in usable], lexicon)
+    ranked = ctx.text.rank_by_cues([pattern.name for pattern in usable], lexicon)
+    if mentions_interval(ctx.text):
+        return ranked
+    counts = ctx.text.cue_counts(lexicon)
+    day_rows = {pattern.name for pattern in usable if pattern.day_rows_only}
+    return sorted(ranked, key=lambda name: (-counts[name], name in day_rows))
 
 
 def pattern_menu(ctx: TaskContext) -> list[str]:

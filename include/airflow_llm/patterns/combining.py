@@ -124,7 +124,7 @@ class JoinEnrich(Pattern[JoinParameters]):
     )
     cues: ClassVar[tuple[str, ...]] = (
         "join", "joined", "enrich", "lookup", "look up", "with", "convert", "converted", "rate",
-        "match", "combine",
+        "match", "combine", "both",
     )  # fmt: skip
     parameters: ClassVar[type[BaseModel]] = JoinParameters
 
@@ -133,6 +133,8 @@ class JoinEnrich(Pattern[JoinParameters]):
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         left = table_options(ctx)
+        if len(left) == 2 and not ctx.repairing:  # "both tables", two named or upstream
+            return obj({"left": enum(left[:1]), "right": enum(left[1:])})
         return obj({"left": enum(left), "right": enum(_enrichers(ctx, left[0]))})
 
     def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:

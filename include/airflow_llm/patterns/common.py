@@ -3,6 +3,7 @@ column, which filters, which names for new columns."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from airflow_llm.patterns.base import (
 )
 from airflow_llm.patterns.clauses import stated_filters
 from airflow_llm.patterns.context import Relation, TaskContext
-from airflow_llm.patterns.linking import Text, grouping_phrases, link
+from airflow_llm.patterns.linking import Text, grouping_phrases, link, words
 from airflow_llm.patterns.predicates import (
     MACROS,
     NEGATION_CUES,
@@ -63,14 +64,26 @@ def ranked_tables(ctx: TaskContext, relations: Sequence[Relation] | None = None)
 
 def table_options(ctx: TaskContext, relations: Sequence[Relation] | None = None) -> list[str]:
     """Tables to offer: on a first answer, the ones the description writes out, else the
-    ones the nearest upstream tasks write (data flows along the task graph); every
-    table, ranked, when repairing or when neither applies."""
+    ones the nearest upstream tasks write (data flows along the task graph), else the
+    ones with the most columns it writes out ("plan, country"); every table, ranked,
+    when repairing or when none applies."""
     ranked = ranked_tables(ctx, relations)
     scores = {name: ctx.text.mentions(name) for name in ranked}
     top = max(scores.values(), default=0.0)
     mentioned = [name for name in ranked if scores[name] >= 2.5 and scores[name] == top]
     nearest = [name for name in ranked if name in nearest_outputs(ctx)]
-    return narrowed(ctx, mentioned or nearest, ranked)
+    return narrowed(ctx, mentioned or nearest or _most_columns_named(ctx, ranked), ranked)
+
+
+def _most_columns_named(ctx: TaskContext, names: Sequence[str]) -> list[str]:
+    """The tables of ``names`` with the most columns the description writes out (none
+    when no table has one)."""
+    named = {
+        name: len(ctx.text.mentioned(relation_named(ctx, name).column_names, threshold=2.5))
+        for name in names
+    }
+    best = max(named.values(), default=0)
+    return [name for name in names if best and named[name] == best]
 
 
 def nearest_outputs(ctx: TaskContext) -> list[str]:
@@ -130,10 +143,15 @@ def numeric_labels(ctx: TaskContext, scope: Scope) -> list[str]:
 
 
 def mentions_interval(text: Text) -> bool:
-    """Whether the description limits the task to the run's date or interval."""
-    return any(cue in text.lowered for cue in INTERVAL_CUES if " " in cue or "{" in cue) or bool(
-        text.stem_set & {"day", "daily", "hour", "hourly", "yesterday", "today", "new", "date"}
+    """Whether the description limits the task to the run's date or interval ("days" as
+    a unit, "in days", "30 days", "days since", is no such limit)."""
+    said = _DAY_UNIT.sub(" ", text.lowered)
+    return any(cue in said for cue in INTERVAL_CUES if " " in cue or "{" in cue) or bool(
+        set(words(said)) & {"day", "daily", "hour", "hourly", "yesterday", "today", "new", "date"}
     )
+
+
+_DAY_UNIT = re.compile(r"\b(?:\d+|in)\s+days\b|\bdays\s+since\b")
 
 
 def time_choice(ctx: TaskContext, scope: Scope) -> dict[str, Any]:
@@ -246,7 +264,7 @@ def distinct(values: Sequence[Any]) -> list[Any]:
 
 def date_name(time_column: str | None, taken: Sequence[str]) -> list[str]:
     """Default names for a logical-date column: ``<stem>_date`` of the time column, then
-    ``as_of_date``."""
+    ``as_of_date``; ``logical_date`` when inputs take both."""
     names = []
     if time_column:
         stem = time_column.rsplit(".", 1)[-1]
@@ -256,7 +274,8 @@ def date_name(time_column: str | None, taken: Sequence[str]) -> list[str]:
                 break
         names.append(f"{stem}_date")
     names.append("as_of_date")
-    return [name for name in names if name not in taken]
+    free = [name for name in names if name not in taken]
+    return free or [name for name in ("logical_date", "run_date") if name not in taken]
 
 
 ALL_COLUMNS = "*"
@@ -336,6 +355,14 @@ def date_choice(ctx: TaskContext, time_label: str | None, taken: Sequence[str]) 
     """The name of the output column that stamps rows with the logical date."""
     expected = [n for n in ctx.expected_columns if "date" in n or "day" in n]
     return enum(distinct([*expected, *date_name(time_label, taken)]))
+
+
+def day_of(scope: Scope, label: str, dialect: str) -> exp.Expr:
+    """The date of a date or timestamp column."""
+    value = scope.expr(label)
+    if family(scope.column(label).type, dialect) == "date":
+        return value
+    return exp.Cast(this=value, to=exp.DataType.build("DATE"))
 
 
 def require_temporal(scope: Scope, label: str, dialect: str) -> None:

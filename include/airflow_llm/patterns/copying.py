@@ -10,12 +10,22 @@ from typing import Any, ClassVar, Literal, get_args
 import sqlglot.expressions as exp
 from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import Pattern, Rendered, Scope, StrictParameters, array, enum, obj
+from airflow_llm.patterns.base import (
+    Pattern,
+    Rendered,
+    Scope,
+    StrictParameters,
+    array,
+    enum,
+    narrowed,
+    obj,
+)
 from airflow_llm.patterns.common import (
     NONE,
     columns_schema,
     copied,
     date_choice,
+    day_of,
     expand_columns,
     filter_conditions,
     none_as_null,
@@ -34,8 +44,9 @@ from airflow_llm.patterns.common import (
     with_filters,
 )
 from airflow_llm.patterns.context import TaskContext
+from airflow_llm.patterns.linking import day_counts, grouping_phrases, link, name_words, words
 from airflow_llm.patterns.predicates import Predicate
-from airflow_llm.patterns.writes import in_interval
+from airflow_llm.patterns.writes import days_to_logical_date, in_interval
 from airflow_llm.spec import Column
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -71,13 +82,25 @@ class CopyParameters(StrictParameters):
     filters: list[Predicate] = Field(default_factory=list)
 
 
+class DayCount(StrictParameters):
+    """Days from ``column``'s date to the logical date, written as ``name`` (a tenure,
+    an age in days)."""
+
+    column: str
+    name: str = Field(pattern=NAME)
+
+
 class SnapshotParameters(StrictParameters):
-    """Copy every row of ``source``, stamped with the logical date in ``date_column``."""
+    """Copy every row of ``source``, stamped with the logical date in ``date_column``,
+    with ``day_counts`` computed."""
 
     source: str
     columns: list[str] = Field(min_length=1)
     date_column: str = Field(pattern=NAME)
     filters: list[Predicate] = Field(default_factory=list)
+    day_counts: list[DayCount] = Field(default_factory=list, max_length=4)
+    distinct: bool = False
+    """Drop exact duplicate rows (the words ask for one row "per customer")."""
 
 
 class Masking(StrictParameters):
@@ -132,6 +155,7 @@ class CopyInterval(Pattern[CopyParameters]):
     )
     cues: ClassVar[tuple[str, ...]] = ("copy", "load", "stage", "extract", "new", "day's")
     parameters: ClassVar[type[BaseModel]] = CopyParameters
+    day_rows_only: ClassVar[bool] = True
 
     def applies(self, ctx: TaskContext) -> bool:
         return any(time_labels(ctx, Scope.of([relation])) for relation in ctx.relations)
@@ -193,7 +217,9 @@ class Snapshot(Pattern[SnapshotParameters]):
         "copy every row of a table as the snapshot of the logical date (full copy, "
         "replacing that date's snapshot)"
     )
-    cues: ClassVar[tuple[str, ...]] = ("snapshot", "full", "all rows", "entire", "whole", "export")
+    cues: ClassVar[tuple[str, ...]] = (
+        "snapshot", "full", "all rows", "entire", "whole", "export", "in days",
+    )  # fmt: skip
     parameters: ClassVar[type[BaseModel]] = SnapshotParameters
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
@@ -205,6 +231,11 @@ class Snapshot(Pattern[SnapshotParameters]):
             "columns": columns_schema(ctx, scope),
             "date_column": date_choice(ctx, "snapshot", scope.labels()),
         }
+        counts = stated_day_counts(ctx, scope)
+        if counts:  # the words state each one: nothing to ask
+            properties["day_counts"] = array({"enum": counts}, len(counts), len(counts))
+        if any(link(phrase, scope.labels()) for phrase in grouping_phrases(ctx.task.description)):
+            properties["distinct"] = enum(narrowed(ctx, [True], [True, False]))
         return with_filters(ctx, scope, properties)
 
     def render(self, params: SnapshotParameters, ctx: TaskContext) -> Rendered:
@@ -212,11 +243,18 @@ class Snapshot(Pattern[SnapshotParameters]):
         stamp, stamp_column = stamped(params.date_column)
         selected, outputs = copied(scope, expand_columns(params.columns, scope.labels()))
         selected, outputs = [stamp, *selected], [stamp_column, *outputs]
+        for count in params.day_counts:
+            require_temporal(scope, count.column, ctx.dialect)
+            days = days_to_logical_date(day_of(scope, count.column, ctx.dialect), ctx.dialect)
+            selected.append(exp.alias_(days, count.name))
+            outputs.append(Column(name=count.name, type="BIGINT"))
         unique_outputs(outputs)
         query = exp.select(*selected).from_(scope.from_(ctx.in_schema))
         condition = where(filter_conditions(params.filters, scope, ctx.dialect))
         if condition is not None:
             query = query.where(condition)
+        if params.distinct:
+            query = query.distinct()
         return rendered(ctx, rows_of_run(ctx, outputs, query, None), outputs)
 
 
@@ -291,6 +329,22 @@ class MaskPii(Pattern[MaskParameters]):
             query = query.where(condition)
         time_output = scope.column(params.time_column).name if params.time_column else None
         return rendered(ctx, rows_of_run(ctx, outputs, query, time_output), outputs)
+
+
+def stated_day_counts(ctx: TaskContext, scope: Scope) -> list[dict[str, str]]:
+    """The ages in days the description asks for ("tenure in days", "days since
+    signup"), as answers: the date column the words link to (else the first one) and a
+    name the tests or later tasks use (``tenure_days``), else ``<words>_days``."""
+    times = time_labels(ctx, scope)
+    names = [name for name in ctx.output_names([], scope.labels()) if "day" in name_words(name)]
+    found: list[dict[str, str]] = []
+    for phrase in day_counts(ctx.task.description):
+        column = link(phrase, times) or (times[0] if times else None)
+        said = set(words(phrase))
+        name = next((n for n in names if said & set(name_words(n))), None)
+        if column is not None:
+            found.append({"column": column, "name": name or f"{'_'.join(words(phrase))}_days"})
+    return found
 
 
 def _masked(value: exp.Expr, method: str) -> exp.Expr:

@@ -277,6 +277,8 @@ class Aggregation:
 
     function: str
     phrase: str
+    within_days: int | None = None
+    """Only rows of the N days ending on the logical date ("in the last 30 days")."""
 
 
 def aggregations(text: str) -> list[Aggregation]:
@@ -303,6 +305,54 @@ def aggregations(text: str) -> list[Aggregation]:
                 phrase = rest[: end.start()] if end else rest
                 found.append((match.start(), Aggregation(function, " ".join(phrase.split()[:4]))))
     return [aggregation for _, aggregation in sorted(found, key=lambda pair: pair[0])]
+
+
+DAYS_SINCE_LATEST = "days_since_latest"
+"""The windowed aggregate "days since the last X": days from the latest date to the
+logical date."""
+_WINDOW = re.compile(
+    r"\b(?:in|over|within|during|for)\s+(?:the\s+)?(?:last|past|previous|trailing)?\s*"
+    r"(\d+(?:\s*(?:,|\band\b|\bor\b)\s*\d+)*)[\s-]+days?\b"
+)
+_DAYS_SINCE = re.compile(
+    r"\bdays?\s+since\s+(?:the\s+|their\s+|its\s+)?(?:last|latest|most\s+recent)\s+"
+    r"([a-z][a-z0-9_ ]*?)(?=[.,;:()]|\band\b|\bin\b|\bper\b|\binto\b|$)"
+)
+_DAY_COUNT = re.compile(
+    r"\b([a-z][a-z0-9_]*)\s+in\s+days\b|\bdays?\s+since\s+(?!(?:the\s+|their\s+|its\s+)?"
+    r"(?:last|latest|most\s+recent)\b)([a-z][a-z0-9_]*)"
+)
+_CLAUSE_START = re.compile(r"[.,;:()]|\band\b")
+
+
+def windowed_aggregations(text: str) -> list[Aggregation]:
+    """Aggregates over the days ending on the logical date, in reading order: "events in
+    the last 7, 30 and 90 days" -> ``count`` of "events" within 7, 30 and 90 days;
+    "distinct event types in 30 days" -> ``count_distinct`` of "event types" within 30;
+    "days since last event" -> :data:`DAYS_SINCE_LATEST` of "event"."""
+    lowered = text.lower()
+    found: list[tuple[int, Aggregation]] = []
+    for match in _WINDOW.finditer(lowered):
+        before = lowered[: match.start()]
+        starts = [m.end() for m in _CLAUSE_START.finditer(before)]
+        phrase = before[max(starts, default=0) :].strip()
+        if not phrase:
+            continue
+        asked = aggregations(phrase)
+        function, what = (asked[0].function, asked[0].phrase) if asked else ("count", phrase)
+        for number in re.findall(r"\d+", match.group(1)):
+            found.append((match.start(), Aggregation(function, what, int(number))))
+    for match in _DAYS_SINCE.finditer(lowered):
+        found.append((match.start(), Aggregation(DAYS_SINCE_LATEST, match.group(1).strip())))
+    return [aggregation for _, aggregation in sorted(found, key=lambda pair: pair[0])]
+
+
+def day_counts(text: str) -> list[str]:
+    """What a row's age in days is asked of: "tenure in days" -> "tenure"; "days since
+    signup" -> "signup" ("days since the last X" is an aggregate, not a row's age)."""
+    return _unique(
+        (match.group(1) or match.group(2)) for match in _DAY_COUNT.finditer(text.lower())
+    )
 
 
 def grouping_phrases(text: str) -> list[str]:

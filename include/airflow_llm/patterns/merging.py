@@ -52,7 +52,9 @@ class Upsert(Pattern[UpsertParameters]):
         "merge a table's rows into the target by key: update the rows whose key exists, "
         "insert the others (upsert, MERGE)"
     )
-    cues: ClassVar[tuple[str, ...]] = ("upsert", "merge", "keyed", "update", "insert or update")
+    cues: ClassVar[tuple[str, ...]] = (
+        "upsert", "merge", "keyed", "update", "insert or update", "for the same",
+    )  # fmt: skip
     parameters: ClassVar[type[BaseModel]] = UpsertParameters
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:

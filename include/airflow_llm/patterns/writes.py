@@ -43,6 +43,14 @@ def logical_date() -> exp.Cast:
     return exp.Cast(this=exp.Literal.string(DS), to=exp.DataType.build("DATE"))
 
 
+def days_to_logical_date(day: exp.Expr, dialect: str) -> exp.Expr:
+    """Days from a date to the logical date: ``DATE_DIFF`` in the dialect's words (in
+    PostgreSQL a date minus a date is the days between them)."""
+    if dialect == "postgres":
+        return exp.Sub(this=logical_date(), expression=day)
+    return exp.DateDiff(this=logical_date(), expression=day, unit=exp.var("DAY"))
+
+
 def in_interval(expression: exp.Expr, declared: str, dialect: str) -> exp.Expr:
     """Whether a date or timestamp value falls in the run's logical interval."""
     if family(declared, dialect) == "date":
