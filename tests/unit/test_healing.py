@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -224,3 +227,22 @@ def test_what_regeneration_cannot_fix_gets_advice_and_no_model_call() -> None:
     assert (healed.action, healed.published) == (NOT_FIXABLE, False)
     assert healed.proposal == {"file": "requirements.txt", "add": "PyYAML"}
     assert healed.to_dict()["diagnosis"]["category"] == MISSING_MODULE
+
+
+def test_the_plugin_registers_the_listener_where_tasks_run(tmp_path: Path) -> None:
+    """The Task SDK's listener manager (the one a worker's task process calls) loads it
+    from the project's plugins folder (the e2e test registers the module directly)."""
+    plugins = Path(__file__).resolve().parents[2] / "plugins"
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
+    }
+    code = (
+        "from airflow.sdk.listener import get_listener_manager\n"
+        "print([p.__name__ for p in get_listener_manager().pm.get_plugins()])"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert "'airflow_llm.healing.listener'" in ran.stdout.strip().splitlines()[-1]
