@@ -548,6 +548,16 @@ CHECKS = [
         "status is one of 'open' or 'closed'.",
         ["in_set(status, values=open|closed)"],
     ),
+    case(
+        "a-share-of-nulls",
+        "amount has fewer than 5% nulls.",
+        ["not_null(amount, mostly=0.95)"],
+    ),
+    case(
+        "every-column-is-a-group-not-the-last-column",
+        "qty is at least 1, and no nulls in every column.",
+        ["between(qty, min=1.0)", *[f"not_null({name})" for name in CHECKED]],
+    ),
 ]
 
 

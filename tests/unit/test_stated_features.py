@@ -64,7 +64,8 @@ SPEC = {
             "name": "check_features",
             "kind": "quality",
             "depends_on": "join_features",
-            "description": "member_features has one row per member_id and tenure_days >= 0.",
+            "description": "member_features has one row per member_id, tenure_days >= 0, "
+            "and fewer than 1% nulls in every activity column.",
         },
     ],
 }  # fmt: skip
@@ -164,6 +165,31 @@ def test_both_feature_tables_are_joined_on_the_stated_key(spec: PipelineSpec) ->
     assert "member_activity.member_id = member_profile.member_id" in (
         schema["properties"]["on"]["items"]["enum"]
     )
+
+
+def test_every_activity_column_is_checked_not_the_last_one_named(spec: PipelineSpec) -> None:
+    outputs: dict[str, Relation] = {}
+    for task, pattern in (
+        ("build_activity", "aggregate"),
+        ("build_profile", "snapshot"),
+        ("join_features", "join_enrich"),
+    ):
+        ctx = context(spec, task, outputs)
+        outputs[task] = rendered(ctx, pattern, decided(ctx, pattern))[1]
+    ctx = context(spec, "check_features", outputs)
+    answer = decided(ctx, "expectations")
+    assert answer["table"] == "member_features"
+    assert answer["expectations"] == [
+        "unique(member_id)",
+        "between(tenure_days, min=0.0)",
+        *[
+            f"not_null({name}, mostly=0.99)"
+            for name in ("as_of_date", "login_count_7d", "login_count_28d",
+                         "days_since_last_login", "distinct_device_count_28d")
+        ],
+    ]  # fmt: skip
+    suite = pattern_named("expectations").render(pattern_named("expectations").parse(answer), ctx)
+    assert '"mostly": 0.99' in suite.content
 
 
 def test_rows_of_the_day_rank_last_when_the_words_name_no_date() -> None:

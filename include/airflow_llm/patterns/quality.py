@@ -27,10 +27,10 @@ from airflow_llm.patterns.base import (
     obj,
     one_of,
 )
-from airflow_llm.patterns.clauses import clauses, mentions
+from airflow_llm.patterns.clauses import Clause, clauses, mentions
 from airflow_llm.patterns.common import distinct, relation_named, table_options
 from airflow_llm.patterns.context import Relation, TaskContext
-from airflow_llm.patterns.linking import Text
+from airflow_llm.patterns.linking import Text, name_words, words
 from airflow_llm.sql_types import family
 
 Check = Literal[
@@ -52,7 +52,7 @@ CHECK_CUES: dict[str, tuple[str, ...]] = {
     "freshness": ("fresh", "within", "hours", "recent", "stale", "latest"),
 }  # fmt: skip
 FRESHNESS_PARAMETER = "freshness_min_{column}"
-MAX_CHECKS = 8
+MAX_CHECKS = 12
 
 
 class Expectation(StrictParameters):
@@ -65,6 +65,8 @@ class Expectation(StrictParameters):
     values: list[str | int | float] | None = None
     max_age_hours: int | None = Field(default=None, ge=1, le=24 * 366)
     length: int | None = Field(default=None, ge=1, le=1000)
+    mostly: float | None = Field(default=None, gt=0, le=1)
+    """The share of rows that must pass ("fewer than 1% nulls": 0.99); None: every row."""
 
     @model_validator(mode="before")
     @classmethod
@@ -87,7 +89,7 @@ class Expectation(StrictParameters):
 
     def __str__(self) -> str:
         arguments = [self.column] if self.column else []
-        for key in ("min", "max", "max_age_hours", "length"):
+        for key in ("min", "max", "max_age_hours", "length", "mostly"):
             value = getattr(self, key)
             if value is not None:
                 arguments.append(f"{key}={json.dumps(value)}")
@@ -213,6 +215,8 @@ def _expectation(item: Expectation, relation: Relation, dialect: str) -> dict[st
         raise ParameterError([f"{item.check}: {relation.name} has no column {item.column!r}"])
     kind = family(column.type, dialect) if column is not None else ""
     kwargs: dict[str, Any] = {"column": item.column} if needs_column else {}
+    if item.mostly is not None and needs_column:
+        kwargs["mostly"] = item.mostly
     meta: dict[str, Any] = {}
     if item.check == "not_null":
         gx_type = "expect_column_values_to_not_be_null"
@@ -254,6 +258,39 @@ def _expectation(item: Expectation, relation: Relation, dialect: str) -> dict[st
     return {"type": gx_type, "kwargs": kwargs} | ({"meta": meta} if meta else {})
 
 
+_EVERY_COLUMN = re.compile(r"\b(?:every|all|each)\s+((?:[a-z_]+\s+)*?)columns?\b")
+_AT_MOST_SHARE = re.compile(
+    r"\b(?:fewer than|less than|under|below|at most|no more than)\s+(\d+(?:\.\d+)?)\s*(?:%|percent)"
+)
+
+
+def _every_column(clause: Clause, relation: Relation, ctx: TaskContext) -> list[str] | None:
+    """The columns a clause speaks of as a group: "every column" (all of ``relation``'s),
+    "every activity column" (those only a table named with those words brings, here
+    ``features_activity``); None when it speaks of no group."""
+    match = _EVERY_COLUMN.search(clause.text.lower())
+    if match is None:
+        return None
+    said = set(words(match.group(1)))
+    if not said:
+        return relation.column_names
+    others = [r for r in ctx.relations if r.name != relation.name]
+    named = [r for r in others if said <= set(name_words(r.name))]
+    elsewhere = {name for r in others if r not in named for name in r.column_names}
+    return [
+        name
+        for name in relation.column_names
+        if any(r.column(name) is not None for r in named) and name not in elsewhere
+    ]
+
+
+def _share(lowered: str) -> float | None:
+    """The share of rows that must pass when the words allow some to fail ("fewer than
+    1% nulls" -> 0.99); None: every row."""
+    match = _AT_MOST_SHARE.search(lowered)
+    return None if match is None else round(1 - float(match.group(1)) / 100, 6)
+
+
 def _bounds(item: Expectation) -> list[str]:
     if item.min is None and item.max is None:
         return [f"{item.check}: give a min, a max or both"]
@@ -288,13 +325,19 @@ def stated_checks(ctx: TaskContext, relation: Relation) -> list[Expectation]:
             found.append(Expectation(check="row_count_between", min=1))
         elif mentions(clause, "row", "rows") and mentions(clause, "at least") and numbers:
             found.append(Expectation(check="row_count_between", min=float(numbers[0])))
+        every = _every_column(clause, relation, ctx)
+        if every is not None:  # "fewer than 1% nulls in every activity column"
+            if mentions(clause, "null", "missing", "nulls"):
+                share = _share(lowered)
+                found += [Expectation(check="not_null", column=c, mostly=share) for c in every]
+            continue
         if column is None:
             continue
         kind = kinds.get(column, "")
         if mentions(clause, "unique", "one row per", "duplicate", "distinct"):
             found.append(Expectation(check="unique", column=column))
         if mentions(clause, "null", "missing", "nulls"):
-            found.append(Expectation(check="not_null", column=column))
+            found.append(Expectation(check="not_null", column=column, mostly=_share(lowered)))
         between = re.search(r"between\s+(-?[\d.]+)\s+and\s+(-?[\d.]+)", lowered)
         if kind in ("integer", "decimal"):
             if between:

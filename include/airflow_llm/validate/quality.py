@@ -23,7 +23,7 @@ EXPECTATION_TYPES = (
     "expect_column_max_to_be_between",
     "expect_column_value_lengths_to_equal",
 )
-_KWARGS = ("column", "min_value", "max_value", "value_set", "regex", "value")
+_KWARGS = ("column", "min_value", "max_value", "value_set", "regex", "value", "mostly")
 
 
 def suite_schema(tables: list[str]) -> dict[str, Any]:
