@@ -219,3 +219,31 @@ def test_rows_of_the_day_rank_last_when_the_words_name_no_date() -> None:
     ranked = ranked_pattern_names(context(spec, "store_profile", {}))
     assert ranked.index("snapshot") < ranked.index("copy_interval")
     assert ranked[-1] == "copy_interval"
+
+
+def test_rows_of_a_table_named_in_several_words() -> None:
+    spec = PipelineSpec.model_validate(
+        {
+            "name": "visitor_features",
+            "description": "Features of web visitors.",
+            "sources": [
+                {
+                    "name": "web.page_views",
+                    "columns": {"visitor_id": "BIGINT", "url": "VARCHAR", "viewed_at": "TIMESTAMP"},
+                }
+            ],
+            "tasks": [
+                {
+                    "name": "build_visitor_features",
+                    "kind": "sql",
+                    "description": "Per visitor: page views in the last 7 days, distinct urls "
+                    "in 30 days, into visitor_features.",
+                }
+            ],
+        }
+    )
+    answer = decided(context(spec, "build_visitor_features", {}), "aggregate")
+    assert [(m["column"], m["name"]) for m in answer["measures"]] == [
+        ("*", "page_view_count_7d"),
+        ("url", "distinct_url_count_30d"),
+    ]

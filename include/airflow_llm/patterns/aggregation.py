@@ -179,7 +179,7 @@ def _stated_column(
 ) -> str | None:
     if asked.function == DAYS_SINCE_LATEST:
         return link(asked.phrase, temporal) or (temporal[0] if temporal else None)
-    heads = name_words(asked.phrase)[-1:]
+    heads = words(asked.phrase)[-1:]
     if asked.function == "count" and set(heads) <= tables:
         return ALL_ROWS  # "events in the last 7 days" of the events table: rows
     return link(asked.phrase, labels)
