@@ -14,10 +14,7 @@ import yaml
 from airflow_llm.engine import build_bundle
 from airflow_llm.patterns import (
     ParameterError,
-    TaskContext,
-    context_for,
     pattern_named,
-    ranked_pattern_names,
 )
 from airflow_llm.patterns.base import Rendered
 from airflow_llm.patterns.dag_runs import (
@@ -32,6 +29,7 @@ from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from tests.scripted_endpoint import ScriptedModel
 from tests.unit.test_engine import client
+from tests.unit.test_pattern_applies import ranked, step_context
 
 DESCRIPTION = """\
 Publish the day's orders once their inputs are complete.
@@ -45,17 +43,6 @@ Publish the day's orders once their inputs are complete.
   • Operator or Mechanism: EmptyOperator
 """
 SPEC = PipelineSpec.model_validate({"name": "orders_publish", "description": DESCRIPTION})
-
-
-def context(description: str) -> TaskContext:
-    """The context of a one-task pipeline ``p`` whose task ``step`` has these words."""
-    task = {"name": "step", "kind": "sensor", "description": description}
-    spec = PipelineSpec.model_validate({"name": "p", "description": description, "tasks": [task]})
-    return context_for(spec, (spec.tasks or [])[0], {})
-
-
-def ranked(description: str) -> list[str]:
-    return ranked_pattern_names(context(description))
 
 
 @pytest.mark.parametrize(
@@ -80,7 +67,7 @@ def ranked(description: str) -> list[str]:
     ],
 )
 def test_it_serves_steps_that_wait_for_a_dag_run(description: str, expected: bool) -> None:
-    assert ("external_task_sensor" in ranked(description)) is expected
+    assert ("external_task_sensor" in ranked(description, "sensor")) is expected
 
 
 @pytest.mark.parametrize(
@@ -124,7 +111,7 @@ def test_waiting_steps_are_sensor_tasks() -> None:
 
 
 def test_a_dag_waiting_for_its_own_run_looks_back() -> None:
-    ctx = context("Wait for this DAG's previous day's run")
+    ctx = step_context("Wait for this DAG's previous day's run", "sensor")
     pattern = pattern_named("external_task_sensor")
     schema = pattern.parameter_schema(ctx, {})["properties"]
     assert (schema["external_dag_id"], schema["execution_delta"]) == (

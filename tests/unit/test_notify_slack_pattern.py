@@ -14,10 +14,7 @@ import yaml
 from airflow_llm.engine import build_bundle
 from airflow_llm.patterns import (
     ParameterError,
-    TaskContext,
-    context_for,
     pattern_named,
-    ranked_pattern_names,
 )
 from airflow_llm.plan_hybrid import cued_kinds
 from airflow_llm.plan_steps import extract_steps
@@ -26,6 +23,7 @@ from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.sample_data import SAMPLE_DATE
 from tests.scripted_endpoint import ScriptedModel
 from tests.unit.test_engine import client
+from tests.unit.test_pattern_applies import ranked, step_context
 
 DESCRIPTION = """\
 Tell the operations team about the nightly load.
@@ -39,17 +37,6 @@ Tell the operations team about the nightly load.
   • Operator or Mechanism: EmptyOperator
 """
 SPEC = PipelineSpec.model_validate({"name": "nightly_load", "description": DESCRIPTION})
-
-
-def context(description: str) -> TaskContext:
-    """The context of a one-task pipeline ``p`` whose task ``step`` has these words."""
-    task = {"name": "step", "kind": "python", "description": description}
-    spec = PipelineSpec.model_validate({"name": "p", "description": description, "tasks": [task]})
-    return context_for(spec, (spec.tasks or [])[0], {})
-
-
-def ranked(description: str) -> list[str]:
-    return ranked_pattern_names(context(description))
 
 
 @pytest.mark.parametrize(
@@ -84,7 +71,7 @@ def test_slack_steps_are_python_tasks() -> None:
 
 def test_the_channel_and_connection_are_the_words() -> None:
     pattern = pattern_named("notify_slack")
-    schema = pattern.parameter_schema(context("Post to #data-alerts on Slack"), {})
+    schema = pattern.parameter_schema(step_context("Post to #data-alerts on Slack"), {})
     assert schema["properties"] == {
         "channel": {"enum": ["#data-alerts"]},
         "conn_id": {"enum": ["none"]},

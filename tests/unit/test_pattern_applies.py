@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_llm.patterns import context_for, ranked_pattern_names
+from airflow_llm.patterns import TaskContext, context_for, ranked_pattern_names
 from airflow_llm.patterns.operators import lead
 from airflow_llm.spec import PipelineSpec
 
 
-def ranked(description: str, kind: str = "python") -> list[str]:
+def step_context(description: str, kind: str = "python") -> TaskContext:
+    """The context of a one-task pipeline ``p`` whose task ``step`` has these words."""
     task = {"name": "step", "kind": kind, "description": description}
     spec = PipelineSpec.model_validate({"name": "p", "description": description, "tasks": [task]})
-    return ranked_pattern_names(context_for(spec, (spec.tasks or [])[0], {}))
+    return context_for(spec, (spec.tasks or [])[0], {})
+
+
+def ranked(description: str, kind: str = "python") -> list[str]:
+    return ranked_pattern_names(step_context(description, kind))
 
 
 @pytest.mark.parametrize(
