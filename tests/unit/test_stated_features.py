@@ -192,7 +192,7 @@ def test_every_activity_column_is_checked_not_the_last_one_named(spec: PipelineS
     assert '"mostly": 0.99' in suite.content
 
 
-def test_rows_of_the_day_rank_last_when_the_words_name_no_date() -> None:
+def test_every_row_ranks_before_the_days_rows_when_the_words_name_no_date() -> None:
     spec = PipelineSpec.model_validate(
         {
             **SPEC,
@@ -217,8 +217,7 @@ def test_rows_of_the_day_rank_last_when_the_words_name_no_date() -> None:
         }
     )
     ranked = ranked_pattern_names(context(spec, "store_profile", {}))
-    assert ranked.index("snapshot") < ranked.index("copy_interval")
-    assert ranked[-1] == "copy_interval"
+    assert ranked.index("copy_interval") - ranked.index("snapshot") == 1
 
 
 def test_rows_of_a_table_named_in_several_words() -> None:
@@ -247,3 +246,29 @@ def test_rows_of_a_table_named_in_several_words() -> None:
         ("*", "page_view_count_7d"),
         ("url", "distinct_url_count_30d"),
     ]
+
+
+def test_most_common_is_no_filter_and_a_lookup_is_never_the_source() -> None:
+    spec = PipelineSpec.model_validate(
+        {
+            **SPEC,
+            "tasks": [
+                *SPEC["tasks"][:1],
+                {
+                    "name": "digest",
+                    "kind": "sql",
+                    "depends_on": ["build_activity"],
+                    "description": "Summarise the most common devices into a short digest.",
+                },
+            ],
+        }
+    )
+    outputs: dict[str, Relation] = {}
+    ctx = context(spec, "build_activity", outputs)
+    outputs["build_activity"] = rendered(ctx, "aggregate", decided(ctx, "aggregate"))[1]
+    ctx = context(spec, "digest", outputs)
+    schema = pattern_named("snapshot").parameter_schema(ctx, {"source": "member_activity"})
+    assert "filters" not in schema["properties"]
+    inputs = pattern_named("aggregate").input_schema(ctx)["properties"]
+    assert inputs["source"]["enum"] == ["member_activity"]
+    assert "member_activity" not in inputs["lookup"]["enum"]

@@ -124,9 +124,9 @@ def pattern_named(name: str) -> AnyPattern:
 
 
 def ranked_pattern_names(ctx: TaskContext) -> list[str]:
-    """The patterns that can serve ``ctx``'s task, the ones its words cue first; among
-    equally cued ones, those reading only the logical date's rows last unless the words
-    speak of a date."""
+    """The patterns that can serve ``ctx``'s task, the ones its words cue first; when the
+    words do not speak of a date, a pattern that reads every row ranks just before its
+    equally cued counterpart that reads only the logical date's rows."""
     usable = [
         p
         for p in patterns_for(ctx.task.kind)
@@ -137,8 +137,12 @@ def ranked_pattern_names(ctx: TaskContext) -> list[str]:
     if mentions_interval(ctx.text):
         return ranked
     counts = ctx.text.cue_counts(lexicon)
-    day_rows = {pattern.name for pattern in usable if pattern.day_rows_only}
-    return sorted(ranked, key=lambda name: (-counts[name], name in day_rows))
+    for pattern in usable:
+        other = pattern.all_rows_alternative
+        if other in ranked and counts[other] == counts[pattern.name]:
+            ranked.remove(other)
+            ranked.insert(ranked.index(pattern.name), other)
+    return ranked
 
 
 def pattern_menu(ctx: TaskContext) -> list[str]:

@@ -363,6 +363,8 @@ class Aggregate(Pattern[AggregateParameters]):
         mentioned = [name for name in tables if ctx.text.mentions(name) >= 2.5]
         lookups = [NONE, *tables[1:]] if len(mentioned) < 2 else [*mentioned[1:], NONE]
         sources = table_options(ctx)
+        if len(sources) == 1:  # never the source itself
+            lookups = [name for name in lookups if name != sources[0]]
         if len(mentioned) < 2 and _groups_within(ctx, sources[0]):
             lookups = narrowed(ctx, [NONE], lookups)  # the source has every key named
         return obj({"source": enum(sources), "lookup": enum(lookups)})

@@ -58,9 +58,10 @@ class Pattern(ABC, Generic[Params]):
     cues: ClassVar[tuple[str, ...]] = ()
     """Words in a task's description that suggest this pattern (for ranking the menu)."""
     parameters: ClassVar[type[BaseModel]]
-    day_rows_only: ClassVar[bool] = False
-    """Whether it always reads only the rows of the logical date or interval (ranked
-    after the others when the words do not speak of a date)."""
+    all_rows_alternative: ClassVar[str | None] = None
+    """The pattern that does the same over every row, where this one always reads only
+    the rows of the logical date or interval: ranked just before this one when the
+    words do not speak of a date."""
 
     def applies(self, ctx: TaskContext) -> bool:
         """Whether the task's inputs allow this pattern at all (say, two tables to union)."""

@@ -172,9 +172,8 @@ def filter_budget(ctx: TaskContext, scope: Scope) -> int:
     ]
     nulls = sum(cue in text.lowered for cue in NULL_CUES)
     comparisons = sum(
-        word in text.stem_set
-        for word in ("above", "below", "over", "under", "least", "most", "than")
-    )
+        word in text.stem_set for word in ("above", "below", "over", "under", "than")
+    ) + sum(phrase in text.lowered for phrase in ("at least", "at most"))
     return min(
         MAX_FILTERS, len(text.quoted) + len(text.codes) + len(booleans) + nulls + comparisons
     )

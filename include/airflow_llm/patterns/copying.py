@@ -155,7 +155,7 @@ class CopyInterval(Pattern[CopyParameters]):
     )
     cues: ClassVar[tuple[str, ...]] = ("copy", "load", "stage", "extract", "new", "day's")
     parameters: ClassVar[type[BaseModel]] = CopyParameters
-    day_rows_only: ClassVar[bool] = True
+    all_rows_alternative: ClassVar[str | None] = "snapshot"
 
     def applies(self, ctx: TaskContext) -> bool:
         return any(time_labels(ctx, Scope.of([relation])) for relation in ctx.relations)
