@@ -12,18 +12,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import httpx
 import pytest
 from airflow_client.client.api.asset_api import AssetApi
 
 from airflow_llm.deployment import incidents_asset
 from airflow_llm.embedded.config import free_port_block
-from airflow_llm.embedded.process import ManagedProcess
 from airflow_llm.healing.announce import post_event
 from airflow_llm.monitoring.monitor import api_client, api_token
+from tests.airflow_api_server import AIRFLOW, running_api_server
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,26 +45,9 @@ def test_an_incident_becomes_an_event_of_the_heal_dags_asset(tmp_path: Path) -> 
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
     }
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([airflow, "dags", "reserialize"], env=env, check=True, capture_output=True)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    server = ManagedProcess(
-        name="api-server",
-        argv=[airflow, "api-server", "-H", "127.0.0.1", "-p", str(port), "-w", "1"],
-        is_ready=ready,
-        state_dir=tmp_path / "state",
-        env=env,
-    )
-    server.start()
-    try:
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([AIRFLOW, "dags", "reserialize"], env=env, check=True, capture_output=True)
+    with running_api_server(env, port, tmp_path / "state") as url:
         incident = "s3://airflow-llm/incidents/orders/r.stage.-1.try1/incident.json"
         posted = post_event(url, USER, PASSWORD, incident)
         api = AssetApi(api_client(url, api_token(url, USER, PASSWORD)))
@@ -76,8 +57,6 @@ def test_an_incident_becomes_an_event_of_the_heal_dags_asset(tmp_path: Path) -> 
             if a.name == incidents_asset().name
         )
         events = api.get_asset_events(asset_id=asset.id).asset_events
-    finally:
-        server.stop()
     assert posted["extra"]["incident"] == incident
     assert [event.extra["incident"] for event in events] == [incident]
     assert [dag.dag_id for dag in asset.scheduled_dags] == ["airflow_llm_heal"]

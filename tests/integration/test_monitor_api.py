@@ -21,15 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from airflow_llm.cli import main
 from airflow_llm.embedded.config import free_port_block
-from airflow_llm.embedded.process import ManagedProcess
 from airflow_llm.monitoring import PerformanceMonitor
 from airflow_llm.monitoring.monitor import MonitorError, api_client, api_token
 from airflow_llm.monitoring.slots import SlotCatalog, SlotPrice
+from tests.airflow_api_server import AIRFLOW, running_api_server
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "monitoring"
@@ -92,8 +91,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         "AIRFLOW__API__MAXIMUM_PAGE_LIMIT": "2",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
     }
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
     ran = subprocess.run(
         [sys.executable, str(FIXTURES / "run_dags.py"), json.dumps(RUNS)],
         env=env,
@@ -102,26 +100,8 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         text=True,
     )
     recorded = json.loads(ran.stdout.split("RUNS ", 1)[1])
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    server = ManagedProcess(
-        name="api-server",
-        argv=[airflow, "api-server", "-H", "127.0.0.1", "-p", str(port), "-w", "1"],
-        is_ready=ready,
-        state_dir=home / "state",
-        env=env,
-    )
-    server.start()
-    try:
+    with running_api_server(env, port, home / "state") as url:
         yield ApiServer(url, recorded[:4])
-    finally:
-        server.stop()
 
 
 def _compute_usd(run: dict[str, Any]) -> float:
