@@ -6,16 +6,13 @@ generator version, models, prompts, strategy, patterns and gates (or, for a spec
 does not parse, its bytes and the generator version). The next run skips a spec whose
 fingerprint still equals the recorded one, as it skips an unchanged published spec,
 until one of them changes or a run is forced. Publishing the spec removes its record.
-
-The records also tell a person which specs are rejected now, and why, without reading
-every report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -69,17 +66,6 @@ def standing_rejection(
 def clear_rejection(client: Any, bucket: str, environment: str, spec_uri: str) -> None:
     """Forget the spec's rejection (it was published)."""
     client.delete_object(Bucket=bucket, Key=rejection_key(environment, spec_uri))
-
-
-def rejections(client: Any, bucket: str, environment: str) -> Iterator[dict[str, Any]]:
-    """Every rejection record of ``environment`` (a spec rejected and not published since)."""
-    pages = client.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=f"{PREFIX}{environment}/"
-    )
-    for page in pages:
-        for entry in page.get("Contents", []):
-            body = client.get_object(Bucket=bucket, Key=entry["Key"])["Body"]
-            yield json.loads(body.read())
 
 
 def _json_normal(value: Mapping[str, Any]) -> dict[str, Any]:
