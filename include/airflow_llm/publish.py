@@ -100,7 +100,7 @@ def read_manifest(client: Any, bucket: str, prefix: str) -> tuple[str | None, st
     try:
         response = client.get_object(Bucket=bucket, Key=prefix + MANIFEST)
     except ClientError as error:
-        if _is_missing(error):
+        if is_missing(error):
             return None, None
         raise
     return response["Body"].read().decode(), response["ETag"]
@@ -173,8 +173,9 @@ def _is_conflict(error: ClientError) -> bool:
     return bool(error.response["Error"]["Code"] in _CONFLICT_CODES)
 
 
-def _is_missing(error: ClientError) -> bool:
-    return bool(error.response["Error"]["Code"] in ("NoSuchKey", "404"))
+def is_missing(error: ClientError) -> bool:
+    """Whether an S3 error says the object does not exist."""
+    return bool(error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"))
 
 
 def _put_if(client: Any, bucket: str, key: str, body: str, **condition: str) -> str | None:
@@ -228,7 +229,7 @@ def _held_lease(client: Any, bucket: str, key: str) -> tuple[str | None, str, fl
     try:
         held = client.get_object(Bucket=bucket, Key=key)
     except ClientError as error:
-        if _is_missing(error):
+        if is_missing(error):
             return None
         raise
     try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from airflow_llm.publish import is_missing
 from airflow_llm.validate.findings import sha256_text
 
 PREFIX = "rejections/"
@@ -56,7 +57,7 @@ def standing_rejection(
     try:
         body = client.get_object(Bucket=bucket, Key=rejection_key(environment, spec_uri))["Body"]
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        if is_missing(error):
             return None
         raise
     record: dict[str, Any] = json.loads(body.read())

@@ -386,10 +386,11 @@ def prepare(
 def _parse(uri: str, ctx: FlowContext) -> tuple[str, PipelineSpec | SpecError]:
     """The spec's bytes' sha256, and the spec or why it is invalid."""
     data = ObjectStoragePath(uri, conn_id=ctx.conn_id).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
     try:
-        return hashlib.sha256(data).hexdigest(), parse_spec(data, uri)
+        return digest, parse_spec(data, uri)
     except SpecError as error:
-        return hashlib.sha256(data).hexdigest(), error
+        return digest, error
 
 
 def _prepare_one(

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from airflow_llm.publish import MANIFEST, bundle_identity, manifest_sha256
+from airflow_llm.publish import MANIFEST, bundle_identity, is_missing, manifest_sha256
 
 BUNDLES, VERSIONS, REPORTS = "bundles/", "bundle-versions/", "reports/"
 _CLAIMED_NAME = re.compile(r"^(?P<run>.+)-(?P<environment>[a-z][a-z0-9_]*)-[0-9a-f]{8}$")
@@ -95,7 +95,7 @@ class BucketReader:
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except ClientError as error:
-            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            if is_missing(error):
                 return None
             raise
         return str(body.decode(errors="replace"))
