@@ -23,8 +23,7 @@ from airflow_llm.hybrid import forced_properties
 from airflow_llm.llm.answers import parse_json_object
 from airflow_llm.llm.client import ChatRequest, ChatResponse, ModelClient
 from airflow_llm.patterns.base import choices, enum, obj
-from airflow_llm.patterns.images import stated_images
-from airflow_llm.patterns.operators import NAMED_OPERATOR
+from airflow_llm.patterns.operators import named_operators
 from airflow_llm.plan_steps import StepCandidate
 from airflow_llm.prompts import render_prompt
 from airflow_llm.spec import RESERVED_TASK_NAMES, PipelineSpec, TaskKind
@@ -191,9 +190,7 @@ def cued_kinds(step: StepCandidate, others: Sequence[str] = ()) -> Sequence[str]
     text = step.text
     for name in others:
         text = re.sub(rf"(?<![\w]){re.escape(name)}(?![\w])", " ", text, flags=re.I)
-    operated = {kind for op in NAMED_OPERATOR.findall(text) for kind in operator_kinds(op)}
-    if stated_images(text):  # a container image runs it: DockerOperator
-        operated.add("python")
+    operated = {kind for op in named_operators(text) for kind in operator_kinds(op)}
     if len(operated) == 1:
         return sorted(operated)
     scores = {
