@@ -17,7 +17,8 @@ export AIRFLOW_LLM_STATE_DIR := $(CURDIR)/.services
 export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
 export AIRFLOW_LLM_WORK_DIR := $(CURDIR)/.cache/airflow-llm
 
-.PHONY: venv test pytest browser lint format demo eval bench up down services-up services-down services-status lock clean
+.PHONY: venv test pytest browser lint format demo eval bench up down services-up services-down services-status lock clean \
+	cluster-prerequisites cluster-up cluster-down cluster-status
 
 venv: $(VENV)/.installed
 
@@ -77,6 +78,39 @@ down:
 
 services-status: venv
 	$(BIN)/airflow-llm services status
+
+# A local cluster (docs/cluster.md): PostgreSQL, Redis, the scheduler, dag-processor,
+# triggerer, API server (http://127.0.0.1:18090) and two Celery workers beside the embedded
+# servers, with state, logs and pid files in .cluster/ and ports of its own, so it runs
+# beside `make up`. `make cluster-down` stops exactly what `make cluster-up` started.
+CLUSTER_DIR ?= $(CURDIR)/.cluster
+CLUSTER_S3_PORT ?= 9341
+CLUSTER_MODEL_PORT ?= 9091
+CLUSTER_API_PORT ?= 18090
+CLUSTER_ENV = AIRFLOW_LLM_STATE_DIR=$(CLUSTER_DIR) AIRFLOW_LLM_S3_PORT=$(CLUSTER_S3_PORT) \
+	AIRFLOW_LLM_MODEL_PORT=$(CLUSTER_MODEL_PORT) AIRFLOW_LLM_AIRFLOW_PORT=$(CLUSTER_API_PORT)
+
+# PostgreSQL and Redis (Debian's packages): installed when missing and root; otherwise a
+# message says what to install.
+cluster-prerequisites:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+	  || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "the cluster needs$$missing: apt-get install$$missing (as root)" >&2; exit 1; fi; \
+	fi
+
+cluster-up: venv cluster-prerequisites
+	$(CLUSTER_ENV) $(BIN)/airflow-llm cluster up
+
+cluster-down:
+	@if [ -x $(BIN)/airflow-llm ]; then $(CLUSTER_ENV) $(BIN)/airflow-llm cluster down; fi
+
+cluster-status: venv
+	$(CLUSTER_ENV) $(BIN)/airflow-llm cluster status
 
 # Starts the embedded services that are not running yet, uploads specs/ to the bucket,
 # runs the spec -> bundle DAG with dag.test(), prints a summary, copies bundles and

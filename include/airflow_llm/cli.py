@@ -1,8 +1,8 @@
 """The ``airflow-llm`` command line.
 
 Subcommands: ``generate``, ``plan``, ``validate``, ``validate-spec``, ``schema``,
-``serve-model``, ``services``, ``setup-tiktoken``, ``demo``, ``eval``, ``monitor`` and
-``cost``. Exit codes:
+``serve-model``, ``services``, ``up``, ``down``, ``cluster``, ``setup-tiktoken``, ``demo``,
+``eval``, ``monitor`` and ``cost``. Exit codes:
 0 success, 1 failure (such as a bundle that did not pass validation), 2 invalid input
 (such as an invalid spec or configuration file).
 """
@@ -90,6 +90,14 @@ def _parser() -> argparse.ArgumentParser:
     up.set_defaults(run=_up)
     down = commands.add_parser("down", help="stop what `up` started")
     down.set_defaults(run=_down)
+
+    cluster = commands.add_parser(
+        "cluster", help="a local CeleryExecutor cluster on PostgreSQL and Redis (docs/cluster.md)"
+    )
+    cluster.add_argument("action", choices=["up", "down", "status"])
+    cluster.add_argument("--settings", type=Path, default=Path("airflow_settings.yaml"))
+    cluster.add_argument("--dags", type=Path, default=Path("dags"))
+    cluster.set_defaults(run=_cluster)
 
     tiktoken = commands.add_parser("setup-tiktoken", help="install tiktoken encodings offline")
     tiktoken.add_argument("--cache-dir", type=Path, help="default: $TIKTOKEN_CACHE_DIR")
@@ -459,6 +467,27 @@ def _down(args: argparse.Namespace) -> int:
     airflow = airflow_process(Path("airflow_settings.yaml"), config, Path("dags"))
     for process in [airflow, *reversed(EmbeddedServices(config).all())]:
         print(f"{process.name}: {'stopped' if process.stop() else 'not running'}")
+    return EXIT_OK
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from airflow_llm.cluster.config import ClusterConfig
+    from airflow_llm.cluster.processes import Cluster
+
+    config = ClusterConfig.from_env()
+    cluster = Cluster(config, args.settings, args.dags)
+    if args.action == "up":
+        cluster.up()
+        passwords = config.state_dir / "airflow" / "simple_auth_manager_passwords.json.generated"
+        print(f"Airflow UI and API: {config.api_url}  (user admin; password in {passwords})")
+        services = config.services
+        print(f"drop specs into s3://{services.bucket}/specs/ at {services.s3_endpoint}")
+    elif args.action == "down":
+        for name, stopped in cluster.down():
+            print(f"{name}: {'stopped' if stopped else 'not running'}")
+    else:
+        for name, pid in cluster.status():
+            print(f"{name}: {f'running (pid {pid})' if pid else 'not running'}")
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,12 @@ def airflow_process(settings_file: Path, config: EmbeddedConfig, dags_dir: Path)
 def prepare_metadata(settings_file: Path, config: EmbeddedConfig, dags_dir: Path) -> None:
     """Migrate the metadata database and create the pools of the settings file."""
     environment = {**os.environ, **local_environment(settings_file, config, dags_dir)}
+    migrate_and_create_pools(settings_file, environment)
+
+
+def migrate_and_create_pools(settings_file: Path, environment: Mapping[str, str]) -> None:
+    """``airflow db migrate`` and the pools of the settings file, for the Airflow that
+    ``environment`` configures."""
     airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run([airflow, "db", "migrate"], env=environment, check=True, capture_output=True)
     for pool in yaml.safe_load(settings_file.read_text())["airflow"].get("pools", []):
