@@ -138,6 +138,22 @@ def _or_single_string(schema: dict[str, Any]) -> None:
 StrList = Annotated[
     list[str], BeforeValidator(_one_or_many), Field(json_schema_extra=_or_single_string)
 ]
+
+
+def _asset_reference(value: str) -> str:
+    """Refuse what Airflow refuses as an Asset name or URI."""
+    if value in ("self", "context") or value.lower().startswith("airflow://"):
+        raise PydanticCustomError(
+            "asset", "'{value}' is reserved by Airflow for Assets", {"value": value}
+        )
+    return value
+
+
+AssetReference = Annotated[
+    str,
+    Field(min_length=1, max_length=1500, description="an Airflow Asset's name or URI"),
+    AfterValidator(_asset_reference),
+]
 EmailAddress = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
 EmailList = Annotated[
     list[EmailAddress], BeforeValidator(_one_or_many), Field(json_schema_extra=_or_single_string)
@@ -410,6 +426,13 @@ class PipelineSpec(_Model):
     name: Name = Field(description="the DAG id: lower snake_case, 1-64 chars")
     description: str = Field(min_length=1, description="what the pipeline does, in plain words")
     schedule: str | None = Field(default=None, description="cron expression or preset (@daily)")
+    upstream_assets: Annotated[
+        list[AssetReference], BeforeValidator(_one_or_many), Field(max_length=20)
+    ] = Field(
+        default_factory=list,
+        description="Airflow Assets (names or URIs) whose updates trigger the pipeline, all "
+        "of them; with a schedule too, it runs on either",
+    )
     owners: StrList = Field(default_factory=lambda: ["airflow"])
     stakeholders: EmailList = Field(
         default_factory=list,
@@ -442,6 +465,17 @@ class PipelineSpec(_Model):
         raise PydanticCustomError(
             "schedule", "not a cron expression or one of {presets}", {"presets": presets}
         )
+
+    @model_validator(mode="after")
+    def _assets_combine_with_a_timetable(self) -> PipelineSpec:
+        if self.upstream_assets and self.schedule in ("@once", "@continuous"):
+            message = (
+                f"{self.schedule!r} cannot be combined with upstream_assets; use a cron "
+                "expression or another preset"
+            )
+            problem = _problem(("schedule",), "schedule", message, self.schedule)
+            raise ValidationError.from_exception_data(type(self).__name__, [problem])
+        return self
 
     @field_validator("dialect")
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from airflow_llm.schedule_words import stated_assets, stated_schedule
 from airflow_llm.spec import (
     COLUMN_PATTERN,
     EMAIL_PATTERN,
@@ -223,7 +224,8 @@ def _top_level_mapping(document: YamlDocument, source: str) -> dict[str, Any]:
 
 
 def _markdown_fields(text: str, source: str) -> tuple[YamlDocument | None, dict[str, Any]]:
-    """Front matter (if any) gives the fields; the body is the description."""
+    """Front matter (if any) gives the fields; the body is the description, and the
+    schedule and upstream Assets it states where the front matter gives none."""
     lines = text.splitlines()
     document: YamlDocument | None = None
     fields: dict[str, Any] = {}
@@ -247,6 +249,8 @@ def _markdown_fields(text: str, source: str) -> tuple[YamlDocument | None, dict[
             message = "given both in front matter and as the Markdown body; keep one"
             raise SpecError([SpecProblem(source, line, "description", message)])
         fields["description"] = body
+        fields.setdefault("schedule", stated_schedule(body))
+        fields.setdefault("upstream_assets", stated_assets(body))
     if "name" not in fields:
         name = _title_name(lines[body_start:]) or name_from_file(source)
         if name:

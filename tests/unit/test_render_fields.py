@@ -148,3 +148,30 @@ def test_a_spec_without_stakeholders_or_requests_renders_neither(tmp_path: Path)
     assert all(not task.on_failure_callback for task in dag.tasks)
     assert all(task.executor_config == {} for task in dag.tasks)
     assert "Stakeholders" not in dag.doc_md
+
+
+@pytest.mark.parametrize(
+    ("schedule", "assets", "timetable", "expression"),
+    [
+        ("@daily", [], "CronDataIntervalTimetable", "0 0 * * *"),
+        (None, ["s3://lake/orders/", "orders_landed"], "AssetTriggeredTimetable", None),
+        ("0 6 * * 1-5", ["orders_landed"], "AssetOrTimeSchedule", "0 6 * * 1-5"),
+    ],
+)
+def test_the_schedule_and_upstream_assets_are_the_dags_timetable(
+    tmp_path: Path,
+    schedule: str | None,
+    assets: list[str],
+    timetable: str,
+    expression: str | None,
+) -> None:
+    spec = SPEC.model_copy(update={"schedule": schedule, "upstream_assets": assets})
+    dag = parsed(spec, tmp_path)
+    assert type(dag.timetable).__name__ == timetable
+    cron = getattr(dag.timetable, "timetable", dag.timetable)
+    assert getattr(cron, "_expression", getattr(cron, "expression", None)) == expression
+    condition = getattr(dag.timetable, "asset_condition", None)
+    names = [asset.name for asset in getattr(condition, "objects", [])]
+    assert names == assets, "every upstream Asset, all of them needed"
+    restored = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    assert type(restored.timetable).__name__ == timetable, "as the scheduler stores it"

@@ -172,13 +172,15 @@ def render_dag_file(
         )
     if spec.stakeholders:
         imports.append("from airflow.providers.smtp.notifications.smtp import SmtpNotifier")
-    standard, third_party = sorted_imports(imports)
+    schedule, schedule_imports = schedule_source(spec)
+    standard, third_party = sorted_imports([*imports, *schedule_imports])
     exits = {name: ([name, *bound.followers()])[-1] for name, bound in operators.items()}
     source = (
         _environment()
         .get_template("dag.py.j2")
         .render(
             spec=spec,
+            schedule=schedule,
             tasks=ordered,
             edges=[(exits.get(up, up), task.name) for task in ordered for up in task.depends_on],
             downstream=downstream,
@@ -222,6 +224,22 @@ def after_a_branch(tasks: Sequence[TaskSpec]) -> set[str]:
     graph = {task.name: list(task.depends_on) for task in tasks}
     branches = {task.name for task in tasks if task.kind == "branch"}
     return {task.name for task in tasks if reachable(task.name, graph) & branches}
+
+
+def schedule_source(spec: PipelineSpec) -> tuple[str, list[str]]:
+    """The DAG's ``schedule`` argument as source, and the imports it needs: the spec's
+    cron or preset; its upstream Assets (a run once all of them are updated); both, an
+    ``AssetOrTimeSchedule`` that runs on either."""
+    if not spec.upstream_assets:
+        return repr(spec.schedule), []
+    assets = f"[{', '.join(f'Asset({name!r})' for name in spec.upstream_assets)}]"
+    if spec.schedule is None:
+        return assets, ["from airflow.sdk import Asset"]
+    timetable = f"CronTriggerTimetable({spec.schedule!r}, timezone='UTC')"
+    return (
+        f"AssetOrTimeSchedule(timetable={timetable}, assets={assets})",
+        ["from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable"],
+    )
 
 
 def sorted_imports(lines: Iterable[str]) -> tuple[list[str], list[str]]:
