@@ -21,7 +21,13 @@ from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from airflow_llm.deployment import BUNDLES_ALIAS, ENVIRONMENTS, bundle_asset, incidents_asset
+from airflow_llm.deployment import (
+    BUNDLES_ALIAS,
+    ENVIRONMENTS,
+    LLM_QUEUE,
+    bundle_asset,
+    incidents_asset,
+)
 
 POLL = os.environ.get("AIRFLOW_LLM_HEAL_POLL_SCHEDULE", "*/10 * * * *")
 TARGET = ENVIRONMENTS[0]
@@ -37,7 +43,12 @@ def incidents() -> list[str]:
     return pending(ctx.s3(), ctx.bucket)
 
 
-@task(outlets=[BUNDLES_ALIAS], map_index_template="{{ label }}", multiple_outputs=False)
+@task(
+    outlets=[BUNDLES_ALIAS],
+    queue=LLM_QUEUE,
+    map_index_template="{{ label }}",
+    multiple_outputs=False,
+)
 def heal(incident_uri: str) -> dict[str, Any]:
     """Diagnose one incident and apply its fix; announce a healed version."""
     from airflow_llm.healing.agent import heal_incident

@@ -17,7 +17,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import dag, get_current_context, task
 
-from airflow_llm.deployment import BUNDLES_ALIAS, ENVIRONMENTS, bundle_asset
+from airflow_llm.deployment import BUNDLES_ALIAS, ENVIRONMENTS, GATES_QUEUE, bundle_asset
 
 REQUIRE_APPROVAL = os.environ.get("AIRFLOW_LLM_REQUIRE_APPROVAL", "false").lower() == "true"
 SOURCE = ENVIRONMENTS[0]
@@ -43,7 +43,12 @@ def published_versions() -> list[dict[str, Any]]:
 def promote_to(target: str) -> Any:
     """A task promoting one version into ``target`` (mapped over the versions)."""
 
-    @task(task_id=f"promote_to_{target}", outlets=[BUNDLES_ALIAS], multiple_outputs=False)
+    @task(
+        task_id=f"promote_to_{target}",
+        outlets=[BUNDLES_ALIAS],
+        queue=GATES_QUEUE,
+        multiple_outputs=False,
+    )
     def promote(item: dict[str, Any]) -> dict[str, Any]:
         from airflow_llm.promotion import promote as run
         from airflow_llm.stages import context_for_run

@@ -1,9 +1,10 @@
 """The spec -> bundle task graph, shared by the generation and the bulk regeneration DAGs.
 
 Wiring only: each task calls one stage of :mod:`airflow_llm.stages`. Model-bound tasks
-(plan, generate, generate_quality) run in the ``llm_endpoint`` pool and keep up to
-``airflow_llm_batch_concurrency`` requests in flight each: pool slots x that concurrency
-= about twice the endpoint's concurrency keeps the endpoint busy. Tasks that return a
+(plan, generate, generate_quality) go to the LLM queue, the gates to the gates queue
+(:mod:`airflow_llm.queues`). The model-bound ones run in the ``llm_endpoint`` pool and
+keep up to ``airflow_llm_batch_concurrency`` requests in flight each: pool slots x that
+concurrency = about twice the endpoint's concurrency keeps the endpoint busy. Tasks that return a
 dict say ``multiple_outputs=False``: TaskFlow would also push each key as an XCom of its
 own, one API call each.
 """
@@ -15,7 +16,7 @@ from typing import Any
 from airflow.sdk import get_current_context, task
 
 from airflow_llm.connections import S3_CONN_ID
-from airflow_llm.deployment import BUNDLES_ALIAS, bundle_asset
+from airflow_llm.deployment import BUNDLES_ALIAS, GATES_QUEUE, LLM_QUEUE, bundle_asset
 
 LLM_POOL = "llm_endpoint"
 SUMMARY_KEYS = ("uri", "environment", "pipeline", "status", "reason", "bundle_uri", "report_uri")
@@ -54,7 +55,7 @@ def prepare(spec_uris: Any, environments: Any) -> list[dict[str, Any]]:
     return ready
 
 
-@task(pool=LLM_POOL)
+@task(pool=LLM_POOL, queue=LLM_QUEUE)
 def plan(prepared: Any) -> list[dict[str, Any]]:
     """Give every ready spec its tasks (the planner for description-only specs)."""
     from airflow_llm.stages import plan as run
@@ -78,7 +79,7 @@ def split_suites(planned: Any) -> list[list[dict[str, str]]]:
     return run(list(planned), _ctx().batch_size)[1]
 
 
-@task(pool=LLM_POOL, map_index_template="{{ label }}")
+@task(pool=LLM_POOL, queue=LLM_QUEUE, map_index_template="{{ label }}")
 def generate(batch: list[dict[str, str]]) -> list[dict[str, Any]]:
     """Answer, validate and repair one batch of tasks' artifacts."""
     from airflow_llm.stages import generate as run
@@ -103,7 +104,7 @@ def assemble(planned: dict[str, Any]) -> dict[str, Any]:
     return run(planned, _ctx())
 
 
-@task(map_index_template="{{ label }}", multiple_outputs=False)
+@task(queue=GATES_QUEUE, map_index_template="{{ label }}", multiple_outputs=False)
 def gate(assembled: dict[str, Any]) -> dict[str, Any]:
     """Gate one bundle: types, sandboxed import, structure, smoke run on sample data."""
     from airflow_llm.stages import gate as run

@@ -18,6 +18,7 @@ from airflow_llm.cluster.postgres import database_url
 from airflow_llm.connections import S3_CONN_ID, conn_env_var
 from airflow_llm.embedded.airflow_local import local_environment
 from airflow_llm.embedded.config import EmbeddedConfig
+from airflow_llm.queues import GATES_QUEUE_VARIABLE, LLM_QUEUE_VARIABLE
 
 CLUSTER_DEFAULTS = {
     "AIRFLOW_LLM_STATE_DIR": ".cluster",
@@ -30,8 +31,6 @@ it runs beside ``make up`` and ``make services-up``."""
 METADATA_DB = "airflow"
 WAREHOUSE_DB = "warehouse"
 """The cluster's local warehouse: a database of its PostgreSQL server."""
-LLM_QUEUE_VARIABLE = "AIRFLOW_LLM_QUEUE_LLM"
-GATES_QUEUE_VARIABLE = "AIRFLOW_LLM_QUEUE_GATES"
 
 
 @dataclass(frozen=True)
