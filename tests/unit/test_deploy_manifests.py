@@ -6,14 +6,16 @@
   they validate against that chart's values.schema.json, with every object the schema
   lists properties for closed to other keys (the chart leaves some open, the top level
   among them, where Helm would silently ignore a typo).
-- The Compose file parses, its services are exactly those docs/deploy.md lists, and it
-  validates against the Compose Specification's JSON schema.
+- The Compose file, resolved the way ``docker compose config`` resolves it (merge keys,
+  variables from .env.example), validates against the Compose Specification
+  (compose-spec's parser, strict: unknown keys fail), and its services are exactly those
+  docs/deploy.md lists.
 - The three agree with the product: the same connections, Secrets and model names.
 
-The two third-party schemas are not in this repository: they are read from
+The chart's schema is a third-party file not in this repository: it is read from
 ``../shared/deploy-schemas`` (or ``$AIRFLOW_LLM_DEPLOY_SCHEMAS``), checked against the
-sha256 of the pinned version, and the tests that need them skip, naming the source,
-where they are absent.
+sha256 of the pinned version, and the tests that need it skip, naming the source, where
+it is absent.
 """
 
 from __future__ import annotations
@@ -34,13 +36,16 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from compose_spec import PyCompose
 
 from airflow_llm.connections import conn_env_var
+from tests.compose_interpolation import InterpolationError, interpolate, read_env_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 HELM = DEPLOY / "helm"
 COMPOSE_FILE = DEPLOY / "compose" / "docker-compose.yaml"
+COMPOSE_ENV_EXAMPLE = COMPOSE_FILE.parent / ".env.example"
 DOCS_PAGE = REPO_ROOT / "docs" / "deploy.md"
 
 KUBERNETES_VERSION = "1.33"
@@ -82,12 +87,6 @@ CHART_SCHEMA = PinnedSchema(
     "chart/values.schema.json of apache/airflow at commit "
     "2ff2513665855395f0387967e548b86c54c0e52b (branch chart/v1-2x-test: "
     "'Add RELEASE_NOTES.rst and Chart.yaml changes for 1.21.0')",
-)
-COMPOSE_SCHEMA = PinnedSchema(
-    "compose-spec/compose-spec.json",
-    "1f91e091f16b2dd50ab8860e02bb391d22df553d91c145eacedb1b6eff9c3f0e",
-    "schema/compose-spec.json of compose-spec/compose-spec at commit "
-    "a08f8d51631b7127ddac3d2c65537db429d0f1d0",
 )
 
 EXECUTOR_FILES = ("values-celery.yaml", "values-kubernetes.yaml")
@@ -216,6 +215,26 @@ def product_connection_ids() -> set[str]:
 def compose_file() -> dict[str, Any]:
     """The Compose file, parsed (YAML merge keys resolved)."""
     return load_yaml(COMPOSE_FILE)
+
+
+def compose_config(variables: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The Compose file as ``docker compose config`` resolves it before validating: merge
+    keys resolved, variables interpolated from ``variables`` (default: .env.example)."""
+    if variables is None:
+        variables = read_env_file(COMPOSE_ENV_EXAMPLE)
+    config: dict[str, Any] = interpolate(compose_file(), variables)
+    return config
+
+
+def validated_compose(config: Mapping[str, Any]) -> PyCompose:
+    """``config`` parsed by compose-spec, which refuses anything the Compose
+    Specification does not allow; the error names the file and the field (not the line:
+    compose-spec reads ``config`` dumped again, whose lines are not the file's)."""
+    try:
+        return PyCompose.from_yaml(yaml.safe_dump(dict(config), sort_keys=False))
+    except ValueError as error:
+        message = re.sub(r" at line \d+ column \d+$", "", str(error))
+        raise ValueError(f"{COMPOSE_FILE}: {message}") from error
 
 
 # Kubernetes manifests
@@ -375,19 +394,79 @@ def test_compose_services_are_those_the_docs_list() -> None:
 
 
 def test_compose_file_validates_against_the_compose_specification() -> None:
-    validator = jsonschema.Draft7Validator(COMPOSE_SCHEMA.load())
-    assert [error.message for error in validator.iter_errors(compose_file())] == []
-    broken = compose_file()
-    broken["services"]["airflow-worker"]["comand"] = ["airflow"]
-    assert any("comand" in error.message for error in validator.iter_errors(broken))
+    compose = validated_compose(compose_config())
+    assert compose.service_names() == list(compose_file()["services"])
+    worker = compose.get_service("airflow-worker")
+    assert worker is not None
+    assert worker.image == read_env_file(COMPOSE_ENV_EXAMPLE)["AIRFLOW_LLM_IMAGE"]
 
 
-def test_compose_env_example_sets_every_required_variable() -> None:
-    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?", COMPOSE_FILE.read_text()))
-    example = (COMPOSE_FILE.parent / ".env.example").read_text()
-    defined = set(re.findall(r"^([A-Z0-9_]+)=", example, flags=re.MULTILINE))
-    assert required, f"no ${{VAR:?...}} in {COMPOSE_FILE}"
-    assert required <= defined
+@pytest.mark.parametrize(
+    ("service", "key", "value", "field"),
+    [
+        (
+            "airflow-worker",
+            "comand",
+            ["airflow"],
+            "services.airflow-worker: extension key `comand`",
+        ),
+        ("s3", "ports", [{"target": "s3", "published": 8333}], "services.s3.ports[0].target:"),
+        ("s3", "ports", ["8333:http"], "services.s3.ports[0]: error parsing port"),
+        (
+            "airflow-worker-gates",
+            "mem_limit",
+            "10 gigs",
+            "services.airflow-worker-gates.mem_limit:",
+        ),
+    ],
+)
+def test_a_compose_file_the_specification_refuses_fails(
+    service: str, key: str, value: Any, field: str
+) -> None:
+    config = compose_config()
+    config["services"][service][key] = value
+    with pytest.raises(ValueError, match=re.escape(field)):
+        validated_compose(config)
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_an_unset_required_compose_variable_fails(value: str | None) -> None:
+    variables = read_env_file(COMPOSE_ENV_EXAMPLE)
+    if value is None:
+        del variables["POSTGRES_PASSWORD"]
+    else:
+        variables["POSTGRES_PASSWORD"] = value
+    with pytest.raises(
+        InterpolationError,
+        match=r"\.environment\.\w+: required variable POSTGRES_PASSWORD is missing",
+    ):
+        compose_config(variables)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("${SET}/$SET/${UNSET}$UNSET", "on/on/"),
+        ("${SET:-d} ${EMPTY:-d} ${UNSET:-d}", "on d d"),
+        ("${SET-d} ${EMPTY-d} ${UNSET-d}", "on  d"),
+        ("${SET:+r} ${EMPTY:+r} ${EMPTY+r} ${UNSET+r}", "r  r "),
+        ("${EMPTY?e}${SET:?e}", "on"),
+        ("$$SET $${SET}", "$SET ${SET}"),
+    ],
+)
+def test_compose_interpolation_follows_the_specification(text: str, expected: str) -> None:
+    assert interpolate({"key": text}, {"SET": "on", "EMPTY": ""}) == {"key": expected}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["${UNSET:?e}", "${EMPTY:?e}", "${UNSET?e}", "5$", "${A:-${B}}"],  # nesting: unsupported
+)
+def test_compose_interpolation_fails_on_an_unset_required_variable_or_bad_syntax(
+    text: str,
+) -> None:
+    with pytest.raises(InterpolationError, match="key"):
+        interpolate({"key": text}, {"EMPTY": ""})
 
 
 def test_compose_defines_the_product_connections() -> None:
