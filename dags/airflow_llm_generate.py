@@ -8,8 +8,9 @@ Specs whose published bundle is up to date are skipped; invalid ones get a repor
 under ``reports/`` and never stop the others.
 
 Triggers: a manual run (params: ``spec_uris`` or ``prefix``, ``environment``,
-``force``), a change to the specs Asset (an S3 event notification through SQS, when
-``AIRFLOW_LLM_SPECS_QUEUE_URL`` is set), and polling for stores without
+``force``), a change to the specs Asset (an S3 event notification of a spec created
+under ``specs/``, through SQS, when ``AIRFLOW_LLM_SPECS_QUEUE_URL`` is set; other
+messages are logged and dropped), and polling for stores without
 notifications (``AIRFLOW_LLM_POLL_SCHEDULE``, default every 10 minutes), which only
 processes new or changed specs.
 """
@@ -23,7 +24,7 @@ from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from airflow_llm.connections import S3_CONN_ID
-from airflow_llm.deployment import ENVIRONMENTS, specs_uri
+from airflow_llm.deployment import BUCKET, ENVIRONMENTS, SPECS_PREFIX, specs_uri
 from airflow_llm.flow import discover, generation_flow
 
 QUEUE_URL = os.environ.get("AIRFLOW_LLM_SPECS_QUEUE_URL")
@@ -33,9 +34,16 @@ POLL = os.environ.get("AIRFLOW_LLM_POLL_SCHEDULE", "*/10 * * * *")
 def _specs_asset() -> Asset:
     if not QUEUE_URL:
         return Asset(name="airflow_llm_specs", uri=specs_uri())
-    from airflow.providers.amazon.aws.triggers.sqs import SqsSensorTrigger
+    from airflow_llm.spec_events import SpecDropTrigger
 
-    trigger = SqsSensorTrigger(sqs_queue=QUEUE_URL, aws_conn_id=S3_CONN_ID, waiter_delay=30)
+    trigger = SpecDropTrigger(
+        sqs_queue=QUEUE_URL,
+        aws_conn_id=S3_CONN_ID,
+        bucket=BUCKET,
+        prefix=SPECS_PREFIX,
+        wait_time_seconds=20,  # long polling: a drop reaches the trigger when SQS has it
+        waiter_delay=5,
+    )
     watcher = AssetWatcher(name="airflow_llm_specs_sqs", trigger=trigger)
     return Asset(name="airflow_llm_specs", uri=specs_uri(), watchers=[watcher])
 
