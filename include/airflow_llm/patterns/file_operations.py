@@ -100,6 +100,22 @@ def as_number(name: str) -> exp.Expr:
     return exp.TryCast(this=column(name), to=exp.DataType.build("DOUBLE"))
 
 
+def is_number(value: str | int | float) -> bool:
+    """Whether a stated value is a number (compared with a column as numbers)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def compare(left: exp.Expr, comparison: Comparison, value: str | int | float) -> exp.Expr:
+    """``left`` compared so with the literal ``value``."""
+    return _COMPARISONS[comparison](this=left, expression=literal(value))
+
+
+def compared(name: str, comparison: Comparison, value: str | int | float) -> exp.Expr:
+    """Column ``name`` compared so with ``value``: as numbers when the value is one (a
+    value that is no number is NULL), else as text."""
+    return compare(as_number(name) if is_number(value) else as_text(name), comparison, value)
+
+
 def _replacing(previous: str, name: str, value: exp.Expr) -> exp.Select:
     """``SELECT * REPLACE (value AS "name") FROM previous``."""
     star = exp.Star(replace=[exp.alias_(value, identifier(name))])
@@ -207,9 +223,7 @@ class FilterRows(StrictParameters):
 
     def step(self, previous: str) -> exp.Select:
         """The step's query."""
-        numeric = isinstance(self.value, int | float) and not isinstance(self.value, bool)
-        left = as_number(self.column) if numeric else as_text(self.column)
-        condition = _COMPARISONS[self.comparison](this=left, expression=literal(self.value))
+        condition = compared(self.column, self.comparison, self.value)
         return exp.select(exp.Star()).from_(previous).where(condition)
 
 
@@ -446,6 +460,21 @@ def combined(
             join_type="left" if combine == "left_join" else "inner",
         )
     return query
+
+
+INPUTS = "inputs"
+"""The DuckDB parameter of a list of files read as one (see :func:`stacked`)."""
+
+
+def stacked(file_format: str) -> exp.Query:
+    """The rows of the files at parameter ``$inputs`` (a list, as long as the files
+    there are), all in ``file_format``, stacked by column name: files that may be
+    absent at run time (a path a branch skipped) are left out of the list."""
+    by_name = exp.EQ(this=exp.column("union_by_name"), expression=exp.true())
+    files = exp.Anonymous(
+        this=READERS[file_format], expressions=[exp.Placeholder(this=INPUTS), by_name]
+    )
+    return exp.select(exp.Star()).from_(exp.Table(this=files))
 
 
 def transform_query(

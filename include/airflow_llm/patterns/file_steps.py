@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
@@ -43,7 +43,7 @@ from airflow_llm.patterns.file_words import (
 from airflow_llm.patterns.files import PATH
 from airflow_llm.patterns.linking import Text
 from airflow_llm.patterns.operators import OperatorPattern, Setting
-from airflow_llm.spec import NAME_PATTERN, Column, TaskSpec
+from airflow_llm.spec import NAME_PATTERN, Column, PipelineSpec, TaskSpec, reachable
 
 DUCKDB = "duckdb==2.0.0"
 STANDARD = "apache-airflow-providers-standard==1.21.0"
@@ -65,6 +65,10 @@ _ELSEWHERE = re.compile(
 )
 """Words that say the task's work happens elsewhere: in a container image it runs, or
 in a remote system it reads (an FTP server, an API): not a file task's."""
+
+
+_PULL = "{{{{ ti.xcom_pull(task_ids='{}') }}}}"
+"""A template of the path an upstream file task returned."""
 
 
 def is_task(source: str) -> bool:
@@ -103,13 +107,8 @@ class FileFacts:
 
     @cached_property
     def own_words(self) -> str:
-        """The task's words without the other tasks' names (``from load_orders_csv`` says
-        nothing of this task's files)."""
-        text = self.ctx.task.description
-        for task in self.ctx.spec.tasks or []:
-            if task.name != self.ctx.task.name:
-                text = re.sub(rf"(?<![\w]){re.escape(task.name)}(?![\w])", " ", text)
-        return text
+        """The task's words without the other tasks' names."""
+        return own_words(self.ctx.spec, self.ctx.task)
 
     @cached_property
     def mentions(self) -> list[FileMention]:
@@ -234,6 +233,24 @@ class FileFacts:
         named, common = column_names(self.ctx.task.description, excluded)
         known = [column.name for column in self.known_columns(sources)]
         return Candidates(named, known, common)
+
+
+def own_words(spec: PipelineSpec, task: TaskSpec) -> str:
+    """``task``'s words without the other tasks' names (``from load_orders_csv`` says
+    nothing of its own files)."""
+    text = task.description
+    for other in spec.tasks or []:
+        if other.name != task.name:
+            text = re.sub(rf"(?<![\w]){re.escape(other.name)}(?![\w])", " ", text)
+    return text
+
+
+def skippable(spec: PipelineSpec, names: Sequence[str | None]) -> list[str]:
+    """The tasks among ``names`` that a branch task before them may skip (their files
+    are then absent when the tasks after them run)."""
+    graph = {task.name: list(task.depends_on) for task in spec.tasks or []}
+    branches = {task.name for task in spec.tasks or [] if task.kind == "branch"}
+    return [name for name in names if name in graph and reachable(name, graph) & branches]
 
 
 def declared_columns(ctx: TaskContext, path: str) -> Sequence[Column]:
@@ -362,13 +379,35 @@ def is_about_files(facts: FileFacts, cues: int) -> bool:
     return facts.usable and (facts.about_files or cues > 0) and readable
 
 
-def arguments_of(inputs: Sequence[FileInput], statement: str, summary: str) -> dict[str, Any]:
-    """What a file task's snippet renders: its inputs, statement and docstring."""
+def arguments_of(
+    inputs: Sequence[FileInput],
+    statement: str,
+    summary: str,
+    task: TaskSpec,
+    optional: Collection[str] = (),
+) -> dict[str, Any]:
+    """What a file task's snippet renders: its inputs, statement and docstring. An
+    upstream task right before it passes its file's path as an argument; one further up
+    (a task that writes none in between, such as a branch) through a template that pulls
+    its XCom, as an argument would add an edge the task list does not have. An input of
+    ``optional`` (upstream tasks a branch may skip) may be None."""
+    listed = [
+        {
+            "upstream": found.upstream,
+            "setting": found.setting,
+            "parameter": found.parameter,
+            "pull": (
+                _PULL.format(found.upstream)
+                if found.upstream and found.upstream not in task.depends_on
+                else None
+            ),
+            "optional": found.upstream in optional,
+        }
+        for found in inputs
+    ]
     return {
-        "inputs": [
-            {"upstream": i.upstream, "setting": i.setting, "parameter": i.parameter} for i in inputs
-        ],
-        "upstream": [i for i in inputs if i.upstream],
+        "inputs": listed,
+        "upstream": [found for found in listed if found["upstream"] and not found["pull"]],
         "statement": statement,
         "summary": summary,
     }

@@ -33,6 +33,7 @@ from airflow_llm.patterns.file_operations import (
     input_uses,
     operation_problems,
     output_columns,
+    stacked,
     transform_query,
 )
 from airflow_llm.patterns.file_steps import (
@@ -46,6 +47,7 @@ from airflow_llm.patterns.file_steps import (
     check_source,
     file_inputs,
     is_about_files,
+    skippable,
     source_choice,
     typed_inputs,
 )
@@ -82,9 +84,12 @@ class Rows:
     combine: Combine = "union"
     keys: Sequence[str] = field(default_factory=tuple)
 
-    def statement(self) -> str:
-        """The task's one DuckDB statement."""
-        rows = combined(self.formats, self.combine, self.keys)
+    def statement(self, absent: bool = False) -> str:
+        """The task's one DuckDB statement; when a file may be ``absent`` (a branch
+        skipped the task that writes it), the files there are read as one list."""
+        rows = (
+            stacked(self.formats[0]) if absent else combined(self.formats, self.combine, self.keys)
+        )
         return copy_statement(
             transform_query(rows, self.operations, self.aggregation), self.output_format
         )
@@ -155,7 +160,12 @@ class FileRowsPattern(FilePattern[Params]):
         if found.aggregation is not None:
             steps.append("aggregate")
         summary = f"{', '.join(steps).capitalize()}, write {found.output_format}."
-        return arguments_of(self.file_inputs(params), found.statement(), summary)
+        absent = skippable(spec, found.sources) if len(found.sources) > 1 else []
+        if absent:
+            summary = f"{summary} A file a skipped path did not write is left out."
+        statement = found.statement(bool(absent))
+        inputs = arguments_of(self.file_inputs(params), statement, summary, task, absent)
+        return {**inputs, "stacked": bool(absent)}
 
     def check_rows(self, found: Rows, ctx: TaskContext) -> Relation:
         """Refuse sources no upstream task writes, paths leaving their folder, columns
@@ -396,6 +406,13 @@ class MergeFiles(FileRowsPattern[MergeFilesParameters]):
             require(not params.keys, "a union has no keys: join to use keys")
         else:
             require(bool(params.keys), f"a {params.combine} needs key columns")
+        absent = skippable(ctx.spec, params.sources)
+        if absent:
+            require(
+                params.combine == "union" and len(set(params.input_formats)) == 1,
+                f"a branch may skip {', '.join(absent)}: files that may be absent are only "
+                "stacked (union), all of one format",
+            )
         return self.check_rows(self.rows(params), ctx)
 
 
