@@ -21,6 +21,7 @@ from airflow_llm.patterns.control import BranchOnDate, Marker
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.dag_runs import ExternalTaskSensorPattern
 from airflow_llm.patterns.deduplication import LatestPerKey
+from airflow_llm.patterns.file_branching import BranchOnFile
 from airflow_llm.patterns.file_exports import TableToFile
 from airflow_llm.patterns.file_loads import FileToTable
 from airflow_llm.patterns.file_transforms import FileTransform, MergeFiles
@@ -67,6 +68,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     FileSensorPattern(),
     Marker(),
     BranchOnDate(),
+    BranchOnFile(),
     QueryBatches(),
     LlmOverRows(),
     FileTransform(),

@@ -265,6 +265,17 @@ def _texts(phrase: str, named: Sequence[str]) -> list[tuple[Operation, bool]]:
     return operations
 
 
+def stated_filters(text: str, candidates: Candidates) -> list[FilterRows]:
+    """The comparisons of candidate columns with values that ``text`` states
+    (``risk_score > 0.8``, "amount greater than 5"), in order, each once."""
+    found: list[FilterRows] = []
+    for phrase, clause in phrases(text):
+        for operation, _ in _filters(phrase, clause, candidates):
+            if isinstance(operation, FilterRows) and operation not in found:
+                found.append(operation)
+    return found
+
+
 def _filters(phrase: str, clause: str, candidates: Candidates) -> list[tuple[Operation, bool]]:
     """Comparisons of a candidate column with a value (``price > 10``, "amount greater
     than 5"); ``name='value'`` only after a filter word (else it is a setting)."""

@@ -42,7 +42,7 @@ from airflow_llm.patterns.file_words import (
 )
 from airflow_llm.patterns.files import PATH
 from airflow_llm.patterns.linking import Text
-from airflow_llm.patterns.operators import OperatorPattern, Setting
+from airflow_llm.patterns.operators import OperatorPattern, Setting, lead
 from airflow_llm.spec import NAME_PATTERN, Column, PipelineSpec, TaskSpec, reachable
 
 DUCKDB = "duckdb==2.0.0"
@@ -65,6 +65,10 @@ _ELSEWHERE = re.compile(
 )
 """Words that say the task's work happens elsewhere: in a container image it runs, or
 in a remote system it reads (an FTP server, an API): not a file task's."""
+_NOTIFIES = re.compile(
+    r"\b(?:notif(?:y|ies|ied|ying|ication|ications)|alerting|inform(?:s|ing)?)\b", re.I
+)
+"""Words of a title or objective that tell people something: a notification's."""
 
 
 _PULL = "{{{{ ti.xcom_pull(task_ids='{}') }}}}"
@@ -168,9 +172,11 @@ class FileFacts:
     @property
     def usable(self) -> bool:
         """Words a file pattern may serve: not about S3, a container image or a remote
-        system, no file it cannot read or write."""
+        system, no file it cannot read or write, a title and objective that do not
+        notify people (a notification after file steps is no file step)."""
         text = self.own_words
-        return not mentions_s3(text) and not _ELSEWHERE.search(text) and not self.unreadable
+        elsewhere = mentions_s3(text) or _ELSEWHERE.search(text) or _NOTIFIES.search(lead(text))
+        return not elsewhere and not self.unreadable
 
     def upstream_named(self, task: str) -> Relation | None:
         """The file upstream task ``task`` writes."""

@@ -24,6 +24,7 @@ from airflow_llm.patterns.file_cues import Candidates, detected_aggregation, det
 from airflow_llm.patterns.file_operations import (
     Aggregation,
     Combine,
+    FilterRows,
     Name,
     Operation,
     SelectColumns,
@@ -36,6 +37,7 @@ from airflow_llm.patterns.file_operations import (
     stacked,
     transform_query,
 )
+from airflow_llm.patterns.file_routes import path_filters
 from airflow_llm.patterns.file_steps import (
     FS_HOOK,
     SOURCE,
@@ -167,9 +169,10 @@ class FileRowsPattern(FilePattern[Params]):
         inputs = arguments_of(self.file_inputs(params), statement, summary, task, absent)
         return {**inputs, "stacked": bool(absent)}
 
-    def check_rows(self, found: Rows, ctx: TaskContext) -> Relation:
+    def check_rows(self, found: Rows, ctx: TaskContext, known: Sequence[str] = ()) -> Relation:
         """Refuse sources no upstream task writes, paths leaving their folder, columns
-        neither known nor named by the words; the file written, with its columns."""
+        neither known (or in ``known``) nor named by the words; the file written, with
+        its columns."""
         facts = FileFacts(ctx)
         for source in found.sources:
             check_source(facts, source)
@@ -179,8 +182,8 @@ class FileRowsPattern(FilePattern[Params]):
             f"{found.output!r} is read and written",
         )
         candidates = facts.candidates(found.sources)
-        known = [*candidates.all, *found.keys]
-        problems = operation_problems(found.operations, found.aggregation, known)
+        usable = [*candidates.all, *found.keys, *known]
+        problems = operation_problems(found.operations, found.aggregation, usable)
         require(not problems, "; ".join(problems))
         inputs = typed_inputs(
             facts.known_columns(found.sources), found.operations, found.aggregation
@@ -192,11 +195,16 @@ class FileRowsPattern(FilePattern[Params]):
         columns = output_columns(inputs, found.operations, found.aggregation)
         return Relation(ctx.task.name, tuple(columns), ctx.task.name, found.output_format)
 
-    def operations_schema(self, ctx: TaskContext, candidates: Candidates) -> dict[str, Any]:
+    def operations_schema(
+        self, ctx: TaskContext, candidates: Candidates, routed: Sequence[FilterRows] = ()
+    ) -> dict[str, Any]:
         """The operations the words ask for, in order (all of them on a first answer:
-        nothing to ask); the guesses too when repairing."""
+        nothing to ask), after the ``routed`` rows filters of the branch before it whose
+        column the words do not filter themselves; the guesses too when repairing."""
         detected = detected_operations(ctx.task.description, candidates)
-        offered = [op.model_dump() for op in detected.linked]
+        filtered = {op.column for op in detected.linked if isinstance(op, FilterRows)}
+        first = [op for op in routed if op.column not in filtered]
+        offered = [op.model_dump() for op in [*first, *detected.linked]]
         if ctx.repairing:
             offered += [op.model_dump() for op in detected.other]
         least = 0 if ctx.repairing else len(offered)
@@ -255,7 +263,15 @@ class FileTransform(FileRowsPattern[FileTransformParameters]):
         loads = facts.loads_a_table and not facts.outputs
         merges = Text(lead(facts.own_words)).cue_counts({"c": COMBINING})["c"] > 0
         cues = facts.cue_count(self.cues)
-        return single and not loads and not merges and is_about_files(facts, cues)
+        about = is_about_files(facts, cues) or self._on_a_path(ctx, facts)
+        return single and not loads and not merges and about
+
+    @staticmethod
+    def _on_a_path(ctx: TaskContext, facts: FileFacts) -> bool:
+        """A path of a branch over the file it reads: the branch's words say which of
+        its rows the path is for (words a file pattern may serve, whatever they say of
+        files)."""
+        return bool(facts.upstream) and facts.usable and bool(path_filters(ctx))
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """What it reads: the nearest upstream file, else the file the words name, else
@@ -268,10 +284,14 @@ class FileTransform(FileRowsPattern[FileTransformParameters]):
     def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The operations and aggregation the words ask for, and the file it writes."""
         facts = FileFacts(ctx)
+        routed = path_filters(ctx)
         candidates = facts.candidates([source_choice(inputs.get("source"))])
+        candidates = Candidates(
+            candidates.named, [*candidates.known, *(f.column for f in routed)], candidates.common
+        )
         return obj(
             {
-                "operations": self.operations_schema(ctx, candidates),
+                "operations": self.operations_schema(ctx, candidates, routed),
                 "aggregation": self.aggregation_schema(ctx, candidates),
                 "output": self.output_schema(ctx, facts),
             }
@@ -297,8 +317,9 @@ class FileTransform(FileRowsPattern[FileTransformParameters]):
         )
 
     def check(self, params: FileTransformParameters, ctx: TaskContext) -> Relation | None:
-        """See :meth:`FileRowsPattern.check_rows`."""
-        return self.check_rows(self.rows(params), ctx)
+        """See :meth:`FileRowsPattern.check_rows` (the columns of the rows filters of a
+        branch before it are known)."""
+        return self.check_rows(self.rows(params), ctx, [f.column for f in path_filters(ctx)])
 
 
 class MergeFilesParameters(StrictParameters):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.context import TaskContext
+from airflow_llm.patterns.file_words import clauses
 from airflow_llm.patterns.operators import (
     OperatorPattern,
     Setting,
@@ -31,6 +32,8 @@ _MAIL = re.compile(r"\be-?mails?\b|\bmail\b")
 _TELLING = re.compile(
     r"\b(?:send|sends|sending|sent|notify|notifies|notification|notifications|alert|alerts|alerting|tell|tells|inform|informs)\b"
 )
+_OTHER_CHANNELS = re.compile(r"\b(?:sms|push|whatsapp|slack|teams|text messages?|in-app)\b")
+"""Ways to tell people other than email."""
 _MAIL_FIRST = re.compile(r"^\W*(?:\d+(?:\.\d+)*\.?\s*)?(?:\w+\W+)?e-?mail\b")
 
 
@@ -66,16 +69,23 @@ class NotifyEmail(OperatorPattern[EmailParameters]):
     def applies(self, ctx: TaskContext) -> bool:
         """A step whose point is an email: its words name ``EmailOperator``, or its title
         and objective write out an address to mail, say to send, notify or alert by email,
-        or start with "email". An email that is only data (a customer's email
-        field, an "email" column) is no notification."""
+        or start with "email", or say to send, notify or alert while a clause of its
+        details tells by email and by no other channel ("Integrations: notification
+        system (email)"). An email that is only data (a customer's email field, an
+        "email" column) is no notification."""
         text = ctx.task.description
         if not super().applies(ctx):
             return False
         head = lead(text).lower().replace("_", " ")
+        told = [c for c in clauses(text.lower()) if _TELLING.search(c)]
+        by_mail = _MAIL.search(head) or (
+            not _OTHER_CHANNELS.search(head)
+            and any(_MAIL.search(c) and not _OTHER_CHANNELS.search(c) for c in told)
+        )
         return (
             names_operator(text, "EmailOperator")
             or bool(_EMAIL.search(head))
-            or bool(_MAIL.search(head) and _TELLING.search(head))
+            or bool(by_mail and _TELLING.search(head))
             or bool(_MAIL_FIRST.match(head))
         )
 
