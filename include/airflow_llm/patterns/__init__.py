@@ -26,7 +26,9 @@ from airflow_llm.patterns.file_exports import TableToFile
 from airflow_llm.patterns.file_loads import FileToTable
 from airflow_llm.patterns.file_transforms import FileTransform, MergeFiles
 from airflow_llm.patterns.files import FileSensorPattern
+from airflow_llm.patterns.ftp import FtpDownload, FtpSensorPattern
 from airflow_llm.patterns.http import HttpCall, HttpSensorPattern, HttpToS3
+from airflow_llm.patterns.http_files import HttpToFile
 from airflow_llm.patterns.llm_rows import LlmOverRows
 from airflow_llm.patterns.merging import Upsert
 from airflow_llm.patterns.notifications import NotifyEmail, NotifySlack
@@ -62,10 +64,13 @@ CATALOG: tuple[AnyPattern, ...] = (
     NotifyEmail(),
     NotifySlack(),
     HttpToS3(),
+    HttpToFile(),
+    FtpDownload(),
     HttpSensorPattern(),
     HttpCall(),
     BranchOnSql(),
     FileSensorPattern(),
+    FtpSensorPattern(),
     Marker(),
     BranchOnDate(),
     BranchOnFile(),

@@ -14,6 +14,7 @@ from airflow_llm.patterns.common import NONE, none_as_null, require
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.control import STANDARD
 from airflow_llm.patterns.operators import OperatorPattern, Setting
+from airflow_llm.patterns.urls import speaks_of_ftp
 from airflow_llm.spec import PipelineSpec, TaskSpec
 
 PATH = r"^/?(?:[A-Za-z0-9_.=*-]|\{\{ [a-z_]+ \}\})+(?:/(?:[A-Za-z0-9_.=*-]|\{\{ [a-z_]+ \}\})+)*/?$"
@@ -65,6 +66,17 @@ def stated_seconds(text: str, patterns: list[re.Pattern[str]]) -> list[int]:
     return list(dict.fromkeys(found))
 
 
+def waiting_schema(text: str) -> dict[str, dict[str, Any]]:
+    """How a sensor waits, as the words state it: its poke interval (else a minute),
+    timeout (else the task's) and mode (else ``reschedule``)."""
+    modes = [m.group(1) or m.group(2) for m in _MODE.finditer(text.lower())]
+    return {
+        "poke_interval": enum(stated_seconds(text, POKE_INTERVAL) or [60]),
+        "timeout": enum(stated_seconds(text, TIMEOUT) or [NONE]),
+        "mode": enum(modes or ["reschedule"]),
+    }
+
+
 class FileSensorParameters(StrictParameters):
     """Wait for the file ``path`` (None: the environment's config)."""
 
@@ -94,13 +106,14 @@ class FileSensorPattern(OperatorPattern[FileSensorParameters]):
 
     def applies(self, ctx: TaskContext) -> bool:
         """Words about a file on a filesystem (a path, a folder, ``FileSensor``), not
-        about S3 unless they name ``FileSensor``."""
+        about S3 or an FTP server unless they name ``FileSensor``."""
         text = ctx.task.description
         lowered = text.lower()
         named = "filesensor" in ctx.text.stem_set
         about_files = named or "file" in ctx.text.stem_set
         filesystem = bool(stated_paths(text)) or any(cue in lowered for cue in _FILESYSTEM)
-        return about_files and filesystem and (named or not _S3.search(lowered))
+        remote = _S3.search(lowered) or speaks_of_ftp(text)
+        return about_files and filesystem and (named or not remote)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read."""
@@ -112,15 +125,8 @@ class FileSensorPattern(OperatorPattern[FileSensorParameters]):
         text = ctx.task.description
         paths = stated_paths(text)
         files = [path for path in paths if not path.endswith("/")]
-        modes = [m.group(1) or m.group(2) for m in _MODE.finditer(text.lower())]
-        return obj(
-            {
-                "path": enum(narrowed(ctx, files or paths, [*paths, NONE])),
-                "poke_interval": enum(stated_seconds(text, POKE_INTERVAL) or [60]),
-                "timeout": enum(stated_seconds(text, TIMEOUT) or [NONE]),
-                "mode": enum(modes or ["reschedule"]),
-            }
-        )
+        path = enum(narrowed(ctx, files or paths, [*paths, NONE]))
+        return obj({"path": path, **waiting_schema(text)})
 
     def check(self, params: FileSensorParameters, ctx: TaskContext) -> Relation | None:
         """The path goes nowhere above its folder."""

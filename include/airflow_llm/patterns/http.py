@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.context import Relation, TaskContext
+from airflow_llm.patterns.downloads import downloads_from
 from airflow_llm.patterns.operators import OperatorPattern, Setting, lead, names_operator
 from airflow_llm.patterns.transfers import (
     AMAZON,
@@ -165,12 +166,14 @@ class HttpCall(OperatorPattern[HttpCallParameters]):
 
     def applies(self, ctx: TaskContext) -> bool:
         """Words whose title or objective calls an API (call, fetch, request, a method in
-        capitals...) and keep its answer nowhere in S3 (``http_to_s3`` does that), or
-        that name ``HttpOperator``. Processing an API's response is no call."""
+        capitals...) and keep its answer neither in S3 (``http_to_s3`` does that) nor in
+        a file they download it to (``http_to_file``), or that name ``HttpOperator``.
+        Processing an API's response is no call."""
         text = ctx.task.description
         named = any(names_operator(text, op) for op in ("HttpOperator", *self.stands_for))
         calling = bool(_CALLING.search(lead(text))) or bool(stated_methods(text))
-        return named or (super().applies(ctx) and calling and not _keeps_in_s3(ctx))
+        kept = _keeps_in_s3(ctx) or downloads_from(ctx) is not None
+        return named or (super().applies(ctx) and calling and not kept)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read from the warehouse."""

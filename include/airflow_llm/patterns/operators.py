@@ -47,6 +47,7 @@ SettingKind = Literal[
     "path",
     "command",
     "slack_webhook_conn_id",
+    "ftp_conn_id",
 ]
 """What a setting names, which decides where its value comes from and what the smoke
 run's stand-in answers to."""
@@ -163,6 +164,10 @@ class OperatorPattern(Pattern[Params]):
     seeds_s3_object: ClassVar[bool] = False
     """Whether it loads the object its settings name, with its ``source`` table's
     columns (the smoke run's stand-in then holds that table's sample rows there)."""
+    remote_file: ClassVar[tuple[str, str] | None] = None
+    """The remote service (``http``, ``ftp``) whose file it reads or waits for, and the
+    setting naming that file there (the smoke run's stand-in for the service then
+    serves one there, with the columns the tasks after it read); None: it reads none."""
 
     def applies(self, ctx: TaskContext) -> bool:
         """Whether the task's words cue it: an operator does one specific thing, and a

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from airflow_llm.patterns.base import StrictParameters, enum, obj
 from airflow_llm.patterns.common import none_as_null, require, table_options
 from airflow_llm.patterns.context import Relation, TaskContext
+from airflow_llm.patterns.file_words import mentions_s3
 from airflow_llm.patterns.operators import OperatorPattern, Setting
 from airflow_llm.patterns.transfers import (
     AMAZON,
@@ -23,6 +24,7 @@ from airflow_llm.patterns.transfers import (
     location_choices,
     table_query,
 )
+from airflow_llm.patterns.urls import speaks_of_ftp
 from airflow_llm.spec import PipelineSpec, TaskSpec
 
 COMMON_SQL = "apache-airflow-providers-common-sql==2.4.0"
@@ -105,6 +107,11 @@ class S3KeySensorPattern(OperatorPattern[S3KeyParameters]):
     )
     requirements: ClassVar[tuple[str, ...]] = (AMAZON,)
     awaits_s3_object: ClassVar[bool] = True
+
+    def applies(self, ctx: TaskContext) -> bool:
+        """Words that cue it and speak of S3, or at least of no FTP server."""
+        text = ctx.task.description
+        return super().applies(ctx) and (mentions_s3(text) or not speaks_of_ftp(text))
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read."""
