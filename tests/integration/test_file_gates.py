@@ -103,13 +103,16 @@ def first_answer(schema: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def rendered_bundle(spec: PipelineSpec = SPEC) -> dict[str, str]:
-    """The bundle with every task written by its file pattern, answered with the first
-    option of every question (as the scripted model does), upstream tasks first."""
+def rendered_bundle(
+    spec: PipelineSpec = SPEC, patterns: dict[str, str] = PATTERNS
+) -> dict[str, str]:
+    """The bundle with every task written by its pattern in ``patterns``, answered with
+    the first option of every question (as the scripted model does), upstream tasks
+    first."""
     outputs: dict[str, Relation] = {}
     artifacts, records = {}, {}
     for task in spec.tasks or []:
-        pattern, ctx = pattern_named(PATTERNS[task.name]), context_for(spec, task, outputs)
+        pattern, ctx = pattern_named(patterns[task.name]), context_for(spec, task, outputs)
         inputs = first_answer(pattern.input_schema(ctx))
         answer = {**inputs, **first_answer(pattern.parameter_schema(ctx, inputs))}
         params = pattern.parse(pattern.complete(answer, ctx))

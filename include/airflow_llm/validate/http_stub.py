@@ -1,10 +1,12 @@
 """A local HTTP API for the smoke run's child: HTTP operators call it, not the real API.
 
 Like :mod:`airflow_llm.validate.mail_sink`, it brings the child's loopback up, listens on
-127.0.0.1 and points the given Airflow ``http`` connections at itself. It answers every
-GET, POST, PUT or PATCH with a small JSON document of sample rows (which names the path
-it was asked for) and counts the requests it answered (a GET by its path, others as
-``METHOD path``). It also stands in for Slack's incoming webhooks: the given
+127.0.0.1 and points the given Airflow ``http`` connections at itself. A GET of a file
+it serves (a folder of the sandbox where the parent wrote the files the tasks download,
+see :func:`airflow_llm.validate.sample_files.seed_served`) gets that file; it answers
+every other GET, POST, PUT or PATCH with a small JSON document of sample rows (which
+names the path it was asked for), and counts the requests it answered (a GET by its
+path, others as ``METHOD path``). It also stands in for Slack's incoming webhooks: the given
 ``slackwebhook`` connections point at a path of it under ``/services/`` (as
 hooks.slack.com's), where a POST is answered as Slack answers it (200, ``ok``) and
 recorded with the message's text. Nothing leaves the child's network namespace.
@@ -13,11 +15,14 @@ recorded with the message's text. Nothing leaves the child's network namespace.
 from __future__ import annotations
 
 import json
+import mimetypes
 import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from airflow_llm.validate.sandbox import loopback_up
 
@@ -30,6 +35,15 @@ WEBHOOKS = "/services/"
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     requests: list[str]
+    files: Path | None
+
+    def served(self, path: str) -> Path | None:
+        """The file it serves at a request's ``path`` (its query aside), if any."""
+        if self.files is None:
+            return None
+        root = self.files.resolve()
+        found = (root / unquote(urlsplit(path).path).lstrip("/")).resolve()
+        return found if found.is_relative_to(root) and found.is_file() else None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -37,6 +51,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests.append(self.path)
+        served = self.server.served(self.path)
+        if served is not None:
+            kind = mimetypes.guess_type(served.name)[0] or "application/octet-stream"
+            self._send(served.read_bytes(), kind)
+            return
         self._answer()
 
     def do_POST(self) -> None:
@@ -73,10 +92,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def http_stub(conn_ids: Sequence[str], webhook_ids: Sequence[str] = ()) -> Iterator[list[str]]:
-    """The stub while the block runs, with the ``http`` connections ``conn_ids`` and the
-    Slack webhook connections ``webhook_ids`` pointed at it; yields the requests it
-    answered (nothing runs when there are no connections)."""
+def http_stub(
+    conn_ids: Sequence[str], webhook_ids: Sequence[str] = (), files: Path | None = None
+) -> Iterator[list[str]]:
+    """The stub while the block runs, serving the files under ``files``, with the
+    ``http`` connections ``conn_ids`` and the Slack webhook connections ``webhook_ids``
+    pointed at it; yields the requests it answered (nothing runs when there are no
+    connections)."""
     requests: list[str] = []
     if not conn_ids and not webhook_ids:
         yield requests
@@ -84,6 +106,7 @@ def http_stub(conn_ids: Sequence[str], webhook_ids: Sequence[str] = ()) -> Itera
     loopback_up()
     server = _Server(("127.0.0.1", 0), _Handler)
     server.requests = requests
+    server.files = files
     threading.Thread(target=server.serve_forever, daemon=True).start()
     connection = {"conn_type": "http", "host": "127.0.0.1", "port": server.server_address[1]}
     for conn_id in conn_ids:

@@ -8,7 +8,9 @@ stand-in's folder, in the format the task reads, with sample rows
 among them) of the columns the task and every file task after it read
 (:func:`required_columns`), typed by use: a column a task parses holds ISO dates, one
 it multiplies numbers. A path named after a declared source gets that source's columns
-too. :func:`count_rows` counts the rows of a file a task wrote, for the report.
+too. The files tasks download or wait for on a remote service are written the same way
+in the folder its stand-in serves (:func:`seed_served`). :func:`count_rows` counts the
+rows of a file a task wrote, for the report.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 
@@ -27,8 +30,11 @@ from airflow_llm.patterns.operators import BoundOperator
 from airflow_llm.spec import Column, SourceTable
 from airflow_llm.validate.sample_data import SAMPLE_DATE, sample_table
 from airflow_llm.validate.sql import SAMPLE_CONTEXT
+from airflow_llm.validate.stand_ins import hold_file, served_folder
 
 _MACRO = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+RAW_SAMPLE = b"<!doctype html>\n<title>sample</title>\n<p>A sample page.</p>\n"
+"""What a remote file of no rows (an HTML page) holds in the smoke run."""
 _STRENGTH = {"text": 0, "number": 1, "date": 2, "timestamp": 3}
 
 
@@ -108,6 +114,52 @@ def seed_files(
             write_sample(folder / relative, found.format, table, dialect if declared else "duckdb")
             seeded.append(relative)
     return seeded
+
+
+def seed_served(
+    home: Path,
+    operators: Mapping[str, BoundOperator],
+    values: Mapping[str, Mapping[str, Any]],
+    sources: list[SourceTable],
+    dialect: str,
+) -> list[str]:
+    """Write, in the folder of each remote service's stand-in, the file each operator
+    reads or waits for there (``remote_file``; ``values``: the settings, pointed at the
+    stand-ins): a download's with sample rows of the columns the downloads of that file
+    and the file tasks after them read, in its format (a raw one: a small page); a file
+    only waited for, empty. The files written, as ``service:path``."""
+    tasks = file_tasks(operators)
+    columns = required_columns(operators)
+    downloaded: dict[tuple[str, str], tuple[str | None, dict[str, Use]]] = {}
+    waited: list[tuple[str, str]] = []
+    for name, bound in operators.items():
+        if bound.pattern.remote_file is None:
+            continue
+        service, setting = bound.pattern.remote_file
+        where = (service, rendered(urlsplit(str(values[name][setting])).path).lstrip("/"))
+        if name not in tasks:
+            waited.append(where)
+            continue
+        file_format, uses = downloaded.get(
+            where, (tasks[name].pattern.output_format(tasks[name].params), {})
+        )
+        for column, use in columns[name].items():
+            if _STRENGTH[use] >= _STRENGTH[uses.get(column, "text")]:
+                uses[column] = use
+        downloaded[where] = (file_format, uses)
+    for (service, relative), (file_format, uses) in downloaded.items():
+        path = served_folder(home, service) / relative
+        if file_format is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(RAW_SAMPLE)
+            continue
+        declared = _declared(relative, sources)
+        table = SourceTable(name="sample", columns=_columns(uses, declared))
+        write_sample(path, file_format, table, dialect if declared else "duckdb")
+    held = [where for where in dict.fromkeys(waited) if where not in downloaded]
+    for service, relative in held:
+        hold_file(str(served_folder(home, service)), relative)
+    return [f"{service}:{relative}" for service, relative in [*downloaded, *held]]
 
 
 def rendered(path: str) -> str:

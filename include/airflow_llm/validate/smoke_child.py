@@ -4,7 +4,8 @@ Started by :mod:`airflow_llm.validate.smoke_run` as ``python -m
 airflow_llm.validate.smoke_child '<json>'`` with the DAG folder, the DAG id, the
 logical date, the tasks to mark successful without running and the stand-ins the
 operators reach (:mod:`airflow_llm.validate.stand_ins`; the model endpoint's:
-:mod:`airflow_llm.validate.model_stand_in`). Sensors poke once: a poke that finds
+:mod:`airflow_llm.validate.model_stand_in`; the FTP server's:
+:mod:`airflow_llm.validate.ftp_stand_in`). Sensors poke once: a poke that finds
 nothing fails the task rather than waiting. Reports every task's state, the error it
 failed with, the return value of the tasks asked for, the objects each wrote to the S3
 stand-in, the requests each sent the model's and those the HTTP stub answered it. Then,
@@ -22,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from airflow_llm.validate.ftp_stand_in import ftp_stand_in
 from airflow_llm.validate.http_stub import http_stub
 from airflow_llm.validate.mail_sink import smtp_sink
 from airflow_llm.validate.model_stand_in import ModelStandIn, model_stand_in
@@ -112,7 +114,12 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
     with (
         s3_stand_in(arguments["s3_buckets"], arguments["s3_objects"]) as s3,
         smtp_sink(arguments["smtp_connections"]),
-        http_stub(arguments["http_connections"], arguments["slack_connections"]) as stub,
+        http_stub(
+            arguments["http_connections"],
+            arguments["slack_connections"],
+            Path(arguments["served"]["http"]),
+        ) as stub,
+        ftp_stand_in(arguments["ftp_connections"], Path(arguments["served"]["ftp"])),
         model_stand_in(arguments["model_connections"]) as model,
     ):
         awaited = arguments["s3_awaited"]

@@ -10,8 +10,9 @@ patterns) run for real against stand-ins in the child, sensors poking once (see
 :mod:`airflow_llm.validate.stand_ins`): their connections point at the DuckDB warehouse,
 the S3 stand-in and a folder of the sandbox (which holds the file a file sensor waits
 for, and the files file tasks read that no task writes, created with sample rows: see
-:mod:`airflow_llm.validate.sample_files`), and a setting still a placeholder gets a
-stand-in value. The LLM
+:mod:`airflow_llm.validate.sample_files`), their HTTP and FTP connections at the child's
+HTTP stub and FTP server, which serve the files the tasks download or wait for there
+(written the same way), and a setting still a placeholder gets a stand-in value. The LLM
 tasks of ``llm_over_rows`` send real requests to a stub of the model endpoint in the
 child (:mod:`airflow_llm.validate.model_stand_in`), and their answers reach the
 warehouse. Free-form sensors and LLM tasks, which wait for the outside world, are
@@ -56,7 +57,7 @@ from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.findings import Finding
 from airflow_llm.validate.mail_sink import SENDER
 from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
-from airflow_llm.validate.sample_files import count_rows, file_tasks, seed_files
+from airflow_llm.validate.sample_files import count_rows, file_tasks, seed_files, seed_served
 from airflow_llm.validate.sandbox import run_sandboxed
 from airflow_llm.validate.sql import (
     SAMPLE_CONTEXT,
@@ -65,7 +66,12 @@ from airflow_llm.validate.sql import (
     written_tables,
 )
 from airflow_llm.validate.sql_execution import duckdb_statements, missing_table
-from airflow_llm.validate.stand_ins import aws_connection, files_folder, fs_connection
+from airflow_llm.validate.stand_ins import (
+    aws_connection,
+    files_folder,
+    fs_connection,
+    served_folder,
+)
 
 NOT_RUN = {"sensor": "waits for external data", "llm": "calls the model endpoint"}
 """Why free-form tasks of these kinds do not run in the smoke run."""
@@ -75,6 +81,8 @@ STAND_IN_HTTP = "airflow_llm_smoke_http"
 """The connection a placeholder HTTP connection setting names in the smoke run."""
 STAND_IN_SLACK = "airflow_llm_smoke_slack"
 """The connection a placeholder Slack webhook connection setting names in the smoke run."""
+STAND_IN_FTP = "airflow_llm_smoke_ftp"
+"""The connection a placeholder FTP connection setting names in the smoke run."""
 _MACRO = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 """An Airflow macro in a key (``{{ ds }}``), rendered with the sample context."""
 STAND_IN_MODEL = "airflow_llm_smoke_model"
@@ -165,6 +173,7 @@ def smoke_run(
     objects = _loads(home, warehouse, operators, configs, environment)
     values = configs[environment].get("operators", {})
     seed_files(files_folder(home), operators, values, document.sources, document.dialect)
+    seed_served(home, operators, values, document.sources, document.dialect)
     _create_schemas(warehouse, [r.name for r in document.outputs.values() if not r.file_format])
     (home / layout.resource("config.yml")).write_text(yaml.safe_dump(configs, sort_keys=False))
     sql_tasks = [t for t in ordered_tasks(document.tasks) if t.kind == "sql"]
@@ -180,6 +189,8 @@ def smoke_run(
         "slack_connections": _connections_of(
             operators, configs[environment], "slack_webhook_conn_id"
         ),
+        "ftp_connections": _connections_of(operators, configs[environment], "ftp_conn_id"),
+        "served": {service: str(served_folder(home, service)) for service in ("http", "ftp")},
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
         "files_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_file],
         "model_connections": sorted(c for c, kind in connections.items() if kind == "llm"),
@@ -298,6 +309,7 @@ def _stand_ins(
                     "path": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
                     "command": "true",
                     "slack_webhook_conn_id": STAND_IN_SLACK,
+                    "ftp_conn_id": STAND_IN_FTP,
                 }[setting.kind]
             if setting.kind == "path":  # under the filesystem stand-in's folder
                 value = str(value).lstrip("/")
@@ -342,7 +354,8 @@ def _connections_of(
     operators: dict[str, BoundOperator], config: dict[str, Any], kind: SettingKind
 ) -> list[str]:
     """The connections of ``kind`` the operators use (the child points its SMTP ones at
-    its mail sink, its HTTP and Slack webhook ones at its API stub)."""
+    its mail sink, its HTTP and Slack webhook ones at its API stub, its FTP ones at its
+    FTP server)."""
     return sorted(
         {
             str(config["operators"][task][setting.name])

@@ -10,7 +10,8 @@ would have written it. The stand-in remembers what each task wrote
 (:meth:`S3StandIn.snapshot` before and after it runs). A file a file sensor waits for
 is written under a folder of the sandbox, its connection's base path, before it pokes
 (:func:`hold_file`); the files file tasks read there are written before the run
-(:mod:`airflow_llm.validate.sample_files`).
+(:mod:`airflow_llm.validate.sample_files`), and so are the files the HTTP stub and the
+FTP stand-in serve (under :func:`served_folder`).
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ def s3_stand_in(buckets: Sequence[str], objects: Mapping[str, str]) -> Iterator[
 def files_folder(home: Path) -> Path:
     """The filesystem stand-in's folder: the base path of every ``fs`` connection."""
     return home / "files"
+
+
+def served_folder(home: Path, service: str) -> Path:
+    """The folder whose files the stand-in of a remote ``service`` (``http``, ``ftp``)
+    serves, by their path there."""
+    return home / "served" / service
 
 
 def fs_connection(home: Path) -> dict[str, Any]:
