@@ -109,9 +109,7 @@ def seed_files(
             if found.setting is None or str(values[name][found.setting]) in written:
                 continue
             relative = rendered(str(values[name][found.setting])).replace("*", "sample")
-            declared = _declared(relative, sources)
-            table = SourceTable(name="sample", columns=_columns(columns[name], declared))
-            write_sample(folder / relative, found.format, table, dialect if declared else "duckdb")
+            _write_rows(folder / relative, found.format, columns[name], sources, dialect)
             seeded.append(relative)
     return seeded
 
@@ -153,9 +151,7 @@ def seed_served(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(RAW_SAMPLE)
             continue
-        declared = _declared(relative, sources)
-        table = SourceTable(name="sample", columns=_columns(uses, declared))
-        write_sample(path, file_format, table, dialect if declared else "duckdb")
+        _write_rows(path, file_format, uses, sources, dialect)
     held = [where for where in dict.fromkeys(waited) if where not in downloaded]
     for service, relative in held:
         hold_file(str(served_folder(home, service)), relative)
@@ -189,6 +185,16 @@ def count_rows(path: str, file_format: str) -> int | None:
     except duckdb.Error:
         return None
     return int(found[0]) if found else 0
+
+
+def _write_rows(
+    path: Path, file_format: str, uses: Mapping[str, Use], sources: list[SourceTable], dialect: str
+) -> None:
+    """A sample file of the columns read (typed by use), with those of the declared
+    source it is named after (typed in the spec's ``dialect``)."""
+    declared = _declared(path.name, sources)
+    table = SourceTable(name="sample", columns=_columns(uses, declared))
+    write_sample(path, file_format, table, dialect if declared else "duckdb")
 
 
 def _declared(path: str, sources: list[SourceTable]) -> list[Column]:
