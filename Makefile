@@ -18,7 +18,7 @@ export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
 export AIRFLOW_LLM_WORK_DIR := $(CURDIR)/.cache/airflow-llm
 
 .PHONY: venv test pytest browser lint format demo eval bench up down services-up services-down services-status lock clean \
-	cluster-prerequisites cluster-up cluster-down cluster-status
+	cluster-prerequisites cluster-up cluster-down cluster-status cluster-demo cluster-test
 
 venv: $(VENV)/.installed
 
@@ -111,6 +111,17 @@ cluster-down:
 
 cluster-status: venv
 	$(CLUSTER_ENV) $(BIN)/airflow-llm cluster status
+
+# Starts the cluster unless it runs, drops specs/ into its bucket, waits for the bundles
+# through the scheduler, for the dag-processor to load them from S3, and for one
+# generated DAG's run on the local warehouse; prints a summary. The cluster keeps running.
+cluster-demo: cluster-up
+	$(CLUSTER_ENV) $(BIN)/airflow-llm cluster demo
+
+# The cluster's own tests (tests/cluster, marker `cluster`): minutes each, not in `make test`;
+# -s shows the latencies they measure.
+cluster-test: venv cluster-prerequisites
+	$(BIN)/pytest -m cluster tests/cluster -n 0 -p no:randomly -s
 
 # Starts the embedded services that are not running yet, uploads specs/ to the bucket,
 # runs the spec -> bundle DAG with dag.test(), prints a summary, copies bundles and

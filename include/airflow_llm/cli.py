@@ -94,9 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     cluster = commands.add_parser(
         "cluster", help="a local CeleryExecutor cluster on PostgreSQL and Redis (docs/cluster.md)"
     )
-    cluster.add_argument("action", choices=["up", "down", "status"])
+    cluster.add_argument("action", choices=["up", "down", "status", "demo"])
     cluster.add_argument("--settings", type=Path, default=Path("airflow_settings.yaml"))
     cluster.add_argument("--dags", type=Path, default=Path("dags"))
+    cluster.add_argument("--specs", type=Path, default=Path("specs"), help="demo: specs to drop")
     cluster.set_defaults(run=_cluster)
 
     tiktoken = commands.add_parser("setup-tiktoken", help="install tiktoken encodings offline")
@@ -485,9 +486,13 @@ def _cluster(args: argparse.Namespace) -> int:
     elif args.action == "down":
         for name, stopped in cluster.down():
             print(f"{name}: {'stopped' if stopped else 'not running'}")
-    else:
+    elif args.action == "status":
         for name, pid in cluster.status():
             print(f"{name}: {f'running (pid {pid})' if pid else 'not running'}")
+    else:
+        from airflow_llm.cluster.demo import run_cluster_demo
+
+        return run_cluster_demo(cluster, args.specs)
     return EXIT_OK
 
 

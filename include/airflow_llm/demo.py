@@ -44,7 +44,7 @@ def run_demo(specs_dir: Path, config: EmbeddedConfig, out_dir: Path, dags_dir: P
         print(f"running {DAG_ID} with dag.test(): a line per finished step")
         print_progress()
         rows = _run_dag()
-        summary = [_summary_row(row, config) for row in rows]
+        summary = [summary_row(row, config) for row in rows]
         print(format_table(SUMMARY_HEADERS, summary))
         copied = _copy_results(config, out_dir)
         print(f"bundles and reports copied to {copied}/")
@@ -93,7 +93,7 @@ def _run_dag() -> list[dict[str, Any]]:
     return rows
 
 
-def _summary_row(row: dict[str, Any], config: EmbeddedConfig) -> tuple[object, ...]:
+def summary_row(row: dict[str, Any], config: EmbeddedConfig) -> tuple[object, ...]:
     from airflow_llm.report import cost_text  # imports Airflow: only once it is isolated
 
     report = _read_report(row.get("report_uri"), config)

@@ -30,6 +30,8 @@ CLUSTER_DEFAULTS = {
 it runs beside ``make up`` and ``make services-up``."""
 METADATA_DB = "airflow"
 WAREHOUSE_DB = "warehouse"
+PROJECT_BUNDLE = "dags-folder"
+"""The dag bundle of the project's ``dags/``: the generator's own DAGs."""
 """The cluster's local warehouse: a database of its PostgreSQL server."""
 
 
@@ -144,7 +146,7 @@ def dag_bundles(config: ClusterConfig, dags_dir: Path) -> list[dict[str, object]
     the bucket by the amazon provider's S3DagBundle."""
     return [
         {
-            "name": "dags-folder",
+            "name": PROJECT_BUNDLE,
             "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
             "kwargs": {"path": str(dags_dir.resolve())},
         },
@@ -182,6 +184,8 @@ def cluster_environment(
         "AIRFLOW__CELERY__BROKER_URL": config.broker_url,
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + config.database_url(METADATA_DB),
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": config.default_queue,
+        # generated DAGs arrive paused; `up` unpauses the generator's own DAGs once
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         LLM_QUEUE_VARIABLE: config.llm_queue,
         GATES_QUEUE_VARIABLE: config.gates_queue,
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(dag_bundles(config, dags_dir)),

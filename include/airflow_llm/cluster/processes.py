@@ -23,6 +23,7 @@ import httpx
 from airflow_llm.cluster.broker import redis_argv, redis_ready
 from airflow_llm.cluster.config import (
     METADATA_DB,
+    PROJECT_BUNDLE,
     WAREHOUSE_DB,
     ClusterConfig,
     Worker,
@@ -141,6 +142,8 @@ class Cluster:
             report("metadata database migrated; pools created")
             for process in self.airflow():
                 start(process)
+            for dag_id in self._unpause_generator():
+                report(f"{dag_id}: unpaused")
         except BaseException:
             for process in reversed(started):
                 process.stop()
@@ -155,11 +158,30 @@ class Cluster:
         return [(process.name, process.running_pid()) for process in self.all()]
 
     def _migrate(self) -> None:
+        """Migrate, create the pools, and write the project's DAGs to the database (so
+        they exist before the dag-processor's first pass)."""
         try:
             migrate_and_create_pools(self.settings_file, self.environment)
+            reserialize = [AIRFLOW, "dags", "reserialize", "-B", PROJECT_BUNDLE]
+            subprocess.run(reserialize, env=self.environment, check=True, capture_output=True)
         except subprocess.CalledProcessError as error:
             output = (error.stderr or b"").decode(errors="replace")[-3000:]
             raise ServiceError(f"{' '.join(error.cmd[1:])} failed:\n{output}") from None
+
+    def _unpause_generator(self) -> list[str]:
+        """Unpause the generator's own DAGs the first time the cluster comes up (every
+        DAG is paused at creation; later, a person's pause stands)."""
+        marker = self.config.state_dir / "generator-unpaused"
+        if marker.exists():
+            return []
+        from airflow_llm.cluster.rest import ClusterApi
+
+        api = ClusterApi(self.config)
+        paused = [dag.dag_id for dag in api.bundle_dags(PROJECT_BUNDLE) if dag.is_paused]
+        for dag_id in paused:
+            api.unpause(dag_id)
+        marker.touch()
+        return paused
 
     def _airflow(
         self,

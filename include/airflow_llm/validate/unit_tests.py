@@ -179,8 +179,8 @@ def _run_sql_test(
             return "" if actual_count == 0 else f"expected no rows in {target}, got {actual_count}"
         columns = ", ".join(f'"{name}"' for name in names)
         actual = connection.execute(f"SELECT {columns} FROM {target}").fetchall()  # noqa: S608
-    want = [tuple(_cell(row.get(name)) for name in names) for row in expected]
-    got = [tuple(_cell(value) for value in row) for row in actual]
+    want = [tuple(comparable_cell(row.get(name)) for name in names) for row in expected]
+    got = [tuple(comparable_cell(value) for value in row) for row in actual]
     if Counter(want) == Counter(got):
         return ""
     return (
@@ -191,7 +191,7 @@ def _run_sql_test(
 
 def _all_rows(connection: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ...]]:
     rows = connection.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 - parsed name
-    return [tuple(_cell(value) for value in row) for row in rows]
+    return [tuple(comparable_cell(value) for value in row) for row in rows]
 
 
 def _run_suite_test(
@@ -259,7 +259,7 @@ def suite_parameters(suite: Mapping[str, Any], interval_end: str) -> dict[str, s
     return values
 
 
-def _cell(value: Any) -> Any:
+def comparable_cell(value: Any) -> Any:
     """The comparable form of a value: numbers rounded, dates and times as ISO text."""
     if isinstance(value, bool) or value is None:
         return value
@@ -275,7 +275,7 @@ def _cell(value: Any) -> Any:
         moment = datetime.datetime.fromisoformat(text) if len(text) > 10 else None
     except ValueError:
         return text
-    return _cell(moment) if moment is not None else text
+    return comparable_cell(moment) if moment is not None else text
 
 
 def _shown(rows: Sequence[tuple[Any, ...]]) -> str:
