@@ -22,6 +22,7 @@ from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.dag_runs import ExternalTaskSensorPattern
 from airflow_llm.patterns.deduplication import LatestPerKey
 from airflow_llm.patterns.file_branching import BranchOnFile
+from airflow_llm.patterns.file_checks import ValidateFile
 from airflow_llm.patterns.file_exports import TableToFile
 from airflow_llm.patterns.file_loads import FileToTable
 from airflow_llm.patterns.file_transforms import FileTransform, MergeFiles
@@ -76,6 +77,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     BranchOnFile(),
     QueryBatches(),
     LlmOverRows(),
+    ValidateFile(),
     FileTransform(),
     MergeFiles(),
     FileToTable(),
