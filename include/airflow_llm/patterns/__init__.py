@@ -32,6 +32,7 @@ from airflow_llm.patterns.http import HttpCall, HttpSensorPattern, HttpToS3
 from airflow_llm.patterns.http_files import HttpToFile
 from airflow_llm.patterns.llm_rows import LlmOverRows
 from airflow_llm.patterns.merging import Upsert
+from airflow_llm.patterns.messages import SendMessages
 from airflow_llm.patterns.notifications import NotifyEmail, NotifySlack
 from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
@@ -64,6 +65,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     AssetEvent(),
     NotifyEmail(),
     NotifySlack(),
+    SendMessages(),
     HttpToS3(),
     HttpToFile(),
     FtpDownload(),

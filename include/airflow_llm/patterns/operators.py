@@ -47,6 +47,7 @@ SettingKind = Literal[
     "path",
     "command",
     "slack_webhook_conn_id",
+    "message",
     "ftp_conn_id",
 ]
 """What a setting names, which decides where its value comes from and what the smoke

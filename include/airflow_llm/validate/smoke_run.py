@@ -309,6 +309,7 @@ def _stand_ins(
                     "path": f"smoke/{task}/{{{{ ds }}}}/{setting.name}",
                     "command": "true",
                     "slack_webhook_conn_id": STAND_IN_SLACK,
+                    "message": f"airflow-llm smoke run message of {task}",
                     "ftp_conn_id": STAND_IN_FTP,
                 }[setting.kind]
             if setting.kind == "path":  # under the filesystem stand-in's folder
