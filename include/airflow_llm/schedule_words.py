@@ -53,12 +53,13 @@ def stated_schedule(text: str) -> str | None:
 
 def _line_schedule(line: str) -> str | None:
     """A line's schedule; "" when it says "by hand"; None when it says neither."""
-    presets = [p for p in _PRESET.findall(line.lower()) if p in SCHEDULE_PRESETS]
+    presets = [m.group() for m in _PRESET.finditer(line.lower()) if m.group() in SCHEDULE_PRESETS]
     if presets:
         return presets[0]
-    crons = [c.strip() for c in _CRON.findall(line) if croniter.is_valid(c.strip())]
-    if crons:
-        return crons[0]
+    crons = [m.group(1).strip() for m in _CRON.finditer(line)]
+    valid = [cron for cron in crons if croniter.is_valid(cron)]
+    if valid:
+        return valid[0]
     for preset, words in _WORDS:
         if words.search(line):
             return preset
