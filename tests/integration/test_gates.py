@@ -17,7 +17,7 @@ from airflow_llm.gates import GateResult, gate_bundle
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.python_code import assemble_function
-from airflow_llm.validate.sandbox import network_isolation
+from airflow_llm.validate.sandbox import default_zygote, network_isolation
 
 pytestmark = pytest.mark.integration
 
@@ -185,9 +185,40 @@ def test_sql_that_a_rerun_changes_is_stopped(
 
 def test_a_hanging_dag_is_stopped_at_the_timeout(settings: GenerationSettings) -> None:
     hang = "def run(config, upstream, item):\n    while True:\n        pass\n"
-    result = gate_bundle(SPEC.name, bundle(function=hang), replace(settings, smoke_timeout=45))
+    result = gate_bundle(SPEC.name, bundle(function=hang), replace(settings, smoke_timeout=20))
     assert rules(result) == ["smoke.timeout"]
-    assert "did not finish in 45 s" in result.findings[0].message
+    assert "did not finish in 20 s" in result.findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("body", "rule", "why"),
+    [
+        pytest.param(
+            "    import os\n    os._exit(3)\n",
+            "smoke.crashed",
+            "crashed (exit status 3)",
+            id="exits",
+        ),
+        pytest.param(
+            "    return len(bytearray(8 * 1024**3))\n",
+            "smoke.failed",
+            "count_orders: MemoryError",
+            id="outgrows-the-memory-limit",
+        ),
+    ],
+)
+def test_a_dag_that_kills_its_process_or_outgrows_its_memory_is_stopped(
+    settings: GenerationSettings, body: str, rule: str, why: str
+) -> None:
+    result = gate_bundle(
+        SPEC.name, bundle(function="def run(config, upstream, item):\n" + body), settings
+    )
+    assert rules(result) == [rule]
+    assert why in result.findings[0].message
+    zygote = default_zygote().pid()
+    assert zygote is not None
+    assert gate_bundle(SPEC.name, bundle(), settings).passed
+    assert default_zygote().pid() == zygote, "the sandbox's warm process lives on"
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The smoke run's child process: ``dag.test()`` of one generated DAG, inside the sandbox.
 
-Started by :mod:`airflow_llm.validate.smoke_run` as ``python -m
-airflow_llm.validate.smoke_child '<json>'`` with the DAG folder, the DAG id, the
+:func:`main` runs in a child of the sandbox's zygote (called by
+:mod:`airflow_llm.validate.smoke_run` through
+:meth:`airflow_llm.validate.sandbox.Zygote.run`) with the DAG folder, the DAG id, the
 logical date, the tasks to mark successful without running and the stand-ins the
 operators reach (:mod:`airflow_llm.validate.stand_ins`; the model endpoint's:
 :mod:`airflow_llm.validate.model_stand_in`; the FTP server's:
@@ -17,7 +18,6 @@ task leaves them equal), and the spec's unit tests from ``tasks.yml``.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,6 @@ from airflow_llm.validate.ftp_stand_in import ftp_stand_in
 from airflow_llm.validate.http_stub import http_stub
 from airflow_llm.validate.mail_sink import smtp_sink
 from airflow_llm.validate.model_stand_in import ModelStandIn, model_stand_in
-from airflow_llm.validate.sandbox import report_result
 from airflow_llm.validate.stand_ins import S3StandIn, hold_file, s3_stand_in, written
 
 _STATE_RANK = ["success", "skipped", "None", "upstream_failed", "failed"]
@@ -207,7 +206,3 @@ def _unit_tests(run: dict[str, Any]) -> dict[str, list[str]]:
         if found:
             failures[task.name] = [finding.message for finding in found]
     return failures
-
-
-if __name__ == "__main__":
-    report_result(main(json.loads(sys.argv[1])))

@@ -28,12 +28,9 @@ description) gets a warning instead: "not verified on sample data".
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -58,7 +55,7 @@ from airflow_llm.validate.findings import Finding
 from airflow_llm.validate.mail_sink import SENDER
 from airflow_llm.validate.sample_data import SAMPLE_DATE, seed_warehouse
 from airflow_llm.validate.sample_files import count_rows, file_tasks, seed_files, seed_served
-from airflow_llm.validate.sandbox import run_sandboxed
+from airflow_llm.validate.sandbox import default_zygote
 from airflow_llm.validate.sql import (
     SAMPLE_CONTEXT,
     SAMPLE_LOGICAL_DATE,
@@ -151,7 +148,6 @@ def smoke_run(
     home = root / "smoke"
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(root / "dags", home / "dags")
-    shutil.copy(_template_database(settings.work_dir), home / "airflow.db")
     warehouse = home / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as connection:
         schemas = [config.get("schema")]
@@ -216,8 +212,9 @@ def smoke_run(
         for conn_id, kind in {**connections, str(config["conn_id"]): "sql"}.items()
         if kind != "llm"
     }
-    run = run_sandboxed(
-        [sys.executable, "-m", "airflow_llm.validate.smoke_child", json.dumps(arguments)],
+    run = default_zygote().run(
+        "airflow_llm.validate.smoke_child:main",
+        arguments,
         home,
         settings.smoke_timeout,
         {
@@ -557,26 +554,3 @@ def _failure(layout: BundleLayout, document: TasksDocument, task: SmokeTask) -> 
         )
         return Finding(file, None, "smoke.no_sources", message, severity="warning")
     return Finding(file, None, "smoke.failed", f"{task.name}: {task.error}")
-
-
-def _template_database(work_dir: Path) -> Path:
-    """A migrated Airflow metadata DB to copy for each smoke run (migrating takes seconds)."""
-    import airflow
-
-    folder = work_dir / f"smoke-airflow-{airflow.__version__}"
-    database = folder / "airflow.db"
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not database.exists():
-            partial = folder / "home"
-            shutil.rmtree(partial, ignore_errors=True)
-            partial.mkdir()
-            subprocess.run(
-                [sys.executable, "-m", "airflow", "db", "migrate"],
-                env={"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": str(partial), "HOME": str(partial)},
-                check=True,
-                capture_output=True,
-            )
-            (partial / "airflow.db").replace(database)
-    return database
