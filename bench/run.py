@@ -128,6 +128,11 @@ def format_results(results: dict[str, Any]) -> str:
         (
             "gates s per bundle (static, with smoke run)",
             f"{gates['static_seconds']}, {gates['with_smoke_run_seconds']}",
+            "<= 5 with smoke run",
+        ),
+        (
+            "gates s for a worker's first bundle (starts the sandbox)",
+            str(gates["first_bundle_seconds"]),
             "-",
         ),
         (

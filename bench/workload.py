@@ -56,7 +56,7 @@ SQL = """\
 ```sql
 -- {task}: the day's orders per customer, recomputed from the source on every run
 -- (the day's rows replaced: idempotent for a logical date, as the smoke run checks).
-CREATE TABLE IF NOT EXISTS {task} (
+CREATE TABLE IF NOT EXISTS {{{{ params.schema }}}}.{task} (
     customer_id BIGINT,
     order_date DATE,
     order_count BIGINT,
@@ -65,9 +65,9 @@ CREATE TABLE IF NOT EXISTS {task} (
     largest_amount NUMERIC(12, 2)
 );
 
-DELETE FROM {task} WHERE order_date = CAST('{{{{ ds }}}}' AS DATE);
+DELETE FROM {{{{ params.schema }}}}.{task} WHERE order_date = CAST('{{{{ ds }}}}' AS DATE);
 
-INSERT INTO {task} (
+INSERT INTO {{{{ params.schema }}}}.{task} (
     customer_id,
     order_date,
     order_count,

@@ -47,7 +47,7 @@ def test_the_endpoint_books_service_time_per_token_and_admits_its_concurrency() 
     assert books.ideal_seconds(2) == pytest.approx(tokens * 0.0001 / 2)
     assert 1 <= books.max_in_flight <= 2
     assert contents[1:3] == [PYTHON, SUITE]
-    assert "INSERT INTO daily_totals" in contents[0]
+    assert "INSERT INTO {{ params.schema }}.daily_totals" in contents[0]
 
 
 def test_packing_equal_requests_leaves_the_last_round_part_empty() -> None:
@@ -78,4 +78,9 @@ def test_the_bench_answers_pass_every_validator_at_the_first_attempt(tmp_path: P
         task.name: (True, 1) for task in spec.tasks or []
     }
     assert json.loads(states["check_daily_totals"].content)["expectations"]
-    assert sql_answer({"messages": [{"content": "Task: x"}]}).count("INSERT INTO x ") == 1
+    assert (
+        sql_answer({"messages": [{"content": "Task: x"}]}).count(
+            "INSERT INTO {{ params.schema }}.x ("
+        )
+        == 1
+    )
