@@ -5,14 +5,14 @@ Every run is a child forked by a warm process, the zygote
 generated code uses, so a run pays for the bundle, not for imports. :class:`Zygote`
 starts it on first use, in the sandbox's scrubbed environment
 (:func:`sandbox_environment`: ``PATH`` and the sandbox's Airflow settings, no
-credentials, no ``AIRFLOW_CONN_*`` of the caller) and, where the kernel allows
-unprivileged user namespaces, in namespaces of its own (``unshare --net
---map-root-user``). One zygote per user, interpreter, Airflow version and version of
-the zygote's code serves every process on the machine (say, the gate tasks of a
-worker) over a Unix socket; it exits after :data:`IDLE_SECONDS` without a run.
+credentials, no ``AIRFLOW_CONN_*`` of the caller). One zygote per user, interpreter,
+Airflow version and version of the zygote's code serves every process on the machine
+(say, the gate tasks of a worker) over a Unix socket; it exits after
+:data:`IDLE_SECONDS` without a run.
 
 Each child, before it loads anything of the bundle, takes a session of its own, a user
-and network namespace of its own with no interface up (nothing it opens reaches
+and network namespace of its own with no interface up where the kernel allows
+unprivileged user namespaces (:func:`network_isolation`: nothing it opens reaches
 another host, not even the embedded services on loopback), the memory limit, the
 caller's environment for the run, the run's folder as its home, and a fresh copy of a
 migrated Airflow metadata database there. The zygote kills the child's process group
@@ -89,16 +89,14 @@ class SandboxRun:
 
 
 @cache
-def network_isolation() -> list[str]:
-    """The command prefix that gives a process its own user and empty network namespace,
-    or ``[]`` where unprivileged user namespaces are not available (containers often
-    lack them)."""
+def network_isolation() -> bool:
+    """Whether a process may take a user and network namespace of its own, as each child
+    does (unprivileged user namespaces: containers often refuse them)."""
     unshare = shutil.which("unshare")
     if unshare is None:
-        return []
-    prefix = [unshare, "--net", "--map-root-user"]
-    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
-    return prefix if probe.returncode == 0 else []
+        return False
+    probe = [unshare, "--net", "--map-root-user", "true"]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
 def loopback_up() -> None:
@@ -269,12 +267,11 @@ class Zygote:
         (self.folder / SOCKET).unlink(missing_ok=True)
         home = self.folder / "home"
         home.mkdir(exist_ok=True)
-        isolation = network_isolation()
         argv = [sys.executable, "-m", "airflow_llm.validate.zygote", str(self.folder)]
-        argv += [str(self.idle_seconds), "isolated" if isolation else "shared"]
+        argv += [str(self.idle_seconds), "isolated" if network_isolation() else "shared"]
         with (self.folder / LOG).open("wb") as log:
             self._started = subprocess.Popen(
-                [*isolation, *argv],
+                argv,
                 env=sandbox_environment(home),
                 cwd=home,
                 stdin=subprocess.DEVNULL,

@@ -2,8 +2,8 @@
 
 Started by :class:`airflow_llm.validate.sandbox.Zygote` as ``python -m
 airflow_llm.validate.zygote FOLDER IDLE_SECONDS isolated|shared``, in the sandbox's
-scrubbed environment and, where ``isolated``, in a user and network namespace of its
-own. It imports Airflow, the task SDK, the in-process execution API (its versioned
+scrubbed environment (``isolated``: each child takes a user and network namespace of
+its own). It imports Airflow, the task SDK, the in-process execution API (its versioned
 routes built: seconds on a run's first request), Great Expectations, DuckDB, moto and
 the modules the operator patterns import; it migrates a template metadata database
 once per ``FOLDER``; then it listens on ``FOLDER/zygote.sock``.
