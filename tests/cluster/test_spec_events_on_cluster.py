@@ -25,22 +25,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from airflow_llm.cluster.config import ClusterConfig
 from airflow_llm.cluster.processes import Cluster
 from airflow_llm.cluster.rest import FINISHED, ClusterApi, wait_for
 from airflow_llm.embedded.config import EmbeddedConfig, free_port_block
+from tests.moto_notifications import BUCKET, NotifyingBucket, notifying_bucket
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(2400)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BUCKET = "airflow-llm"
 DAG_ID = "airflow_llm_generate"
 SPEC = REPO_ROOT / "specs" / "daily_customer_totals.yml"
-KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @dataclass
@@ -61,47 +58,30 @@ class Running:
         return [r for r in self.api.runs(DAG_ID) if r.dag_run_id not in self.earlier_runs]
 
 
-def _moto(port: int) -> tuple[ThreadedMotoServer, Any, Any, str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **KEYS)
-    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1", **KEYS)
-    queue_url = sqs.create_queue(QueueName="airflow-llm-specs")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    s3.create_bucket(Bucket=BUCKET)
-    prefix = {"Key": {"FilterRules": [{"Name": "prefix", "Value": "specs/"}]}}
-    queue = {"QueueArn": arn["Attributes"]["QueueArn"], "Events": ["s3:ObjectCreated:*"]}
-    s3.put_bucket_notification_configuration(  # moto queues an s3:TestEvent, as S3 does
-        Bucket=BUCKET,
-        NotificationConfiguration={"QueueConfigurations": [{**queue, "Filter": prefix}]},
-    )
-    return server, s3, sqs, queue_url
-
-
 @pytest.fixture(scope="module")
 def running() -> Iterator[Running]:
     base = free_port_block(9)
     state = Path(tempfile.mkdtemp(prefix="airflow-llm-cluster-"))
     state.chmod(0o755)  # PostgreSQL runs as its own account when the tests run as root
-    server, s3, sqs, queue_url = _moto(base + 8)
-    connection = {
-        "conn_type": "aws",
-        "login": "testing",
-        "password": "testing",
-        "extra": {"endpoint_url": f"http://127.0.0.1:{base + 8}", "region_name": "us-east-1"},
-    }
-    config = ClusterConfig(
-        services=EmbeddedConfig(state_dir=state, airflow_port=base, model_port=base + 4),
-        postgres_port=base + 5,
-        redis_port=base + 6,
-        with_s3=False,
-        extra_env={
-            "AIRFLOW_CONN_AIRFLOW_LLM_S3": json.dumps(connection),
-            "AIRFLOW_LLM_SPECS_QUEUE_URL": queue_url,
-            "AIRFLOW_LLM_POLL_SCHEDULE": "0 0 1 1 *",  # runs come from the watcher here
-        },
-    )
+    try:
+        with notifying_bucket(base + 8) as moto:
+            config = ClusterConfig(
+                services=EmbeddedConfig(state_dir=state, airflow_port=base, model_port=base + 4),
+                postgres_port=base + 5,
+                redis_port=base + 6,
+                with_s3=False,
+                extra_env={
+                    "AIRFLOW_CONN_AIRFLOW_LLM_S3": json.dumps(moto.connection),
+                    "AIRFLOW_LLM_SPECS_QUEUE_URL": moto.queue_url,
+                    "AIRFLOW_LLM_POLL_SCHEDULE": "0 0 1 1 *",  # runs come from the watcher
+                },
+            )
+            yield from _running(config, moto)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def _running(config: ClusterConfig, moto: NotifyingBucket) -> Iterator[Running]:
     cluster = Cluster(config, REPO_ROOT / "airflow_settings.yaml", REPO_ROOT / "dags")
     try:
         cluster.up()
@@ -111,11 +91,9 @@ def running() -> Iterator[Running]:
         assert triggerer is not None
         wait_for(f"{DAG_ID} idle", partial(_idle, api), 600)
         earlier = {run.dag_run_id for run in api.runs(DAG_ID)}
-        yield Running(cluster, api, s3, sqs, queue_url, triggerer, earlier)
+        yield Running(cluster, api, moto.s3, moto.sqs, moto.queue_url, triggerer, earlier)
     finally:
         cluster.down()
-        server.stop()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def _idle(api: ClusterApi) -> bool | None:

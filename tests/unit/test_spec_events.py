@@ -9,14 +9,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from airflow_llm.embedded.config import free_port_block
 from airflow_llm.spec_events import NotAnS3Notification, SpecDropTrigger, spec_drops
+from tests.moto_notifications import BUCKET, notifying_bucket
 
-BUCKET = "airflow-llm"
 CONN_ID = "spec_events_test"
 
 
@@ -44,41 +42,11 @@ def test_spec_drops_reads_s3_notifications() -> None:
 
 @pytest.fixture
 def moto_queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, str]]:
-    """A moto server with the bucket notifying a queue of objects created under specs/."""
-    port = free_port_block(1)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **keys)
-    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1", **keys)
-    queue_url = sqs.create_queue(QueueName="specs")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    s3.create_bucket(Bucket=BUCKET)
-    rules = {"Key": {"FilterRules": [{"Name": "prefix", "Value": "specs/"}]}}
-    s3.put_bucket_notification_configuration(
-        Bucket=BUCKET,
-        NotificationConfiguration={
-            "QueueConfigurations": [
-                {
-                    "QueueArn": arn["Attributes"]["QueueArn"],
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": rules,
-                }
-            ]
-        },
-    )
-    connection = {
-        "conn_type": "aws",
-        "login": "testing",
-        "password": "testing",
-        "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-    }
-    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(connection))
-    try:
-        yield s3, sqs, queue_url
-    finally:
-        server.stop()
+    """moto's bucket notifying a queue of objects created under specs/, and the
+    trigger's connection on it."""
+    with notifying_bucket(free_port_block(1)) as moto:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(moto.connection))
+        yield moto.s3, moto.sqs, moto.queue_url
 
 
 def poke(trigger: SpecDropTrigger) -> list[Any]:
