@@ -111,7 +111,7 @@ class Cluster:
             self._airflow("scheduler", ["scheduler"], self._healthy("scheduler")),
             self._airflow("dag-processor", ["dag-processor"], self._healthy("dag_processor")),
             self._airflow("triggerer", ["triggerer"], self._healthy("triggerer")),
-            *(self._worker(worker) for worker in self.config.workers()),
+            *(self.worker(worker) for worker in self.config.workers()),
         ]
 
     def all(self) -> list[ManagedProcess]:
@@ -200,7 +200,9 @@ class Cluster:
             stop_timeout=90,
         )
 
-    def _worker(self, worker: Worker) -> ManagedProcess:
+    def worker(self, worker: Worker) -> ManagedProcess:
+        """A Celery worker of this cluster (``up`` starts those of the config; a test
+        starts another one on the same queues)."""
         hostname = f"{worker.name}@{socket.gethostname()}"
         args = ["celery", "worker", "-H", hostname, "-q", ",".join(worker.queues)]
         args += ["-c", str(worker.concurrency), "--without-gossip", "--without-mingle"]

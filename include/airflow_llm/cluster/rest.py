@@ -33,14 +33,16 @@ class WaitTimeoutError(TimeoutError):
     """What was awaited did not happen in time."""
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    """Call ``check`` every few seconds until it returns something other than None."""
+def wait_for(
+    what: str, check: Callable[[], Any], timeout: float, interval: float = POLL_SECONDS
+) -> Any:
+    """Call ``check`` every ``interval`` seconds until it returns something other than None."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
         if found is not None:
             return found
-        time.sleep(POLL_SECONDS)
+        time.sleep(interval)
     raise WaitTimeoutError(f"{what}: not after {timeout:.0f} s")
 
 
