@@ -43,11 +43,12 @@ def celery_worker_ready(broker: str, hostname: str) -> bool:
     """True once the Celery worker ``hostname`` answers a ping through ``broker``."""
     from celery import Celery  # the cluster's commands only
     from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
 
     app = Celery(broker=broker)
     try:
         return bool(app.control.ping(destination=[hostname], timeout=1.0))
-    except (OSError, OperationalError):
+    except (OSError, OperationalError, RedisConnectionError):  # the broker refused or closed it
         return False
     finally:
         app.close()
