@@ -2,8 +2,8 @@
 middle of ``generate`` and Redis restarted during a run.
 
 The cluster runs a second worker on the ``default`` and ``llm`` queues (``worker-llm-2``)
-so that killing the one running ``generate`` leaves another; tasks get Airflow retries
-(``[core] default_task_retries``) and the scheduler declares a killed worker's task
+so that killing the one running ``generate`` leaves another; tasks get the cluster's
+Airflow retries (``[core] default_task_retries``, 2, 20 s apart) and the scheduler declares a killed worker's task
 instance failed after 30 s without a heartbeat (``[scheduler]
 task_instance_heartbeat_timeout``, 300 s by default). Each run must end in success with
 the bundle published once and whole, and no model answer paid for before the kill
@@ -100,8 +100,6 @@ def faults() -> Iterator[Faults]:
         worker_concurrency=1,
         extra_env={
             "AIRFLOW_LLM_POLL_SCHEDULE": "0 0 1 1 *",  # runs come from the tests
-            "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "2",
-            "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "5",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
         },
