@@ -184,7 +184,7 @@ def cluster_environment(
         "AIRFLOW__CELERY__BROKER_URL": config.broker_url,
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + config.database_url(METADATA_DB),
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": config.default_queue,
-        # a task lost with its worker, or not sent while Redis restarts, runs again
+        # a task lost with its worker, or failed while Redis restarts, runs again
         # (docs/reliability.md, tests/cluster/test_faults_on_cluster.py)
         "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "2",
         "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "20",
