@@ -9,16 +9,12 @@ from the child's HTTP stub, a file step stacks them, and a page is saved as it c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from airflow_llm.engine import build_bundle
-from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.sql import SAMPLE_CONTEXT
-from tests.scripted_endpoint import ScriptedModel, first_choices
-from tests.unit.test_engine import client
+from tests.pattern_bundles import smoke_run_of
 
 pytestmark = pytest.mark.integration
 
@@ -107,33 +103,10 @@ HTTP_PATTERNS = {
 }
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> GenerationSettings:
-    return GenerationSettings(
-        work_dir=tmp_path / "work", strategy="hybrid", smoke_run=True, smoke_timeout=240
-    )
-
-
-def smoke_tasks(
-    spec: PipelineSpec, patterns: dict[str, str], settings: GenerationSettings
-) -> dict[str, dict[str, Any]]:
-    """The smoke run's tasks by name, once the bundle written by ``patterns`` passed
-    every gate."""
-    script = ScriptedModel({"hybrid": [first_choices]})
-    result = build_bundle(spec, client(script), settings)
-    assert result.valid, result.report
-    written = {task["name"]: task["pattern"] for task in result.report["tasks"]}
-    assert written == {name: f"{pattern}@1" for name, pattern in patterns.items()}
-    return {task["name"]: task for task in result.report["smoke_run"]["tasks"]}
-
-
 def test_an_ftp_file_is_awaited_downloaded_normalized_and_loaded(
-    settings: GenerationSettings,
+    tmp_path: Path,
 ) -> None:
-    smoke = smoke_tasks(FTP_SPEC, FTP_PATTERNS, settings)
-    assert {name: task["state"] for name, task in smoke.items()} == dict.fromkeys(
-        FTP_PATTERNS, "success"
-    )
+    _, smoke = smoke_run_of(FTP_SPEC, FTP_PATTERNS, tmp_path)
     rows = {name: task["rows"] for name, task in smoke.items()}
     assert rows["fetch_stock_file"] == {"files/incoming/stock_levels.csv": 12}
     assert rows["tidy_stock"] == {
@@ -143,12 +116,9 @@ def test_an_ftp_file_is_awaited_downloaded_normalized_and_loaded(
 
 
 def test_two_csv_downloads_over_https_are_stacked_and_a_page_kept(
-    settings: GenerationSettings,
+    tmp_path: Path,
 ) -> None:
-    smoke = smoke_tasks(HTTP_SPEC, HTTP_PATTERNS, settings)
-    assert {name: task["state"] for name, task in smoke.items()} == dict.fromkeys(
-        HTTP_PATTERNS, "success"
-    )
+    _, smoke = smoke_run_of(HTTP_SPEC, HTTP_PATTERNS, tmp_path)
     assert smoke["get_north_readings"]["http_requests"] == ["/open/tides.csv"]
     day = SAMPLE_CONTEXT["ds_nodash"]
     assert smoke["get_south_readings"]["http_requests"] == [f"/exports/tides_{day}.csv"]

@@ -13,11 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_llm.engine import build_bundle
-from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
-from tests.scripted_endpoint import ScriptedModel, first_choices
-from tests.unit.test_engine import client
+from tests.pattern_bundles import smoke_run_of
 
 pytestmark = pytest.mark.integration
 
@@ -101,23 +98,10 @@ PATTERNS = {
 }
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> GenerationSettings:
-    return GenerationSettings(
-        work_dir=tmp_path / "work", strategy="hybrid", smoke_run=True, smoke_timeout=240
-    )
-
-
 def test_branches_over_files_take_one_path_and_the_tasks_after_them_run(
-    settings: GenerationSettings,
+    tmp_path: Path,
 ) -> None:
-    script = ScriptedModel({"hybrid": [first_choices]})
-    result = build_bundle(SPEC, client(script), settings)
-    assert result.valid, result.report
-    written = {task["name"]: task["pattern"] for task in result.report["tasks"]}
-    assert written == {name: f"{pattern}@1" for name, pattern in PATTERNS.items()}
-    smoke = {task["name"]: task for task in result.report["smoke_run"]["tasks"]}
-    assert {name: task["state"] for name, task in smoke.items()} == {
+    states = {
         "load_payments": "success",
         "check_amounts": "success",  # sample amounts reach 1000: some row is > 100
         "review_large": "success",
@@ -128,6 +112,7 @@ def test_branches_over_files_take_one_path_and_the_tasks_after_them_run(
         "handle_basic": "success",
         "notify_finance": "success",
     }
+    _, smoke = smoke_run_of(SPEC, PATTERNS, tmp_path, states)
     rows = {name: task["rows"] for name, task in smoke.items()}
     large = rows["review_large"]["files/large_payments.json"]
     assert 0 < large < rows["load_payments"]["files/payments.parquet"]

@@ -7,17 +7,12 @@ holds where the sensor waits."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from airflow_llm.engine import BundleResult, build_bundle
-from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
-from tests.scripted_endpoint import ScriptedModel, first_choices
-from tests.unit.test_engine import client
+from tests.pattern_bundles import smoke_run_of
 
 pytestmark = pytest.mark.integration
 
@@ -64,25 +59,6 @@ PATTERNS = {
     "load_payments": "file_to_table",
     "tidy_payments": "file_transform",
 }
-
-
-def smoke_run_of(
-    spec: PipelineSpec, patterns: Mapping[str, str], tmp_path: Path
-) -> tuple[BundleResult, dict[str, dict[str, Any]]]:
-    """The bundle a model taking the first option of every question writes for
-    ``spec``, after it passed every gate with each task written by its pattern of
-    ``patterns`` and run successfully in the smoke run; the smoke run's tasks by name."""
-    settings = GenerationSettings(
-        work_dir=tmp_path / "work", strategy="hybrid", smoke_run=True, smoke_timeout=240
-    )
-    result = build_bundle(spec, client(ScriptedModel({"hybrid": [first_choices]})), settings)
-    assert result.valid, result.report
-    written = {task["name"]: task["pattern"] for task in result.report["tasks"]}
-    assert written == {name: f"{pattern}@1" for name, pattern in patterns.items()}
-    smoke = {task["name"]: task for task in result.report["smoke_run"]["tasks"]}
-    states = {name: task["state"] for name, task in smoke.items()}
-    assert states == dict.fromkeys(patterns, "success")
-    return result, smoke
 
 
 def test_a_checked_file_is_loaded_and_cleaned_in_the_smoke_run(tmp_path: Path) -> None:

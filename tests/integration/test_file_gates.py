@@ -16,12 +16,10 @@ from typing import Any
 import pytest
 
 from airflow_llm.bundle.render import render_bundle
-from airflow_llm.engine import build_bundle
 from airflow_llm.patterns import Relation, context_for, pattern_named
-from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
-from tests.scripted_endpoint import ScriptedModel, first_choices
-from tests.unit.test_engine import client
+from tests.pattern_bundles import smoke_run_of
+from tests.scripted_endpoint import first_choices
 
 pytestmark = pytest.mark.integration
 
@@ -126,25 +124,10 @@ def rendered_bundle(
     return render_bundle(spec, list(spec.tasks or []), artifacts, records)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> GenerationSettings:
-    return GenerationSettings(
-        work_dir=tmp_path / "work", strategy="hybrid", smoke_run=True, smoke_timeout=240
-    )
-
-
 def test_file_steps_are_generated_by_their_patterns_and_run_in_the_smoke_run(
-    settings: GenerationSettings,
+    tmp_path: Path,
 ) -> None:
-    script = ScriptedModel({"hybrid": [first_choices]})
-    result = build_bundle(SPEC, client(script), settings)
-    assert result.valid, result.report
-    written = {task["name"]: task["pattern"] for task in result.report["tasks"]}
-    assert written == {name: f"{pattern}@1" for name, pattern in PATTERNS.items()}
-    smoke = {task["name"]: task for task in result.report["smoke_run"]["tasks"]}
-    assert {name: task["state"] for name, task in smoke.items()} == dict.fromkeys(
-        PATTERNS, "success"
-    )
+    _, smoke = smoke_run_of(SPEC, PATTERNS, tmp_path)
     rows = {name: task["rows"] for name, task in smoke.items()}
     assert rows["clean_orders"] == {"files/clean_orders.parquet": 11}  # 12 less the duplicate
     assert rows["clean_returns"] == {"files/returns.parquet": 12}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from airflow_llm.spec import PipelineSpec
-from tests.integration.test_file_check_gates import smoke_run_of
+from tests.pattern_bundles import smoke_run_of
 
 pytestmark = pytest.mark.integration
 
