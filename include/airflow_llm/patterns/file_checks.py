@@ -39,7 +39,7 @@ from airflow_llm.patterns.file_steps import (
     FileInput,
     FilePattern,
     arguments_of,
-    check_source,
+    check_loaded_columns,
     file_format_of,
     file_inputs,
     source_choice,
@@ -238,12 +238,8 @@ class ValidateFile(FilePattern[ValidateFileParameters]):
         known or named by the words, once each, something to check. The file it passes
         on: its known columns and the checked ones, typed."""
         facts = FileFacts(ctx)
-        check_source(facts, params.source)
-        candidates = facts.candidates([params.source]).all
         names = [c.name for c in params.columns]
-        unknown = [name for name in names if name not in candidates]
-        require(not unknown, f"no column {', '.join(map(repr, unknown))} in the file")
-        require(len(set(names)) == len(names), "columns repeat")
+        check_loaded_columns(facts, params.source, names)
         require(bool(names) or params.require_rows, "nothing to check: no columns, no rows")
         return _passed_on(ctx, facts, params.source, params.input_format, params.columns)
 

@@ -28,7 +28,7 @@ from airflow_llm.patterns.file_steps import (
     FileFacts,
     FileInput,
     FilePattern,
-    check_source,
+    check_loaded_columns,
     file_inputs,
     source_choice,
 )
@@ -152,12 +152,8 @@ class FileToTable(FilePattern[FileToTableParameters]):
         words, once each, typed in the spec's dialect; a table that is no declared
         source; a date column among the columns. The table it writes."""
         facts = FileFacts(ctx)
-        check_source(facts, params.source)
-        candidates = facts.candidates([params.source]).all
         names = [column.name for column in params.columns]
-        unknown = [name for name in names if name not in candidates]
-        require(not unknown, f"no column {', '.join(map(repr, unknown))} in the file")
-        require(len(set(names)) == len(names), "columns repeat")
+        check_loaded_columns(facts, params.source, names)
         require(params.table not in _sources(ctx), f"{params.table} is a source: read-only")
         require(params.date_column is None or params.date_column in names, "no such date column")
         columns = tuple(Column(name=c.name, type=c.type) for c in params.columns)

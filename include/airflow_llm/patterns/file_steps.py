@@ -285,6 +285,16 @@ def check_source(facts: FileFacts, source: str | None) -> None:
     check_path(source)
 
 
+def check_loaded_columns(facts: FileFacts, source: str | None, names: Sequence[str]) -> None:
+    """Refuse a source :func:`check_source` refuses, columns neither known of the file
+    nor named by the words, and a column named twice."""
+    check_source(facts, source)
+    candidates = facts.candidates([source]).all
+    unknown = [name for name in names if name not in candidates]
+    require(not unknown, f"no column {', '.join(map(repr, unknown))} in the file")
+    require(len(set(names)) == len(names), "columns repeat")
+
+
 def check_path(path: str | None) -> None:
     """A path goes nowhere above its folder and closes the macros it opens."""
     if path is None:
