@@ -22,6 +22,7 @@ from typing import Any
 from airflow_llm.hybrid import forced_properties
 from airflow_llm.llm.answers import parse_json_object
 from airflow_llm.llm.client import ChatRequest, ChatResponse, ModelClient
+from airflow_llm.patterns import operator_patterns
 from airflow_llm.patterns.base import choices, enum, obj
 from airflow_llm.patterns.operators import named_operators
 from airflow_llm.plan_steps import StepCandidate
@@ -69,6 +70,9 @@ its details."""
 TITLE_WEIGHT = 3
 DESCRIPTION_LIMIT = 1500
 _FILE = re.compile(r"\b[\w{}*-]+\.(?:csv|json|jsonl|parquet|txt|xml|pdf|avro|orc|xlsx|sql)\b", re.I)
+_INPUT_CLAUSE = re.compile(r"\b(?:inputs?|upstream)\s*:[^•\n]*?(?=\s[-•]\s|\n|$)", re.I)
+"""A step's clause about what it takes in: an operator named there ("Input: SqlSensor
+completion") is an upstream step's, not how this step runs."""
 _BESIDE = re.compile(r"parallel with|concurrently with|alongside|at the same time as", re.I)
 
 
@@ -190,7 +194,8 @@ def cued_kinds(step: StepCandidate, others: Sequence[str] = ()) -> Sequence[str]
     text = step.text
     for name in others:
         text = re.sub(rf"(?<![\w]){re.escape(name)}(?![\w])", " ", text, flags=re.I)
-    operated = {kind for op in named_operators(text) for kind in operator_kinds(op)}
+    how = _INPUT_CLAUSE.sub(" ", text)
+    operated = {kind for op in named_operators(how) for kind in operator_kinds(op)}
     if len(operated) == 1:
         return sorted(operated)
     scores = {
@@ -206,13 +211,17 @@ def cued_kinds(step: StepCandidate, others: Sequence[str] = ()) -> Sequence[str]
 def operator_kinds(operator: str) -> list[str]:
     """The kinds an Airflow operator class is: every ``…Sensor`` waits, a ``Branch…``
     operator chooses, any other by the words before ``Operator`` (``SQLExecuteQuery``,
-    ``Python``, ``Email``)."""
+    ``Python``, ``Email``), else by the kind of the operator patterns that render it
+    (``TriggerDagRunOperator``)."""
     if operator.endswith("Sensor"):
         return ["sensor"]
     if "Branch" in operator:
         return ["branch"]
     prefix = operator.removesuffix("Operator")
-    return [kind for kind, cues in KIND_CUES.items() if _count(prefix, cues)]
+    cued = [kind for kind, cues in KIND_CUES.items() if _count(prefix, cues)]
+    return cued or sorted(
+        {p.kind for p in operator_patterns().values() if operator in p.operator_names}
+    )
 
 
 def _count(text: str, cues: Sequence[str]) -> int:

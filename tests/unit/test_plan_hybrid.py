@@ -55,6 +55,14 @@ def step(index: int, title: str, text: str = "", group: str | None = None) -> St
         ("classify_reviews", "ask the language model for the sentiment", ["llm"]),
         ("send_report", "email the PDF to the team", ["python"]),
         ("reconcile", "reconciles what arrived", []),
+        ("run_cleanup", "Operator or Mechanism: TriggerDagRunOperator", ["python"]),
+        (
+            "run_cleanup",
+            "- Input: ExternalTaskSensor completion - Output: starts the cleanup DAG"
+            " • Operator or Mechanism: TriggerDagRunOperator",
+            ["python"],
+        ),
+        ("make_id", "- Input: Triggered by SqlSensor completion • PythonOperator", ["python"]),
     ],
 )
 def test_kinds_are_cued_by_the_words(title: str, text: str, kinds: list[str]) -> None:

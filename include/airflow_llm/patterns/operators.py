@@ -180,8 +180,12 @@ class OperatorPattern(Pattern[Params]):
         pattern's (say, ``KubernetesJobOperator``, or a container image): that is not this
         pattern's task. Operators that run any code (``PythonOperator``) decide nothing."""
         named = named_operators(ctx.task.description) - GENERIC_OPERATORS
-        own = {line.split()[-1] for line in self.imports} | set(self.stands_for)
-        return not named or bool(named & own)
+        return not named or bool(named & self.operator_names)
+
+    @property
+    def operator_names(self) -> set[str]:
+        """The operator classes it renders, or stands for, by name."""
+        return {line.split()[-1] for line in self.imports} | set(self.stands_for)
 
     @property
     def template(self) -> str:
