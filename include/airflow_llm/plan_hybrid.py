@@ -61,7 +61,8 @@ KIND_CUES: dict[str, list[str]] = {
     "python": _cues(
         "python|api|apis|http|endpoint|endpoints|post to|webhook|graphql|csv|json|file|files"
         "|download|downloads|upload|uploads|email"
-        "|notify|notification|slack|s3|ftp|sftp|bash|docker|kubernetes|spark|empty|dummy"
+        "|notify|notification|slack|s3|ftp|sftp|bash|docker|kubernetes|spark|databricks"
+        "|elasticsearch|empty|dummy"
         "|no-op|marker|synchronization point|start|end|begin|finish|complete"
     ),
 }

@@ -20,6 +20,7 @@ from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.control import BranchOnDate, Marker
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.dag_runs import ExternalTaskSensorPattern
+from airflow_llm.patterns.databricks import DatabricksJob
 from airflow_llm.patterns.deduplication import LatestPerKey
 from airflow_llm.patterns.file_branching import BranchOnFile
 from airflow_llm.patterns.file_checks import ValidateFile
@@ -86,6 +87,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     TableToFile(),
     Container(),
     KubernetesJob(),
+    DatabricksJob(),
     BashCommand(),
     ExternalTaskSensorPattern(),
 )

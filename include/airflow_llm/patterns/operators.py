@@ -49,9 +49,13 @@ SettingKind = Literal[
     "slack_webhook_conn_id",
     "message",
     "ftp_conn_id",
+    "databricks_conn_id",
+    "elasticsearch_conn_id",
+    "compute",
 ]
 """What a setting names, which decides where its value comes from and what the smoke
-run's stand-in answers to."""
+run's stand-in answers to (``compute``: what a job on external compute runs, or where: a
+notebook path, a main class, a cluster id)."""
 _ENVIRONMENT_FIELDS: dict[SettingKind, str] = {
     "sql_conn_id": "conn_id",
     "aws_conn_id": "aws_conn_id",
@@ -62,6 +66,8 @@ _ENVIRONMENT_VARS: dict[SettingKind, str] = {
     "llm_conn_id": "model_conn_id",
     "fs_conn_id": "fs_conn_id",
     "slack_webhook_conn_id": "slack_webhook_conn_id",
+    "databricks_conn_id": "databricks_conn_id",
+    "elasticsearch_conn_id": "elasticsearch_conn_id",
 }
 """The spec environment's ``vars`` entry that gives a setting of each kind (if any)."""
 _DEFAULTS: dict[SettingKind, str] = {"smtp_conn_id": "smtp_default"}

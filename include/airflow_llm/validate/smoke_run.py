@@ -308,6 +308,9 @@ def _stand_ins(
                     "slack_webhook_conn_id": STAND_IN_SLACK,
                     "message": f"airflow-llm smoke run message of {task}",
                     "ftp_conn_id": STAND_IN_FTP,
+                    "databricks_conn_id": "databricks_default",
+                    "elasticsearch_conn_id": "elasticsearch_default",
+                    "compute": f"smoke-{task}-{setting.name}",
                 }[setting.kind]
             if setting.kind == "path":  # under the filesystem stand-in's folder
                 value = str(value).lstrip("/")
