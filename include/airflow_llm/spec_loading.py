@@ -27,6 +27,7 @@ from airflow_llm.spec import (
     TABLE_PATTERN,
     PipelineSpec,
 )
+from airflow_llm.table_words import inferred_sources
 from airflow_llm.yaml_lines import YamlDocument, YamlDocumentError, parse_yaml
 
 MAX_SPEC_BYTES = 1024 * 1024
@@ -225,7 +226,8 @@ def _top_level_mapping(document: YamlDocument, source: str) -> dict[str, Any]:
 
 def _markdown_fields(text: str, source: str) -> tuple[YamlDocument | None, dict[str, Any]]:
     """Front matter (if any) gives the fields; the body is the description, and the
-    schedule and upstream Assets it states where the front matter gives none."""
+    schedule, upstream Assets and source tables it states where the front matter gives
+    none (sources: the tables it reads and never writes, :mod:`airflow_llm.table_words`)."""
     lines = text.splitlines()
     document: YamlDocument | None = None
     fields: dict[str, Any] = {}
@@ -251,6 +253,7 @@ def _markdown_fields(text: str, source: str) -> tuple[YamlDocument | None, dict[
         fields["description"] = body
         fields.setdefault("schedule", stated_schedule(body))
         fields.setdefault("upstream_assets", stated_assets(body))
+        fields.setdefault("sources", inferred_sources(lines[body_start:], body_start + 1))
     if "name" not in fields:
         name = _title_name(lines[body_start:]) or name_from_file(source)
         if name:
