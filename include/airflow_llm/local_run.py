@@ -18,6 +18,7 @@ from airflow_llm.llm.pricing import PriceTable
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.spec_loading import snake_case_name
+from airflow_llm.table_words import inferred_sources
 
 
 def local_client(
@@ -57,7 +58,8 @@ def spec_from_description(
     dialect: str = "ansi",
     environments: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> PipelineSpec:
-    """A spec with only a description (the planner derives its tasks)."""
+    """A spec with only a description (the planner derives its tasks) and the tables it
+    reads as sources (:func:`airflow_llm.table_words.inferred_sources`)."""
     fields: dict[str, Any] = {
         "name": name or snake_case_name(" ".join(description.split()[:6])) or "pipeline",
         "description": description,
@@ -65,6 +67,7 @@ def spec_from_description(
         "stakeholders": list(stakeholders),
         "schedule": schedule,
         "dialect": dialect,
+        "sources": inferred_sources(description.splitlines()),
     }
     if environments is not None:
         fields["environments"] = {key: dict(value) for key, value in environments.items()}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_llm.local_run import spec_from_description
 from airflow_llm.spec_loading import parse_spec
 from airflow_llm.table_words import column_type, inferred_sources, named_tables
 
@@ -144,3 +145,10 @@ def test_sources_the_front_matter_declares_are_kept_as_they_are(tmp_path: Path) 
     text = "---\nsources:\n  - {name: shipments, columns: {sku: VARCHAR}}\n---\n" + SHIPMENTS
     spec = parse_spec(text.encode(), str(tmp_path / "shipments.md"))
     assert [(s.name, [c.name for c in s.columns]) for s in spec.sources] == [("shipments", ["sku"])]
+
+
+def test_a_spec_made_from_a_plain_description_gets_the_tables_it_reads() -> None:
+    spec = spec_from_description("Export the rows of the `ledger` table to ledger.csv daily.")
+    assert [(s.name, s.description) for s in spec.sources] == [
+        ("ledger", "inferred from description line 1 (columns guessed from common words)")
+    ]

@@ -31,6 +31,7 @@ from airflow_llm.patterns.files import FileSensorPattern
 from airflow_llm.patterns.ftp import FtpDownload, FtpSensorPattern
 from airflow_llm.patterns.http import HttpCall, HttpSensorPattern, HttpToS3
 from airflow_llm.patterns.http_files import HttpToFile
+from airflow_llm.patterns.json_rows import JsonToRows
 from airflow_llm.patterns.llm_rows import LlmOverRows
 from airflow_llm.patterns.merging import Upsert
 from airflow_llm.patterns.messages import SendMessages
@@ -81,6 +82,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     QueryBatches(),
     LlmOverRows(),
     ValidateFile(),
+    JsonToRows(),
     FileTransform(),
     MergeFiles(),
     FileToTable(),

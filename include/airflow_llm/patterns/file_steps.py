@@ -329,6 +329,11 @@ class FilePattern(OperatorPattern[Params]):
     def reads(self, params: Params) -> dict[str, Use]:
         """The columns it reads from its inputs, typed by use."""
 
+    def answer_of(self, params: Params) -> tuple[str, dict[str, Use]] | None:
+        """The upstream task whose answer (XCom, not a file) it reads, and the fields it
+        reads there (dotted paths), typed by use. By default none."""
+        return None
+
     def created(self, params: Params) -> set[str]:
         """The columns it makes (what reads its file may read without its input having
         them). By default none."""

@@ -163,6 +163,7 @@ class HttpCall(OperatorPattern[HttpCallParameters]):
     )
     stands_for: ClassVar[tuple[str, ...]] = ("SimpleHttpOperator",)
     requirements: ClassVar[tuple[str, ...]] = (HTTP,)
+    answers_from: ClassVar[tuple[str, str] | None] = ("http", "endpoint")
 
     def applies(self, ctx: TaskContext) -> bool:
         """Words whose title or objective calls an API (call, fetch, request, a method in

@@ -175,6 +175,10 @@ class OperatorPattern(Pattern[Params]):
     """The remote service (``http``, ``ftp``) whose file it reads or waits for, and the
     setting naming that file there (the smoke run's stand-in for the service then
     serves one there, with the columns the tasks after it read); None: it reads none."""
+    answers_from: ClassVar[tuple[str, str] | None] = None
+    """The remote service (``http``) whose answer it passes on (XCom), and the setting
+    naming where it asks (the smoke run's stand-in then answers there with a JSON
+    document of the fields the tasks after it read); None: it passes on no answer."""
 
     def applies(self, ctx: TaskContext) -> bool:
         """Whether the task's words cue it: an operator does one specific thing, and a

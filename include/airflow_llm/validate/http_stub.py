@@ -2,8 +2,9 @@
 
 Like :mod:`airflow_llm.validate.mail_sink`, it brings the child's loopback up, listens on
 127.0.0.1 and points the given Airflow ``http`` connections at itself. A GET of a file
-it serves (a folder of the sandbox where the parent wrote the files the tasks download,
-see :func:`airflow_llm.validate.sample_files.seed_served`) gets that file; it answers
+it serves (a folder of the sandbox where the parent wrote the files the tasks download
+and the answers they parse, see :func:`airflow_llm.validate.sample_files.seed_served`)
+gets that file, and so does a POST, PUT or PATCH there; it answers
 every other GET, POST, PUT or PATCH with a small JSON document of sample rows (which
 names the path it was asked for), and counts the requests it answered (a GET by its
 path, others as ``METHOD path``). It also stands in for Slack's incoming webhooks: the given
@@ -60,7 +61,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         """Also PUT and PATCH: the request's body is read and left aside, but for a Slack
-        webhook's, whose text is recorded."""
+        webhook's, whose text is recorded; the answer is the JSON file served at the
+        path, if any."""
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         request = f"{self.command} {self.path}"
         if self.path.startswith(WEBHOOKS):
@@ -69,6 +71,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(b"ok", "text/plain")
             return
         self.server.requests.append(request)
+        served = self.server.served(self.path)
+        if served is not None:
+            self._send(served.read_bytes())
+            return
         self._answer()
 
     def do_PUT(self) -> None:

@@ -15,6 +15,7 @@ rows of a file a task wrote, for the report.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -155,7 +156,50 @@ def seed_served(
     held = [where for where in dict.fromkeys(waited) if where not in downloaded]
     for service, relative in held:
         hold_file(str(served_folder(home, service)), relative)
-    return [f"{service}:{relative}" for service, relative in [*downloaded, *held]]
+    answered = seed_answers(home, operators, values)
+    return [f"{service}:{relative}" for service, relative in [*downloaded, *held, *answered]]
+
+
+def seed_answers(
+    home: Path, operators: Mapping[str, BoundOperator], values: Mapping[str, Mapping[str, Any]]
+) -> list[tuple[str, str]]:
+    """Write, in the folder of each remote service's stand-in, the answer an operator that
+    passes one on (``answers_from``) gets where it asks, for each file task that reads
+    that answer: a JSON document ``{"data": [records]}`` of sample records with the
+    fields it reads (a dotted path as nested objects). The files written."""
+    written: list[tuple[str, str]] = []
+    for found in file_tasks(operators).values():
+        answer = found.pattern.answer_of(found.params)
+        bound = operators.get(answer[0]) if answer else None
+        if answer is None or bound is None or bound.pattern.answers_from is None:
+            continue
+        service, setting = bound.pattern.answers_from
+        relative = rendered(urlsplit(str(values[answer[0]][setting])).path).lstrip("/")
+        path = served_folder(home, service) / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"data": sample_records(answer[1])}))
+        written.append((service, relative))
+    return written
+
+
+def sample_records(fields: Mapping[str, Use]) -> list[dict[str, Any]]:
+    """Sample records with ``fields`` (dotted paths), typed by use (NULLs and a duplicate
+    among them, as in sample files); a dotted path nests objects."""
+    paths = list(fields)
+    columns = {f"field_{position}": use for position, use in enumerate(fields.values())}
+    table = SourceTable(name="answer", columns=_columns(columns, []))
+    sample = sample_table(table, "duckdb", SAMPLE_DATE)
+    records: list[dict[str, Any]] = []
+    for row in sample.rows:
+        record: dict[str, Any] = {}
+        for path, value in zip(paths, row, strict=True):
+            *parents, last = path.split(".")
+            node = record
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[last] = value if value is None or isinstance(value, int | float) else str(value)
+        records.append(record)
+    return records
 
 
 def rendered(path: str) -> str:

@@ -1,0 +1,61 @@
+"""JSON answers through generation and the bundle gates: a scripted model that takes the
+first option of every question writes a pipeline that calls an API, takes the stated
+fields (a nested one among them) out of its JSON answer and loads them into a table,
+and the smoke run runs every step for real: the HTTP stand-in answers the call with a
+JSON document of sample records holding those fields, the parsing step writes their
+rows to a file and the load puts them in the warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_llm.spec import PipelineSpec
+from tests.pattern_bundles import smoke_run_of
+
+pytestmark = pytest.mark.integration
+
+SPEC = PipelineSpec.model_validate(
+    {
+        "name": "crm_profiles",
+        "description": "Fetch the CRM's customer profiles and keep their contact details.",
+        "dialect": "postgres",
+        "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "crm"}},
+        "tasks": [
+            {
+                "name": "fetch_profiles",
+                "kind": "python",
+                "description": "Fetch the customer profiles from the CRM API endpoint "
+                "/v1/profiles with a GET request; the JSON answer goes to XCom.",
+            },
+            {
+                "name": "shape_profiles",
+                "kind": "python",
+                "depends_on": ["fetch_profiles"],
+                "description": "Parse the JSON response and extract the fields "
+                "(given_name, family_name, email_address, address.city) of each profile.",
+            },
+            {
+                "name": "load_profiles",
+                "kind": "python",
+                "depends_on": ["shape_profiles"],
+                "description": "Load the shaped profiles into the crm_contacts table in "
+                "PostgreSQL.",
+            },
+        ],
+    }
+)
+PATTERNS = {
+    "fetch_profiles": "http_call",
+    "shape_profiles": "json_to_rows",
+    "load_profiles": "file_to_table",
+}
+
+
+def test_an_api_answer_becomes_rows_in_a_table_in_the_smoke_run(tmp_path: Path) -> None:
+    _, smoke = smoke_run_of(SPEC, PATTERNS, tmp_path)
+    assert smoke["fetch_profiles"]["http_requests"] == ["/v1/profiles"]
+    written = smoke["shape_profiles"]["rows"]
+    assert list(written.values()) == [12]  # the stand-in's 12 sample records
+    assert smoke["load_profiles"]["rows"] == {"crm.crm_contacts": 12}
