@@ -38,6 +38,7 @@ from airflow_llm.patterns.messages import SendMessages
 from airflow_llm.patterns.notifications import NotifyEmail, NotifySlack
 from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
+from airflow_llm.patterns.run_choice import BranchOnRunConf
 from airflow_llm.patterns.selection import QUESTION, Select
 from airflow_llm.patterns.sensors import S3KeySensorPattern, SqlRowsSensor
 from airflow_llm.patterns.shell import BashCommand
@@ -79,6 +80,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     Marker(),
     BranchOnDate(),
     BranchOnFile(),
+    BranchOnRunConf(),
     QueryBatches(),
     LlmOverRows(),
     ValidateFile(),
