@@ -22,6 +22,7 @@ from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.dag_runs import ExternalTaskSensorPattern
 from airflow_llm.patterns.databricks import DatabricksJob
 from airflow_llm.patterns.deduplication import LatestPerKey
+from airflow_llm.patterns.elasticsearch import ElasticsearchIndex
 from airflow_llm.patterns.file_branching import BranchOnFile
 from airflow_llm.patterns.file_checks import ValidateFile
 from airflow_llm.patterns.file_exports import TableToFile
@@ -92,6 +93,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     Container(),
     KubernetesJob(),
     DatabricksJob(),
+    ElasticsearchIndex(),
     BashCommand(),
     ExternalTaskSensorPattern(),
 )

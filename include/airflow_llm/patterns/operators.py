@@ -55,7 +55,7 @@ SettingKind = Literal[
 ]
 """What a setting names, which decides where its value comes from and what the smoke
 run's stand-in answers to (``compute``: what a job on external compute runs, or where: a
-notebook path, a main class, a cluster id)."""
+notebook path, a main class, a cluster id, an Elasticsearch index)."""
 _ENVIRONMENT_FIELDS: dict[SettingKind, str] = {
     "sql_conn_id": "conn_id",
     "aws_conn_id": "aws_conn_id",
