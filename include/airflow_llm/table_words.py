@@ -12,8 +12,9 @@ paragraph, when that paragraph reads one table only.
 
 A table the words read and never write becomes an inferred source of the spec
 (:func:`inferred_sources`), with a description that says which line it came from; one
-whose words state no columns gets the common column words of the lines that name it
-(``date``, ``amount``), else an ``id``. Generic English and SQL conventions only.
+whose words state no columns gets columns guessed from its paragraphs (common column
+words, what they group by, an ``amount`` where they aggregate), else an ``id``, and
+its description says so. Generic English and SQL conventions only.
 """
 
 from __future__ import annotations
@@ -157,6 +158,12 @@ COMMON_COLUMNS = (
     "region", "country", "city", "status", "category", "email", "score",
 )  # fmt: skip
 """Column words a paragraph may use of a table whose columns it does not list."""
+_GROUPED_BY = re.compile(
+    r"\b(?:by|per)\s+([a-z][a-z0-9_]*(?:\s*(?:,|and)\s*[a-z][a-z0-9_]*)*)", re.IGNORECASE
+)
+_NOT_GROUPED = _words("the a an and each every one default hand name step task execution using via")
+_NOT_A_NOUN = re.compile(r"(?:ed|ly|ing)$")
+_AGGREGATES = re.compile(r"\b(?:aggregat\w*|sum\w*|totals?|group\w*)\b", re.IGNORECASE)
 _TYPES_BY_NAME = (
     (re.compile(r"timestamp|time$|_at$|^ts$|_ts$", re.I), "TIMESTAMP"),
     (re.compile(r"date|_on$|^day$|_day$|^dt$|_dt$", re.I), "DATE"),
@@ -219,6 +226,7 @@ def named_tables(lines: Sequence[str], first_line: int = 1) -> list[NamedTable]:
     """The tables ``lines`` name (line numbers from ``first_line``), in order of first
     mention, with their roles and columns."""
     tables: dict[str, NamedTable] = {}
+    texts: dict[str, list[str]] = {}
     for paragraph in _paragraphs(lines, first_line):
         in_paragraph: list[str] = []
         lead = _lead_role(" ".join(line for _, line in paragraph[:3]))
@@ -230,12 +238,13 @@ def named_tables(lines: Sequence[str], first_line: int = 1) -> list[NamedTable]:
             in_paragraph += [mention.name] if mention.name not in in_paragraph else []
         read_here = [name for name in in_paragraph if tables[name].role != "written"]
         text = " ".join(line for _, line in paragraph)
+        for name in in_paragraph:
+            texts.setdefault(name, []).append(text)
         if len(read_here) == 1:
             tables[read_here[0]].add_columns(_filter_columns(text))
     for table in tables.values():
         if not table.columns:
-            words = " ".join(lines[line - first_line] for line in {m.line for m in table.mentions})
-            table.add_columns(_common_columns(words) or [Column(name="id", type="BIGINT")])
+            table.add_columns(_guessed_columns(" ".join(texts[table.name])))
             table.guessed = True
     return list(tables.values())
 
@@ -389,7 +398,17 @@ def _filter_columns(text: str) -> list[Column]:
     return found
 
 
-def _common_columns(text: str) -> list[Column]:
+def _guessed_columns(text: str) -> list[Column]:
+    """The columns of a table whose words state none, from its paragraphs' words: the
+    common column words they use and what they group by ("by date and product"), and an
+    ``amount`` to sum where they aggregate and name no number; else an ``id``."""
     words = set(re.findall(r"[a-z]+", text.lower()))
     named = [name for name in COMMON_COLUMNS if name in words or f"{name}s" in words]
-    return [Column(name=name, type=column_type(name)) for name in named]
+    for match in _GROUPED_BY.finditer(text):
+        found = re.findall(r"[a-z][a-z0-9_]*", match.group(1))
+        named += [w for w in found if w not in _NOT_GROUPED and not _NOT_A_NOUN.search(w)]
+    columns = [Column(name=name, type=column_type(name)) for name in dict.fromkeys(named)]
+    numeric = any(column.type in ("BIGINT", "DECIMAL(18, 2)") for column in columns)
+    if _AGGREGATES.search(text) and not numeric:
+        columns.append(Column(name="amount", type=column_type("amount")))
+    return columns or [Column(name="id", type="BIGINT")]

@@ -152,3 +152,12 @@ def test_a_spec_made_from_a_plain_description_gets_the_tables_it_reads() -> None
     assert [(s.name, s.description) for s in spec.sources] == [
         ("ledger", "inferred from description line 1 (columns guessed from common words)")
     ]
+
+
+def test_a_table_whose_words_aggregate_it_gets_its_groups_and_an_amount_to_sum() -> None:
+    text = "1. sum_fares\n   - Input: the fares table\n   - Notes: totals fares by zone and hour, sorted"
+    assert _tables(text)["fares"][2] == [
+        ("zone", "VARCHAR"),
+        ("hour", "VARCHAR"),
+        ("amount", "DECIMAL(18, 2)"),
+    ]
