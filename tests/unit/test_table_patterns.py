@@ -1,0 +1,120 @@
+"""Steps on tables a description names: ``create_table`` (which steps it serves, the DDL
+it renders, what it refuses), and the existing SQL-reading patterns serving steps on a
+source inferred from the words (airflow_llm.table_words)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from airflow_llm.patterns import ParameterError, context_for, pattern_menu, pattern_named
+from airflow_llm.plan_steps import extract_steps
+from airflow_llm.spec import PipelineSpec
+from airflow_llm.spec_loading import parse_spec
+
+CREATE_TABLE = pattern_named("create_table")
+
+
+def spec_of(*tasks: dict[str, Any], sources: list[dict[str, Any]] | None = None) -> PipelineSpec:
+    return PipelineSpec.model_validate(
+        {"name": "tables", "description": "d", "sources": sources or [], "tasks": list(tasks)}
+    )
+
+
+def ctx_of(spec: PipelineSpec, name: str) -> Any:
+    return context_for(spec, next(t for t in spec.tasks or [] if t.name == name), {})
+
+
+CREATE = {
+    "name": "make_members",
+    "kind": "sql",
+    "description": "Create the table 'members' with columns member_id, joined_on, plan",
+}
+
+
+def test_a_step_that_creates_a_table_with_stated_columns_gets_create_table_alone() -> None:
+    ctx = ctx_of(spec_of(CREATE), "make_members")
+    assert pattern_menu(ctx) == ["create_table"]
+    assert CREATE_TABLE.input_schema(ctx)["properties"] == {"table": {"enum": ["members"]}}
+    assert CREATE_TABLE.parameter_schema(ctx, {"table": "members"})["properties"] == {}
+
+
+def test_the_ddl_creates_the_stated_columns_once_and_is_what_the_step_writes() -> None:
+    ctx = ctx_of(spec_of(CREATE), "make_members")
+    answer = CREATE_TABLE.complete({"table": "members"}, ctx)
+    rendered = CREATE_TABLE.render(CREATE_TABLE.parse(answer), ctx)
+    assert rendered.output is not None
+    assert (rendered.output.name, rendered.output.produced_by) == ("members", "make_members")
+    assert [(c.name, c.type) for c in rendered.output.columns] == [
+        ("member_id", "BIGINT"),
+        ("joined_on", "DATE"),
+        ("plan", "VARCHAR"),
+    ]
+    database = duckdb.connect()
+    for _ in range(2):  # idempotent: a second run changes nothing
+        database.execute(rendered.content)
+    columns = database.execute("DESCRIBE members").fetchall()
+    assert [(name, sql_type) for name, sql_type, *_ in columns] == [
+        ("member_id", "BIGINT"),
+        ("joined_on", "DATE"),
+        ("plan", "VARCHAR"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Create the members table.",  # no columns stated
+        "Insert the new rows into the members table (member_id, plan).",  # no creation
+        "Create a report from the members table (member_id, plan).",  # it reads the table
+    ],
+)
+def test_create_table_serves_only_steps_that_create_a_table_with_stated_columns(
+    description: str,
+) -> None:
+    task = {"name": "step", "kind": "sql", "description": description}
+    assert not CREATE_TABLE.applies(ctx_of(spec_of(task), "step"))
+
+
+def test_a_source_is_never_created() -> None:
+    source = {"name": "members", "columns": {"member_id": "BIGINT"}}
+    ctx = ctx_of(spec_of(CREATE, sources=[source]), "make_members")
+    assert not CREATE_TABLE.applies(ctx)
+    params = CREATE_TABLE.parse({"table": "members", "columns": [{"name": "a", "type": "INT"}]})
+    with pytest.raises(ParameterError, match="members is a source: read-only"):
+        CREATE_TABLE.render(params, ctx)
+
+
+DESCRIPTION = """\
+# Parcel scans
+
+1. wait_for_scans
+   - Waits until the parcel_scans table has rows for the day (scanned_on = '{{ ds }}').
+
+2. export_scans
+   - Input: parcel_scans table
+   - Output: /tmp/scans/parcel_scans_{{ ds }}.csv
+"""
+
+
+def test_steps_on_a_table_the_description_names_get_the_existing_patterns(
+    tmp_path: Path,
+) -> None:
+    described = parse_spec(DESCRIPTION.encode(), str(tmp_path / "scans.md"))
+    assert [s.name for s in described.sources] == ["parcel_scans"]
+    wait, export = (step.text for step in extract_steps(described.description))
+    tasks = [
+        {"name": "wait_for_scans", "kind": "sensor", "description": wait},
+        {
+            "name": "export_scans",
+            "kind": "python",
+            "description": export,
+            "depends_on": "wait_for_scans",
+        },
+    ]
+    spec = PipelineSpec.model_validate(described.model_dump() | {"tasks": tasks})
+    assert pattern_menu(ctx_of(spec, "wait_for_scans")) == ["sql_sensor"]
+    assert pattern_menu(ctx_of(spec, "export_scans"))[0] == "table_to_file"
