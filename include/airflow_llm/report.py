@@ -252,7 +252,8 @@ def _smoke_lines(smoke: Mapping[str, Any] | None) -> list[str]:
     rows = []
     for task in smoke["tasks"]:
         wrote = [f"{table}: {count} rows" for table, count in task.get("rows", {}).items()]
-        wrote += [f"{uri} ({size} bytes)" for uri, size in task.get("objects", {}).items()]
+        written = {**task.get("objects", {}), **task.get("reports", {})}
+        wrote += [f"{where} ({size} bytes)" for where, size in written.items()]
         sent = task.get("http_requests", [])
         wrote += [f"sent {textwrap.shorten(request, 100, placeholder=' …')}" for request in sent]
         if task.get("expectations"):

@@ -27,6 +27,7 @@ from airflow_llm.patterns.file_branching import BranchOnFile
 from airflow_llm.patterns.file_checks import ValidateFile
 from airflow_llm.patterns.file_exports import TableToFile
 from airflow_llm.patterns.file_loads import FileToTable
+from airflow_llm.patterns.file_reports import FileReport
 from airflow_llm.patterns.file_transforms import FileTransform, MergeFiles
 from airflow_llm.patterns.files import FileSensorPattern
 from airflow_llm.patterns.ftp import FtpDownload, FtpSensorPattern
@@ -43,7 +44,6 @@ from airflow_llm.patterns.run_choice import BranchOnRunConf
 from airflow_llm.patterns.selection import QUESTION, Select
 from airflow_llm.patterns.sensors import S3KeySensorPattern, SqlRowsSensor
 from airflow_llm.patterns.shell import BashCommand
-from airflow_llm.patterns.table_ddl import CreateTable
 from airflow_llm.patterns.transfers import QueryToS3, S3ToTable
 from airflow_llm.patterns.triggers import AssetEvent, TriggerDag
 
@@ -60,7 +60,6 @@ CATALOG: tuple[AnyPattern, ...] = (
     Upsert(),
     MaskPii(),
     Snapshot(),
-    CreateTable(),
     ExpectationSuite(),
     Select(),
     QueryToS3(),
@@ -90,6 +89,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     JsonToRows(),
     FileTransform(),
     MergeFiles(),
+    FileReport(),
     FileToTable(),
     TableToFile(),
     Container(),

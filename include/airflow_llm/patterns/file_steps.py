@@ -32,6 +32,7 @@ from airflow_llm.patterns.file_operations import (
     input_uses,
 )
 from airflow_llm.patterns.file_words import (
+    REPORT_FORMATS,
     FileMention,
     clauses,
     column_names,
@@ -122,8 +123,12 @@ class FileFacts:
     @cached_property
     def upstream(self) -> list[Relation]:
         """The files the nearest upstream tasks that write one write (a task in between
-        that writes none is looked through)."""
-        writers = {r.produced_by: r for r in self.ctx.files if r.produced_by is not None}
+        that writes none, or only a report no file pattern reads, is looked through)."""
+        writers = {
+            r.produced_by: r
+            for r in self.ctx.files
+            if r.produced_by is not None and r.file_format not in REPORT_FORMATS
+        }
         return nearest(self.ctx, writers)
 
     @cached_property
@@ -170,13 +175,19 @@ class FileFacts:
         return any(_LOADS_A_TABLE.search(clause) for clause in clauses(self.own_words))
 
     @property
-    def usable(self) -> bool:
-        """Words a file pattern may serve: not about S3, a container image or a remote
-        system, no file it cannot read or write, a title and objective that do not
-        notify people (a notification after file steps is no file step)."""
+    def local(self) -> bool:
+        """Words about local work: not about S3, a container image or a remote system, a
+        title and objective that do not notify people (a notification after file steps
+        is no file step)."""
         text = self.own_words
         elsewhere = mentions_s3(text) or _ELSEWHERE.search(text) or _NOTIFIES.search(lead(text))
-        return not elsewhere and not self.unreadable
+        return not elsewhere
+
+    @property
+    def usable(self) -> bool:
+        """Words a file pattern may serve: :attr:`local` ones naming no file it cannot
+        read or write."""
+        return self.local and not self.unreadable
 
     def upstream_named(self, task: str) -> Relation | None:
         """The file upstream task ``task`` writes."""

@@ -37,6 +37,8 @@ _EXTENSIONS = {
 """Data extensions and the format each is read and written as."""
 OTHER_EXTENSIONS = ("txt", "xml", "pdf", "html", "htm", "xlsx", "xls", "sql", "obo", "avro", "orc")
 """Extensions of files the file patterns neither read nor write."""
+REPORT_FORMATS = ("xml", "html", "pdf")
+"""Formats of the reports ``file_report`` writes (no file pattern reads them)."""
 _SEGMENT = r"(?:[A-Za-z0-9_=*.-]|\{\{\s*[a-z_]+\s*\}\})+"
 _EXTENSION = "|".join(sorted({*_EXTENSIONS, *OTHER_EXTENSIONS}, key=len, reverse=True))
 _FILE = re.compile(
@@ -140,14 +142,24 @@ _OTHER_FORMATS = re.compile(
 SQL script file)."""
 
 
+def other_formats(text: str) -> dict[Role, list[str]]:
+    """The formats other than the file patterns' the words name (lower case: ``pdf``,
+    ``xml``, ``sql query file``), by role, as :func:`stated_formats` finds roles."""
+    found: dict[Role, list[str]] = {"input": [], "output": [], "unknown": []}
+    for clause in _CLAUSES.split(text):
+        for match in _OTHER_FORMATS.finditer(clause):
+            named = match.group().lower()
+            role = _role(clause[: match.start()])
+            if named not in found[role]:
+                found[role].append(named)
+    return found
+
+
 def names_other_formats(text: str) -> bool:
     """Whether the words read or write a file of another format than the file patterns'
     (``Input: HTML file``, ``Output: PDF report``, ``SQL query file``)."""
-    return any(
-        _role(clause[: match.start()]) != "unknown"
-        for clause in _CLAUSES.split(text)
-        for match in _OTHER_FORMATS.finditer(clause)
-    )
+    found = other_formats(text)
+    return bool(found["input"] or found["output"])
 
 
 def mentions_s3(text: str) -> bool:

@@ -48,6 +48,7 @@ from airflow_llm.bundle.render import (
     document_operators,
     ordered_tasks,
 )
+from airflow_llm.patterns.file_operations import READERS
 from airflow_llm.patterns.operators import BoundOperator, SettingKind, is_placeholder
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import TaskSpec
@@ -106,6 +107,9 @@ class SmokeTask:
     http_requests: list[str] = field(default_factory=list)
     """Requests the child's HTTP stub answered it (``METHOD path``; a Slack message's
     text after the webhook's path)."""
+    reports: dict[str, int] = field(default_factory=dict)
+    """Report files it wrote, which no DuckDB reader counts rows of (a PDF, an XML or
+    HTML file), by path in the stand-in's folder: their bytes."""
 
 
 @dataclass(frozen=True)
@@ -330,16 +334,19 @@ def _writes_file(task: TaskSpec, operators: dict[str, BoundOperator]) -> bool:
 
 def _file_rows(
     home: Path, task: TaskSpec, operators: dict[str, BoundOperator], values: dict[str, Any]
-) -> dict[str, int]:
-    """The rows of the file ``task`` wrote, by its path in the stand-in's folder."""
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The rows of the data file ``task`` wrote, and the bytes of the report it wrote (a
+    format no DuckDB reader reads), by its path in the stand-in's folder."""
     path = values.get(task.name)
     found = file_tasks(operators)[task.name]
     file_format = found.pattern.output_format(found.params)
     if not isinstance(path, str) or file_format is None:
-        return {}
-    counted = count_rows(path, file_format)
+        return {}, {}
     shown = str(Path(path).relative_to(home)) if Path(path).is_relative_to(home) else path
-    return {} if counted is None else {shown: counted}
+    if file_format not in READERS:
+        return {}, ({shown: Path(path).stat().st_size} if Path(path).is_file() else {})
+    counted = count_rows(path, file_format)
+    return ({} if counted is None else {shown: counted}), {}
 
 
 def _create_schemas(warehouse: Path, tables: list[str]) -> None:
@@ -467,13 +474,15 @@ def _task_results(
             rows = {}
             rerun = result.get("reruns", {}).get(task.name, {})
             written: list[str] = []
+            reports: dict[str, int] = {}
             if task.kind == "sql" and state == "success":
                 sql = (home / layout.resource(artifact_file(task))).read_text()
                 written = written_tables(sql, "duckdb", params)
             elif task.name in operators and task.name in document.outputs and state == "success":
                 written = [document.outputs[task.name].name]
             if _writes_file(task, operators) and state == "success":
-                rows.update(_file_rows(home, task, operators, result["values"]))
+                in_file, reports = _file_rows(home, task, operators, result["values"])
+                rows.update(in_file)
             for name in written:
                 if name in qualified:
                     table = qualified[name]
@@ -514,6 +523,7 @@ def _task_results(
                     verdict,
                     found.get("model_requests", 0),
                     found.get("http_requests", []),
+                    reports,
                 )
             )
     return tasks
