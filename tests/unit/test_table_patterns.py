@@ -118,3 +118,37 @@ def test_steps_on_a_table_the_description_names_get_the_existing_patterns(
     spec = PipelineSpec.model_validate(described.model_dump() | {"tasks": tasks})
     assert pattern_menu(ctx_of(spec, "wait_for_scans")) == ["sql_sensor"]
     assert pattern_menu(ctx_of(spec, "export_scans"))[0] == "table_to_file"
+
+
+SHIPMENTS = {"name": "shipments", "columns": {"shipment_id": "BIGINT", "shipped_on": "DATE"}}
+EXTRACT = {
+    "name": "extract_day",
+    "kind": "python",
+    "description": "Extract the day's rows from the shipments table for processing",
+}
+CLEAN = {
+    "name": "clean_day",
+    "kind": "python",
+    "description": "Drop rows with nulls in shipment_id",
+    "depends_on": ["extract_day"],
+}
+
+
+def test_a_step_that_extracts_a_named_table_for_the_next_steps_exports_it_to_a_file() -> None:
+    spec = spec_of(EXTRACT, CLEAN, sources=[SHIPMENTS])
+    assert pattern_menu(ctx_of(spec, "extract_day"))[0] == "table_to_file"
+
+
+@pytest.mark.parametrize(
+    "tasks",
+    [
+        [EXTRACT],  # nothing after it takes the rows
+        [EXTRACT | {"description": "Extract the day's rows for processing"}, CLEAN],  # no table
+        [EXTRACT | {"description": "Load the shipments table into the warehouse"}, CLEAN],
+    ],
+)
+def test_only_an_extract_of_a_named_table_with_steps_after_it_becomes_a_file(
+    tasks: list[dict[str, Any]],
+) -> None:
+    spec = spec_of(*tasks, sources=[SHIPMENTS])
+    assert not pattern_named("table_to_file").applies(ctx_of(spec, "extract_day"))

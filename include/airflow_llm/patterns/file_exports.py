@@ -6,6 +6,7 @@ for the file steps after it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -20,7 +21,7 @@ from airflow_llm.patterns.file_operations import COPY_OPTIONS
 from airflow_llm.patterns.file_steps import FS_HOOK, FileFacts, FileInput, FilePattern, check_path
 from airflow_llm.patterns.file_words import FileFormat
 from airflow_llm.patterns.files import PATH
-from airflow_llm.patterns.operators import Setting
+from airflow_llm.patterns.operators import Setting, lead
 from airflow_llm.patterns.transfers import check_date_column, date_column_choice, table_query
 from airflow_llm.patterns.writes import create_target
 from airflow_llm.spec import TABLE_PATTERN, Column, PipelineSpec, TaskSpec
@@ -28,6 +29,23 @@ from airflow_llm.sql_types import parse_type
 
 ROWS = "exported_rows"
 """The in-memory DuckDB table the rows pass through."""
+
+
+_EXTRACTS = re.compile(
+    r"\b(?:extract\w*|quer(?:y|ies|ied|ying)|select\w*|pull\w*|fetch\w*|read\w*)\b", re.I
+)
+
+
+def hands_on_rows(ctx: TaskContext, facts: FileFacts) -> bool:
+    """Whether the step extracts rows of a table its words name for the steps after it
+    ("Extract the day's orders from the orders table"): a title or objective that
+    extracts, queries or reads, a readable table named, steps after it, no load."""
+    named = any(
+        re.search(rf"(?<![\w.]){re.escape(relation.short_name)}(?![\w])", facts.own_words, re.I)
+        for relation in ctx.relations
+    )
+    extracts = bool(_EXTRACTS.search(lead(facts.own_words)))
+    return named and extracts and bool(ctx.downstream) and not facts.loads_a_table
 
 
 class TableToFileParameters(StrictParameters):
@@ -62,9 +80,9 @@ class TableToFile(FilePattern[TableToFileParameters]):
 
     def applies(self, ctx: TaskContext) -> bool:
         """A table to read, and words that write a file (one they name, a format they
-        write) and read none."""
+        write) or extract a table they name for the steps after it, and read no file."""
         facts = FileFacts(ctx)
-        writes = bool(facts.outputs or facts.formats.get("output"))
+        writes = bool(facts.outputs or facts.formats.get("output")) or hands_on_rows(ctx, facts)
         reads_a_file = bool(facts.upstream or facts.inputs or facts.formats.get("input"))
         return bool(ctx.relations) and facts.usable and writes and not reads_a_file
 
