@@ -29,6 +29,7 @@ from airflow_llm.patterns.context import Relation, context_for
 from airflow_llm.patterns.operators import OPERATOR_KINDS, BoundOperator, bind
 from airflow_llm.spec import PipelineSpec, SourceTable, TaskSpec, reachable
 from airflow_llm.validate.python_code import BLACK_MODE
+from airflow_llm.validate.secrets import redact_secrets
 
 TEMPLATES = Path(__file__).parent / "templates"
 BASE_IMPORTS = (
@@ -122,14 +123,15 @@ def python_string(text: str, width: int = 72) -> str:
 
 def _wrap_paragraphs(text: str, width: int = 88) -> str:
     """Text for a docstring: each paragraph wrapped at ``width``, triple quotes defused."""
-    safe = text.replace('"' * 3, "'" * 3)
+    safe = redact_secrets(text).replace('"' * 3, "'" * 3)
     paragraphs = [" ".join(p.split()) for p in safe.split("\n\n")]
     return "\n\n".join(textwrap.fill(p, width) for p in paragraphs if p)
 
 
 def _comment(text: str, width: int = 92) -> str:
     """A ``#`` comment block indented for the DAG body."""
-    return "\n".join(f"    # {line}" for line in textwrap.wrap(" ".join(text.split()), width))
+    words = " ".join(redact_secrets(text).split())
+    return "\n".join(f"    # {line}" for line in textwrap.wrap(words, width))
 
 
 def ordered_tasks(tasks: list[TaskSpec]) -> list[TaskSpec]:
@@ -295,6 +297,7 @@ def render_tasks(
     listed = []
     for task in tasks:
         entry = task.model_dump(mode="json", exclude_defaults=False)
+        entry["description"] = redact_secrets(task.description)
         entry["file"] = artifact_file(task, is_operator(task, (records or {}).get(task.name)))
         entry.update((records or {}).get(task.name, {}))
         listed.append(entry)
@@ -440,7 +443,7 @@ def render_bundle(
 
 
 def _summary(description: str, width: int = 72) -> str:
-    first = " ".join(description.split()).split(". ")[0].rstrip(".")
+    first = " ".join(redact_secrets(description).split()).split(". ")[0].rstrip(".")
     return first if len(first) <= width else first[: width - 3].rstrip() + "..."
 
 

@@ -31,6 +31,7 @@ from airflow_llm.patterns.file_reports import FileReport
 from airflow_llm.patterns.file_transforms import FileTransform, MergeFiles
 from airflow_llm.patterns.files import FileSensorPattern
 from airflow_llm.patterns.ftp import FtpDownload, FtpSensorPattern
+from airflow_llm.patterns.graphql import GraphqlCall
 from airflow_llm.patterns.http import HttpCall, HttpSensorPattern, HttpToS3
 from airflow_llm.patterns.http_files import HttpToFile
 from airflow_llm.patterns.json_rows import JsonToRows
@@ -77,6 +78,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     HttpToFile(),
     FtpDownload(),
     HttpSensorPattern(),
+    GraphqlCall(),
     HttpCall(),
     BranchOnSql(),
     FileSensorPattern(),

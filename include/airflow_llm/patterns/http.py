@@ -16,6 +16,7 @@ from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.downloads import downloads_from
+from airflow_llm.patterns.graphql_words import speaks_graphql
 from airflow_llm.patterns.operators import OperatorPattern, Setting, lead, names_operator
 from airflow_llm.patterns.transfers import (
     AMAZON,
@@ -169,12 +170,13 @@ class HttpCall(OperatorPattern[HttpCallParameters]):
         """Words whose title or objective calls an API (call, fetch, request, a method in
         capitals...) and keep its answer neither in S3 (``http_to_s3`` does that) nor in
         a file they download it to (``http_to_file``), or that name ``HttpOperator``.
-        Processing an API's response is no call."""
+        Processing an API's response is no call, and a GraphQL call is ``graphql_call``'s."""
         text = ctx.task.description
         named = any(names_operator(text, op) for op in ("HttpOperator", *self.stands_for))
         calling = bool(_CALLING.search(lead(text))) or bool(stated_methods(text))
         kept = _keeps_in_s3(ctx) or downloads_from(ctx) is not None
-        return named or (super().applies(ctx) and calling and not kept)
+        graphql = speaks_graphql(text)
+        return named or (super().applies(ctx) and calling and not kept and not graphql)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read from the warehouse."""

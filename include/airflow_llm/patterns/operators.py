@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 from airflow_llm.patterns.base import ParameterError, Params, Pattern, Rendered
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.images import stated_images
+from airflow_llm.patterns.installed_operators import installed_operator_classes
 from airflow_llm.spec import EnvironmentConfig, PipelineSpec, TaskSpec
 from airflow_llm.validate.findings import Finding
 
@@ -188,9 +189,14 @@ class OperatorPattern(Pattern[Params]):
     def fits_named_operators(self, ctx: TaskContext) -> bool:
         """False when the task's words name how it runs with operators other than this
         pattern's (say, ``KubernetesJobOperator``, or a container image): that is not this
-        pattern's task. Operators that run any code (``PythonOperator``) decide nothing."""
+        pattern's task. Operators that run any code (``PythonOperator``) decide nothing.
+        An operator no installed provider defines (an in-house ``AcmeGraphQLOperator``)
+        cannot run in a bundle: its name says what the step does, so it refuses only the
+        patterns none of whose cues its name holds."""
         named = named_operators(ctx.task.description) - GENERIC_OPERATORS
-        return not named or bool(named & self.operator_names)
+        in_house = {name for name in named if name not in installed_operator_classes()}
+        cued = {name for name in in_house if any(cue in name.lower() for cue in self.cues)}
+        return not named - cued or bool(named & self.operator_names)
 
     @property
     def operator_names(self) -> set[str]:
@@ -218,6 +224,11 @@ class OperatorPattern(Pattern[Params]):
         """Why its operator cannot run in the smoke run (it reaches what no stand-in stands
         for), or None: it runs."""
         return None
+
+    def variables(self, params: Params, pipeline: str) -> list[str]:
+        """The Airflow Variables its operator reads (secrets kept out of the bundle); the
+        smoke run gives each a stand-in value. By default none."""
+        return []
 
     @abstractmethod
     def settings(self, params: Params, task: TaskSpec) -> list[Setting]:
@@ -288,6 +299,10 @@ class BoundOperator:
     def external(self) -> str | None:
         """Why it cannot run in the smoke run, or None."""
         return self.pattern.external(self.params)
+
+    def variables(self, pipeline: str) -> list[str]:
+        """The Airflow Variables the task reads."""
+        return self.pattern.variables(self.params, pipeline)
 
     def config(self, environment: EnvironmentConfig) -> dict[str, Any]:
         """The task's ``operators.<task>`` section of one environment's config."""

@@ -6,7 +6,8 @@ it serves (a folder of the sandbox where the parent wrote the files the tasks do
 and the answers they parse, see :func:`airflow_llm.validate.sample_files.seed_served`)
 gets that file, and so does a POST, PUT or PATCH there; it answers
 every other GET, POST, PUT or PATCH with a small JSON document of sample rows (which
-names the path it was asked for), and counts the requests it answered (a GET by its
+names the path it was asked for; a GraphQL request in GraphQL's shape, see
+:mod:`airflow_llm.validate.graphql_answers`), and counts the requests it answered (a GET by its
 path, others as ``METHOD path``). It also stands in for Slack's incoming webhooks: the given
 ``slackwebhook`` connections point at a path of it under ``/services/`` (as
 hooks.slack.com's), where a POST is answered as Slack answers it (200, ``ok``) and
@@ -25,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from airflow_llm.validate.graphql_answers import graphql_answer, graphql_request
 from airflow_llm.validate.sandbox import loopback_up
 
 SAMPLE_ROWS = [{"id": 1, "name": "sample one"}, {"id": 2, "name": "sample two"}]
@@ -71,6 +73,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(b"ok", "text/plain")
             return
         self.server.requests.append(request)
+        question = graphql_request(body)
+        if question is not None:
+            answer = graphql_answer(question, self.headers.get("Authorization"))
+            self._send(json.dumps(answer).encode())
+            return
         served = self.server.served(self.path)
         if served is not None:
             self._send(served.read_bytes())

@@ -89,6 +89,21 @@ SECRET_PATTERNS = (
 )
 
 
+_STATED_SECRET = re.compile(
+    r"(\b\w*?(?:password|passwd|passphrase|pwd|secret|api_?key|access_?token|auth_?token)\w*"
+    r"[\"']?\s*(?:[:=]|is|of)?\s*)([\"'])[^\"'\n]+\2",
+    re.IGNORECASE,
+)
+"""A credential's value written in words (``password="x"``, ``the password "x"``)."""
+REDACTED = "***"
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with the credentials' values it writes out replaced by ``***`` (a spec's
+    words copied into a generated file for people to read: comments, docstrings)."""
+    return _STATED_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}{m.group(2)}", text)
+
+
 def find_secrets(
     text: str, patterns: tuple[SecretPattern, ...] = SECRET_PATTERNS
 ) -> Iterator[tuple[int, SecretPattern]]:

@@ -85,6 +85,8 @@ _MACRO = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 """An Airflow macro in a key (``{{ ds }}``), rendered with the sample context."""
 STAND_IN_MODEL = "airflow_llm_smoke_model"
 """The connection a placeholder model connection setting names in the smoke run."""
+STAND_IN_SECRET = "airflow-llm-smoke-secret"  # noqa: S105 - a stand-in, no credential
+"""The value of every Airflow Variable the operators read secrets from, in the smoke run."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,11 @@ def smoke_run(
             **{
                 f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(connection)
                 for conn_id, connection in airflow_connections.items()
+            },
+            **{
+                f"AIRFLOW_VAR_{name.upper()}": STAND_IN_SECRET
+                for bound in operators.values()
+                for name in bound.variables(document.pipeline)
             },
             "AIRFLOW_LLM_ENVIRONMENT": environment,
         },
