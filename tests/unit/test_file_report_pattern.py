@@ -310,3 +310,36 @@ def test_pdf_reports_are_written_for_rows_and_for_no_rows(
     assert written.startswith(b"%PDF-")
     assert b"/Type /Page" in written
 
+
+# -- an email attaching the reports ------------------------------------------------------
+
+
+def test_an_email_attaches_the_files_upstream_tasks_wrote_when_its_words_attach() -> None:
+    email = pattern_named("notify_email")
+    mail = {
+        "name": "mail_report",
+        "kind": "python",
+        "depends_on": ["report"],
+        "description": "Email the chart to ops@trips.example with the PDF attached.",
+    }
+    spec = spec_of(PREPARE, report_step("Create a PDF bar chart of fare by zone."), mail)
+    outputs = {"prepare_trips": TRIPS, "report": Relation("report", (), "report", "pdf")}
+    ctx = context_for(spec, (spec.tasks or [])[2], outputs)
+    schema = email.parameter_schema(ctx, {})["properties"]
+    assert schema["attachments"]["items"]["enum"] == ["report"]  # the PDF the words attach
+    params = email.parse({"to": "ops@trips.example", "attachments": ["report"]})
+    assert email.arguments(params, spec, ctx.task)["files"] == [
+        "{{ ti.xcom_pull(task_ids='report') }}"
+    ]
+    with pytest.raises(ParameterError, match="no file to attach from mail_report"):
+        email.render(email.parse({"attachments": ["mail_report"]}), ctx)
+    plain = {**mail, "description": "Email ops@trips.example the results as attachments."}
+    spec = spec_of(PREPARE, report_step("Create a PDF bar chart of fare by zone."), plain)
+    nearest = context_for(spec, (spec.tasks or [])[2], outputs)
+    assert email.parameter_schema(nearest, {})["properties"]["attachments"]["items"] == {
+        "enum": ["report"]
+    }
+    silent = {**mail, "description": "Email ops@trips.example that the chart is ready."}
+    spec = spec_of(PREPARE, report_step("Create a PDF bar chart of fare by zone."), silent)
+    quiet = context_for(spec, (spec.tasks or [])[2], outputs)
+    assert "attachments" not in email.parameter_schema(quiet, {})["properties"]

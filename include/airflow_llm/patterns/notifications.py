@@ -8,13 +8,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
-from airflow_llm.patterns.common import NONE, none_as_null
-from airflow_llm.patterns.context import TaskContext
+from airflow_llm.patterns.base import StrictParameters, choices, enum, narrowed, obj
+from airflow_llm.patterns.common import NONE, nearest, none_as_null, require
+from airflow_llm.patterns.context import Relation, TaskContext
+from airflow_llm.patterns.file_steps import skippable
 from airflow_llm.patterns.file_words import clauses
 from airflow_llm.patterns.operators import (
     OperatorPattern,
@@ -23,7 +24,7 @@ from airflow_llm.patterns.operators import (
     named_operators,
     names_operator,
 )
-from airflow_llm.spec import EMAIL_PATTERN, PipelineSpec, TaskSpec
+from airflow_llm.spec import EMAIL_PATTERN, NAME_PATTERN, PipelineSpec, TaskSpec
 
 SMTP = "apache-airflow-providers-smtp==3.2.0"
 SLACK = "apache-airflow-providers-slack==9.11.1"
@@ -35,12 +36,20 @@ _TELLING = re.compile(
 _OTHER_CHANNELS = re.compile(r"\b(?:sms|push|whatsapp|slack|teams|text messages?|in-app)\b")
 """Ways to tell people other than email."""
 _MAIL_FIRST = re.compile(r"^\W*(?:\d+(?:\.\d+)*\.?\s*)?(?:\w+\W+)?e-?mail\b")
+_ATTACHING = re.compile(r"\battach\w*|\bfiles\s*[:=]", re.IGNORECASE)
+"""Words that attach files to an email ("with the chart attached", ``files: [...]``)."""
+_FORMAT_WORDS = re.compile(r"\b(csv|jsonl|json|parquet|pdf|xml|html)\b", re.IGNORECASE)
+"""Formats of files the words may attach."""
 
 
 class EmailParameters(StrictParameters):
-    """Email ``to`` (addresses, comma-separated; None: the ones ``config.yml`` names)."""
+    """Email ``to`` (addresses, comma-separated; None: the ones ``config.yml`` names),
+    attaching the files the upstream tasks of ``attachments`` wrote."""
 
     to: str | None = None
+    attachments: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(
+        default_factory=list, max_length=8
+    )
 
     _nulls = field_validator("to", mode="before")(none_as_null)
 
@@ -95,11 +104,25 @@ class NotifyEmail(OperatorPattern[EmailParameters]):
 
     def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The addresses the words write out, or the spec's stakeholders when the words
-        name them; else ``none`` (``config.yml``)."""
+        name them; else ``none`` (``config.yml``). When the words attach files, the
+        files they attach (:func:`_attached`); else none."""
         stated = list(dict.fromkeys(m.group(0) for m in _EMAIL.finditer(ctx.task.description)))
         if not stated and "stakeholder" in ctx.text.lowered:
             stated = list(ctx.spec.stakeholders)
-        return obj({"to": enum(narrowed(ctx, [", ".join(stated)] if stated else [], [NONE]))})
+        to = {"to": enum(narrowed(ctx, [", ".join(stated)] if stated else [], [NONE]))}
+        files = _attached(ctx) if _ATTACHING.search(ctx.task.description) else []
+        return obj({**to, "attachments": choices(files, len(files), len(files))} if files else to)
+
+    def check(self, params: EmailParameters, ctx: TaskContext) -> Relation | None:
+        """Attachments are files upstream tasks write, which no branch may skip."""
+        attachable = _attachable(ctx)
+        stray = [name for name in params.attachments if name not in attachable]
+        require(
+            not stray,
+            f"no file to attach from {', '.join(stray)}: attach the files of "
+            f"{', '.join(attachable) or 'no upstream task'}",
+        )
+        return None
 
     def settings(self, params: EmailParameters, task: TaskSpec) -> list[Setting]:
         """The SMTP connection and the recipients."""
@@ -111,14 +134,35 @@ class NotifyEmail(OperatorPattern[EmailParameters]):
     def arguments(
         self, params: EmailParameters, spec: PipelineSpec, task: TaskSpec
     ) -> dict[str, Any]:
-        """The subject and the body: the task's words, the DAG and the logical date."""
+        """The subject and the body: the task's words, the DAG and the logical date; the
+        attachments: the paths their tasks returned (XCom)."""
         return {
+            "files": [f"{{{{ ti.xcom_pull(task_ids='{name}') }}}}" for name in params.attachments],
             "subject": f"{spec.name}: {task.name} ({{{{ ds }}}})",
             "body": (
                 f"<p>{html.escape(task.description)}</p>"
                 "<p>{{ dag.dag_id }}, run {{ run_id }}, logical date {{ ds }}.</p>"
             ),
         }
+
+
+def _attachable(ctx: TaskContext) -> list[str]:
+    """The upstream tasks whose files an email may attach: those writing a file (a report
+    too) that no branch before them may skip (a skipped task's file is absent)."""
+    writers = [r.produced_by for r in ctx.files if r.produced_by is not None]
+    absent = set(skippable(ctx.spec, writers))
+    return [name for name in dict.fromkeys(writers) if name not in absent]
+
+
+def _attached(ctx: TaskContext) -> list[str]:
+    """The upstream tasks whose files words that attach files attach: those writing a
+    format the words name ("the CSV and PDF attachments"), else the nearest ones; only
+    tasks :func:`_attachable` gives."""
+    attachable = _attachable(ctx)
+    formats = {r.produced_by: r.file_format for r in ctx.files if r.produced_by in attachable}
+    named = {word.lower() for word in _FORMAT_WORDS.findall(ctx.task.description)}
+    of_named = [name for name in attachable if formats[name] in named]
+    return of_named or nearest(ctx, {name: name for name in attachable})
 
 
 CHANNEL = r"^#[a-z][a-z0-9_-]{0,79}$"
