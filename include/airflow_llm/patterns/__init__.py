@@ -45,6 +45,7 @@ from airflow_llm.patterns.run_choice import BranchOnRunConf
 from airflow_llm.patterns.selection import QUESTION, Select
 from airflow_llm.patterns.sensors import S3KeySensorPattern, SqlRowsSensor
 from airflow_llm.patterns.shell import BashCommand
+from airflow_llm.patterns.spark import SparkJob
 from airflow_llm.patterns.table_ddl import CreateTable
 from airflow_llm.patterns.transfers import QueryToS3, S3ToTable
 from airflow_llm.patterns.triggers import AssetEvent, TriggerDag
@@ -100,6 +101,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     KubernetesJob(),
     DatabricksJob(),
     ElasticsearchIndex(),
+    SparkJob(),
     BashCommand(),
     ExternalTaskSensorPattern(),
 )

@@ -51,7 +51,7 @@ _QUOTED = r"(['\"`])(.+?)\1"
 _BARE = r"([^\s'\"`,;)\]]+)"
 
 
-def _assigned(key: str, text: str) -> list[str]:
+def assigned_values(key: str, text: str) -> list[str]:
     """The values ``text`` assigns to ``key`` (``key="v"``, ``key: v``), in order."""
     found = re.finditer(rf"\b{key}\s*[=:]\s*(?:{_QUOTED}|{_BARE})", text)
     return [m.group(2) or m.group(3).rstrip(".:") for m in found]
@@ -89,7 +89,7 @@ def stated_targets(text: str) -> dict[RunType, list[str]]:
     files (assigned to their parameter names, or in words), in order."""
     found: dict[RunType, list[str]] = {}
     for run_type in RUN_TYPES:
-        values = _assigned(_KEYS[run_type], text) + _PHRASES[run_type].findall(text)
+        values = assigned_values(_KEYS[run_type], text) + _PHRASES[run_type].findall(text)
         valid = [v for v in dict.fromkeys(values) if re.match(TARGETS[run_type], v)]
         if valid:
             found[run_type] = valid
@@ -117,13 +117,13 @@ def stated_arguments(text: str) -> list[str]:
 
 def stated_cluster_ids(text: str) -> list[str]:
     """The cluster ids ``text`` assigns (``existing_cluster_id="..."``, ``cluster_id=...``)."""
-    values = _assigned("(?:existing_cluster_id|cluster_id)", text)
+    values = assigned_values("(?:existing_cluster_id|cluster_id)", text)
     return [value for value in dict.fromkeys(values) if re.match(CLUSTER_ID, value)]
 
 
 def stated_connections(text: str) -> list[str]:
     """The Databricks connection ids ``text`` assigns (``databricks_conn_id="..."``)."""
-    values = _assigned("databricks_conn_id", text)
+    values = assigned_values("databricks_conn_id", text)
     return [value for value in dict.fromkeys(values) if re.match(CONN_ID, value)]
 
 
@@ -131,7 +131,7 @@ def stated_cluster(text: str) -> dict[str, str | int]:
     """The new job cluster ``text`` specifies (the :data:`CLUSTER_FIELDS` it assigns)."""
     cluster: dict[str, str | int] = {}
     for field in CLUSTER_FIELDS:
-        values = [v for v in _assigned(field, text) if re.match(r"^[\w.-]{1,80}$", v)]
+        values = [v for v in assigned_values(field, text) if re.match(r"^[\w.-]{1,80}$", v)]
         if values and field == "num_workers":
             if values[0].isdigit():
                 cluster[field] = int(values[0])
