@@ -133,9 +133,26 @@ def test_steps_that_read_a_report_send_it_or_write_data_are_not_reports(
 def test_a_chart_is_of_what_the_words_chart_by_what_they_group_by() -> None:
     params = first_params(ctx_for("Create a PDF bar chart of fare by zone."))
     assert (params.chart, params.x, params.y) == ("bar", "zone", "fare")
-    unknown = first_params(ctx_for("Create a PDF bar chart of tips by driver."))
-    assert (unknown.x, unknown.y) == ("driver", "tips")  # the file's columns are not all known
-    assert REPORT.reads(unknown) == {"driver": "text", "tips": "number"}
+    known = first_params(ctx_for("Create a PDF bar chart of tips by driver."))
+    assert (known.x, known.y) == ("driver", "fare")  # the file's number column for y
+    assert REPORT.reads(known) == {"driver": "text", "fare": "number"}
+    spec = spec_of(PREPARE, report_step("Create a PDF bar chart of tips by driver."))
+    unknown = Relation("prepare_trips", (), "prepare_trips", "csv")
+    ctx = context_for(spec, (spec.tasks or [])[1], {"prepare_trips": unknown})
+    assert (first_params(ctx).x, first_params(ctx).y) == ("driver", "tips")
+
+
+def test_a_chart_without_two_columns_to_draw_is_table_pages() -> None:
+    spec = spec_of(
+        {**PREPARE, "description": "Read trips.csv and write trips_clean.csv."},
+        report_step("Plot a PDF chart of it."),
+    )
+    ctx = context_for(
+        spec,
+        (spec.tasks or [])[1],
+        {"prepare_trips": Relation("prepare_trips", (), "prepare_trips", "csv")},
+    )
+    assert first_params(ctx).chart is None
 
 
 def test_xml_elements_are_the_ones_the_words_name() -> None:

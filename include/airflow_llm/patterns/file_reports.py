@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from airflow_llm.patterns.base import StrictParameters, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null, require
 from airflow_llm.patterns.context import Relation, TaskContext
+from airflow_llm.patterns.file_loads import column_use
 from airflow_llm.patterns.file_operations import (
     Aggregation,
     FilterRows,
@@ -65,6 +66,8 @@ _EXTENSIONS: dict[str, ReportFormat] = {"xml": "xml", "html": "html", "htm": "ht
 _LINE = re.compile(r"\bline\s+(?:chart|graph|plot)s?\b|\btrends?\b|\bover\s+time\b", re.I)
 _CHART = re.compile(r"\b(?:charts?|graphs?|plots?|visuali[sz]\w*|histograms?|bars?)\b", re.I)
 _OF = re.compile(r"\b(?:chart|graph|plot|visuali[sz]ation)s?\s+of\s+(?:the\s+)?(\w+)", re.I)
+_PRONOUNS = frozenset({"it", "this", "that", "them", "these", "those", "all", "each", "every"})
+"""Words after "chart of" or "by" that name no column."""
 _ELEMENT = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)>")
 """An XML element the words name (``<transaction>``)."""
 
@@ -153,14 +156,15 @@ class FileReport(FilePattern[FileReportParameters]):
         return obj({"source": enum(narrowed(ctx, options[:1] or [NONE], [*options, NONE]))})
 
     def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """The chart and its columns (a PDF whose words draw one), the XML element names
-        the words state, and the file the words say it writes."""
+        """The chart and its columns (a PDF whose words draw one, when there are two
+        columns to draw), the XML element names the words state, and the file the words
+        say it writes."""
         facts = FileFacts(ctx)
         written = report_format_of(ctx)
         chart = stated_chart(lead(facts.own_words)) if written == "pdf" else None
         properties: dict[str, dict[str, Any]] = {"output": self._output_schema(ctx, facts)}
-        if chart is not None:
-            xs, ys = _axes(ctx, facts, source_choice(inputs.get("source")))
+        xs, ys = _axes(ctx, facts, source_choice(inputs.get("source")))
+        if chart is not None and xs and ys:
             properties["chart"] = enum(narrowed(ctx, [chart], ["bar", "line"]))
             properties["x"] = enum(narrowed(ctx, xs[:1], xs) or [NONE])
             properties["y"] = enum(narrowed(ctx, ys[:1], ys) or [NONE])
@@ -195,8 +199,9 @@ class FileReport(FilePattern[FileReportParameters]):
         return Relation(ctx.task.name, (), ctx.task.name, report_format_of(ctx) or "html")
 
     def check(self, params: FileReportParameters, ctx: TaskContext) -> Relation | None:
-        """A source an upstream task writes or in its folder; chart columns the file has
-        (any the words name when its columns are unknown); the report written."""
+        """A source an upstream task writes or in its folder, a path in its folder, chart
+        columns among the names the words and the file give, the branch's filters only;
+        the report written."""
         facts = FileFacts(ctx)
         check_source(facts, params.source)
         check_path(params.output)
@@ -262,19 +267,28 @@ class FileReport(FilePattern[FileReportParameters]):
 
 def _axes(ctx: TaskContext, facts: FileFacts, source: str | None) -> tuple[list[str], list[str]]:
     """The chart's x options (what the words group by: ``by product``) and y options
-    (what it is a chart of, the other names), surest first: the names the words use or
-    the file's known columns, then the bare words."""
+    (what it is a chart of: ``chart of sales``), surest first: the names the words use or
+    the file's known columns that those words mean, then for y the file's known number
+    columns, then the bare words, then the other names."""
     text = facts.own_words
     names = facts.candidates([source]).all
+    numbers = [
+        c.name for c in facts.known_columns([source]) if column_use(c.type, ctx.dialect) == "number"
+    ]
     grouped = grouping_phrases(text)
     measured = [m.group(1) for m in _OF.finditer(text)]
     xs = [found for phrase in grouped if (found := link(phrase, names))]
-    xs += [phrase for phrase in grouped if re.match(IDENTIFIER, phrase)]
+    xs += [phrase for phrase in grouped if _bare_column(phrase)]
     x = xs[:1]
     ys = [found for phrase in measured if (found := link(phrase, names))]
-    ys += [phrase for phrase in measured if re.match(IDENTIFIER, phrase)]
+    ys += [*numbers, *(phrase for phrase in measured if _bare_column(phrase))]
     ys = [y for y in _rest(ys, names) if y not in x]
     return _rest(xs, names), ys
+
+
+def _bare_column(word: str) -> bool:
+    """Whether a word the words chart or group by may be a column's name as it stands."""
+    return bool(re.match(IDENTIFIER, word)) and word.lower() not in _PRONOUNS
 
 
 def _rest(first: Sequence[str], names: Sequence[str]) -> list[str]:
