@@ -73,6 +73,8 @@ _NOT_A_TABLE = _words(
     target_table source_table table_name"""
 )
 """Words before or after "table" that say what kind of table, not which one."""
+_AIRFLOW_CLASS = re.compile(r"(?:Operator|Sensor|Hook|Trigger|Group)$")
+"""An Airflow class (``temporary table (PythonOperator)``): how a step runs, no table."""
 _SYSTEM_SCHEMAS = ("information_schema.", "pg_catalog.", "sys.", "sysibm.")
 _FILE_NAME = re.compile(
     r"\.(?:csv|tsv|json|jsonl|parquet|txt|xml|pdf|py|sql|yaml|yml|gz|zip)$", re.I
@@ -322,6 +324,8 @@ def _is_table(name: str, bare: bool, listed: bool = False) -> bool:
     an item of a list of tables, any identifier."""
     lowered = name.lower()
     if lowered in _NOT_A_TABLE or lowered.startswith(_SYSTEM_SCHEMAS) or _FILE_NAME.search(name):
+        return False
+    if _AIRFLOW_CLASS.search(name):
         return False
     if bare and (name != lowered or lowered.endswith(_NOT_A_TABLE_SUFFIX)):
         return False

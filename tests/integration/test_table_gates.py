@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_llm.spec import TaskSpec
 from airflow_llm.spec_loading import parse_spec
 from tests.pattern_bundles import smoke_run_of
 
@@ -56,3 +57,31 @@ def test_a_description_without_sources_runs_on_the_table_it_names(tmp_path: Path
     (written,) = smoke["export_scans"]["rows"].items()
     assert written[0] == "files/tmp/scans/scans_2024-01-31.csv"
     assert written[1] > 0
+
+
+ELT = """\
+# Visit summary ELT
+
+1. rebuild_visit_summary
+   - Objective: Rebuild the visit summary with CTAS and swap it in atomically
+   - Input: raw tables (raw.page_visits)
+   - Notes: fails on zero rows in the temporary table (PythonOperator)
+
+- Source tables: raw.page_visits
+- Tables processed: visit_summary
+"""
+
+
+def test_a_ctas_step_rebuilds_the_table_the_description_names_from_its_source(
+    tmp_path: Path,
+) -> None:
+    spec = parse_spec(ELT.encode(), "visit_summary.md")
+    assert [s.name for s in spec.sources] == ["raw.page_visits"]
+    task = {
+        "name": "rebuild_visit_summary",
+        "kind": "python",
+        "description": ELT.split("\n\n")[1],
+    }
+    spec = spec.model_copy(update={"tasks": [TaskSpec.model_validate(task)]})
+    _, smoke = smoke_run_of(spec, {"rebuild_visit_summary": "rebuild_table"}, tmp_path)
+    assert smoke["rebuild_visit_summary"]["rows"] == {"main.visit_summary": 12}

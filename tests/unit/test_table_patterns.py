@@ -152,3 +152,54 @@ def test_only_an_extract_of_a_named_table_with_steps_after_it_becomes_a_file(
 ) -> None:
     spec = spec_of(*tasks, sources=[SHIPMENTS])
     assert not pattern_named("table_to_file").applies(ctx_of(spec, "extract_day"))
+
+
+REBUILD = {
+    "name": "rebuild_daily_visits",
+    "kind": "python",
+    "description": "Rebuild the daily_visits table with CTAS from the visits table and swap it "
+    "in atomically; fail when the new table has zero rows.",
+}
+VISITS = {"name": "visits", "columns": {"visit_id": "BIGINT", "page": "VARCHAR"}}
+
+
+def test_a_ctas_step_rebuilds_the_table_its_words_write_from_the_table_it_reads() -> None:
+    ctx = ctx_of(spec_of(REBUILD, sources=[VISITS]), "rebuild_daily_visits")
+    rebuild = pattern_named("rebuild_table")
+    assert pattern_menu(ctx)[0] == "rebuild_table"
+    assert rebuild.input_schema(ctx)["properties"]["source"]["enum"] == ["visits"]
+    targets = rebuild.parameter_schema(ctx, {"source": "visits"})["properties"]["target"]["enum"]
+    assert targets[0] == "daily_visits"
+    rendered = rebuild.render(rebuild.parse({"source": "visits", "target": "daily_visits"}), ctx)
+    assert rendered.output is not None
+    assert rendered.output.column_names == ["visit_id", "page"]
+    with pytest.raises(ParameterError, match="visits is a source: read-only"):
+        rebuild.render(rebuild.parse({"source": "visits", "target": "visits"}), ctx)
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "duckdb"])
+def test_a_rebuild_replaces_every_row_and_an_empty_one_changes_nothing(dialect: str) -> None:
+    spec = PipelineSpec.model_validate(
+        spec_of(REBUILD, sources=[VISITS]).model_dump() | {"dialect": dialect}
+    )
+    task = (spec.tasks or [])[0]
+    params = pattern_named("rebuild_table").parse({"source": "visits", "target": "daily_visits"})
+    script = pattern_named("rebuild_table").arguments(params, spec, task)["sql"]
+
+    def run(rows: str) -> tuple[list[tuple[Any, ...]], str]:
+        database = duckdb.connect()
+        database.execute(f"CREATE TABLE visits (visit_id BIGINT, page VARCHAR); {rows}")
+        database.execute("CREATE TABLE daily_visits AS SELECT 9 AS visit_id, 'old' AS page")
+        failure = ""
+        for statement in script.split(";\n\n"):
+            try:
+                database.execute(statement)
+            except duckdb.ConversionException as error:
+                failure = str(error)
+                break
+        return database.execute("SELECT * FROM daily_visits ORDER BY 1").fetchall(), failure
+
+    assert run("INSERT INTO visits VALUES (1, '/a'), (2, '/b')") == ([(1, "/a"), (2, "/b")], "")
+    kept, failure = run("")
+    assert kept == [(9, "old")]
+    assert "no rows in daily_visits_rebuild: 0" in failure

@@ -83,6 +83,7 @@ def test_roles_come_from_the_nearest_cue_a_list_label_or_the_paragraph_lead(
         "A SqlSensor polls information_schema.partitions for Dev_DB.",
         "Writes the PostgreSQL table structure; reads from the source table.",
         "Input: output from clean_rows task, data in analytics tables",
+        "Notes: fails on zero rows in the temporary table (PythonOperator)",
     ],
 )
 def test_words_about_kinds_of_tables_tasks_and_system_views_name_no_table(text: str) -> None:

@@ -41,6 +41,7 @@ from airflow_llm.patterns.messages import SendMessages
 from airflow_llm.patterns.notifications import NotifyEmail, NotifySlack
 from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
+from airflow_llm.patterns.rebuilds import RebuildTable
 from airflow_llm.patterns.run_choice import BranchOnRunConf
 from airflow_llm.patterns.selection import QUESTION, Select
 from airflow_llm.patterns.sensors import S3KeySensorPattern, SqlRowsSensor
@@ -97,6 +98,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     FileReport(),
     FileToTable(),
     TableToFile(),
+    RebuildTable(),
     Container(),
     KubernetesJob(),
     DatabricksJob(),
