@@ -8,18 +8,23 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_llm.engine import build_bundle
 from airflow_llm.hybrid import forced_properties
 from airflow_llm.patterns import ParameterError, context_for, pattern_named
 from airflow_llm.patterns.graphql_document import document, request_body, selection_tree
 from airflow_llm.patterns.graphql_words import listed_fields, stated_call
+from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.graphql_answers import graphql_answer, read_operation
 from airflow_llm.validate.http_stub import SAMPLE_ROWS, http_stub
 from airflow_llm.validate.secrets import find_secrets, redact_secrets
+from tests.scripted_endpoint import ScriptedModel, first_choices
+from tests.unit.test_engine import client
 from tests.unit.test_pattern_applies import ranked
 
 GRAPHQL = pattern_named("graphql_call")
@@ -122,7 +127,7 @@ def test_the_words_give_operation_field_values_and_selection() -> None:
     assert session.secrets == ["password"]
     assert not session.values
     assert (card.operation, card.fields[0], card.bearer) == ("query", "readerCard", True)
-    assert card.selection == ["givenName", "email", "loans.title", "fines"]
+    assert card.selection == ["given_name", "email", "loans.title", "fines"]
 
 
 @pytest.mark.parametrize(
@@ -273,3 +278,36 @@ def test_secrets_the_words_state_are_redacted_in_files_for_people() -> None:
     redacted = 'given_name="Ida", password="***", the same password "***", api_key: \'***\''
     assert redact_secrets(words) == redacted
     assert list(find_secrets(redacted)) == []
+
+
+# -- a description's steps -----------------------------------------------------------------
+
+DESCRIPTION = """\
+Sign a reader up at the library and read the card back, through its GraphQL API.
+
+1. enrol_reader: Create a reader via the GraphQL API with given_name="Ida" and
+   email="ida@example.net" (LibraryGraphQLOperator, library_conn_id='library_api').
+   Output: the reader's email, passed downstream.
+2. get_reader_card: Fetch the card of the enrolled reader through GraphQL, for the
+   reader_email enrol_reader returned: its number, issued_on, branch with name and email.
+"""
+
+
+def test_a_description_s_graphql_steps_become_graphql_calls(tmp_path: Path) -> None:
+    """Planned from a bare description by a model that takes the first option of every
+    question."""
+    spec = PipelineSpec.model_validate({"name": "cards", "description": DESCRIPTION})
+    settings = GenerationSettings(work_dir=tmp_path / "work", strategy="hybrid")
+    result = build_bundle(spec, client(ScriptedModel({"*": [first_choices]})), settings)
+    assert result.valid, result.reason
+    patterns = {task["name"]: task["pattern"] for task in result.report["tasks"]}
+    assert patterns == {"enrol_reader": "graphql_call@1", "get_reader_card": "graphql_call@1"}
+    artifact = json.loads(result.files["dags/resources/cards/get_reader_card_operator.json"])
+    card = GRAPHQL.parse(artifact["parameters"])
+    task = next(task for task in result.tasks if task.name == "get_reader_card")
+    rendered = GRAPHQL.arguments(card, spec, task)
+    assert rendered["document"] == (
+        "query ReaderCard($email: String!) { readerCard(email: $email) { number issued_on "
+        "branch { name } email } }"
+    )
+    assert "{{ ti.xcom_pull(task_ids='enrol_reader')['email'] | tojson }}" in rendered["body"]

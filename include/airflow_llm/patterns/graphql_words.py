@@ -28,7 +28,11 @@ _VERB = re.compile(
 )
 _PAIR = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*[=:]\s*([\"'])([^\"'\n]*)\2")
 """A value the words state: ``email="a@b.c"``, ``lastname: 'Doe'``."""
-_NOT_ARGUMENTS = re.compile(r"(?:conn(?:ection)?_id|endpoint|url|method|headers?)$", re.IGNORECASE)
+_NOT_ARGUMENTS = re.compile(
+    r"(?:conn(?:ection)?_id|endpoint|url|method|headers?|task_ids?|dag_id|owner|pool|queue"
+    r"|trigger_rule|schedule\w*|retries|retry_delay|operator)$",
+    re.IGNORECASE,
+)
 _SECRET_WORD = re.compile(
     r"\b(password|passwd|passphrase|secret|api_?key)\b\s*(?:of|is|=|:)?\s*[\"']",
     re.IGNORECASE,
@@ -140,8 +144,12 @@ def says_bearer(text: str) -> bool:
 
 
 def _field(item: str, skipped: frozenset[str]) -> str | None:
-    """The field a list item names: its words, fillers and ``skipped`` aside, camelCased."""
-    words = [w for w in _WORD.findall(item.replace("'s", "")) if w.lower() not in skipped]
+    """The field a list item names: its one word as written (``issued_on``), or its words
+    camelCased (``shipping address``: ``shippingAddress``), fillers and ``skipped`` aside."""
+    found: list[str] = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", item.replace("'s", ""))
+    words = [word for word in found if word.lower() not in skipped]
+    if len(words) == 1:
+        return words[0]
     return _camel(words) if words else None
 
 
