@@ -169,7 +169,7 @@ def test_a_ctas_step_rebuilds_the_table_its_words_write_from_the_table_it_reads(
     assert pattern_menu(ctx)[0] == "rebuild_table"
     assert rebuild.input_schema(ctx)["properties"]["source"]["enum"] == ["visits"]
     targets = rebuild.parameter_schema(ctx, {"source": "visits"})["properties"]["target"]["enum"]
-    assert targets[0] == "daily_visits"
+    assert targets == ["daily_visits"]
     rendered = rebuild.render(rebuild.parse({"source": "visits", "target": "daily_visits"}), ctx)
     assert rendered.output is not None
     assert rendered.output.column_names == ["visit_id", "page"]

@@ -46,7 +46,7 @@ class RebuildParameters(StrictParameters):
 
 def target_options(ctx: TaskContext) -> list[str]:
     """The tables the step's words write (a temporary one left out), else those only
-    the pipeline's description names as written, then the task's own target."""
+    the pipeline's description names as written, else the task's own target."""
     sources = {source.name for source in ctx.spec.sources}
 
     def written(text: str) -> list[str]:
@@ -61,7 +61,7 @@ def target_options(ctx: TaskContext) -> list[str]:
     own = written(ctx.task.description)
     others = {name for task in ctx.spec.tasks or [] for name in written(task.description)}
     described = [name for name in written(ctx.spec.description) if name not in others]
-    return list(dict.fromkeys([*own, *(described if not own else []), ctx.target]))
+    return list(dict.fromkeys(own or described)) or [ctx.target]
 
 
 def rebuild_statements(
