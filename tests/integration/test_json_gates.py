@@ -59,3 +59,54 @@ def test_an_api_answer_becomes_rows_in_a_table_in_the_smoke_run(tmp_path: Path) 
     written = smoke["shape_profiles"]["rows"]
     assert list(written.values()) == [12]  # the stand-in's 12 sample records
     assert smoke["load_profiles"]["rows"] == {"crm.crm_contacts": 12}
+
+
+STAR = PipelineSpec.model_validate(
+    {
+        "name": "air_readings",
+        "description": "Fetch station readings and keep them in a star schema.",
+        "dialect": "postgres",
+        "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "air"}},
+        "tasks": [
+            {
+                "name": "fetch_readings",
+                "kind": "python",
+                "description": "Fetch the latest readings from the sensor network API "
+                "endpoint /v2/readings with a GET request.",
+            },
+            {
+                "name": "extract_readings",
+                "kind": "python",
+                "depends_on": ["fetch_readings"],
+                "description": "Process the JSON response: extract station_id, station.name, "
+                "read_at (timestamp) and pm25_level (decimal) of every reading.",
+            },
+            {
+                "name": "load_readings",
+                "kind": "python",
+                "depends_on": ["extract_readings"],
+                "description": "Load the extracted rows into PostgreSQL: the dim_station "
+                "table (station_id, name) and the fact_reading table (station_id, read_at, "
+                "pm25_level), with ON CONFLICT DO NOTHING.",
+            },
+        ],
+    }
+)
+
+
+def test_an_api_answer_becomes_a_dimension_and_a_fact_table_in_the_smoke_run(
+    tmp_path: Path,
+) -> None:
+    """The sample answer's 12 records hold a duplicate: 11 distinct rows reach the fact
+    table; the dimension gets one row per station id."""
+    _, smoke = smoke_run_of(
+        STAR,
+        {
+            "fetch_readings": "http_call",
+            "extract_readings": "json_to_rows",
+            "load_readings": "file_to_tables",
+        },
+        tmp_path,
+    )
+    assert list(smoke["extract_readings"]["rows"].values()) == [12]
+    assert smoke["load_readings"]["rows"] == {"air.fact_reading": 11}

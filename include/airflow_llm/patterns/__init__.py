@@ -28,6 +28,7 @@ from airflow_llm.patterns.file_checks import ValidateFile
 from airflow_llm.patterns.file_exports import TableToFile
 from airflow_llm.patterns.file_loads import FileToTable
 from airflow_llm.patterns.file_reports import FileReport
+from airflow_llm.patterns.file_table_loads import FileToTables
 from airflow_llm.patterns.file_transforms import FileTransform, MergeFiles
 from airflow_llm.patterns.files import FileSensorPattern
 from airflow_llm.patterns.ftp import FtpDownload, FtpSensorPattern
@@ -97,6 +98,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     MergeFiles(),
     FileReport(),
     FileToTable(),
+    FileToTables(),
     TableToFile(),
     RebuildTable(),
     Container(),

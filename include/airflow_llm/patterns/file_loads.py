@@ -38,6 +38,7 @@ from airflow_llm.patterns.transfers import pipeline_table
 from airflow_llm.patterns.writes import create_target, delete_where, logical_date, one_line
 from airflow_llm.spec import TABLE_PATTERN, Column, PipelineSpec, TaskSpec
 from airflow_llm.sql_types import family, parse_type
+from airflow_llm.table_words import NamedTable, named_tables
 
 _TABLE = r"`?([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)?)`?"
 _STATED_TABLES = [
@@ -47,6 +48,16 @@ _STATED_TABLES = [
 ]
 _USES: dict[str, Use] = {"date": "date", "timestamp": "timestamp", "integer": "number"}
 _USES["decimal"] = "number"
+
+
+def loaded_tables(ctx: TaskContext) -> list[NamedTable]:
+    """The tables the task's words load with the columns they state (no source)."""
+    sources = {source.name for source in ctx.spec.sources}
+    return [
+        table
+        for table in named_tables(ctx.task.description.splitlines())
+        if table.role == "written" and not table.guessed and table.name not in sources
+    ]
 
 
 def stated_tables(text: str) -> list[str]:
@@ -99,12 +110,15 @@ class FileToTable(FilePattern[FileToTableParameters]):
     def applies(self, ctx: TaskContext) -> bool:
         """Words that load a file (an upstream task's, one they name, a format they
         read) into a table or database, with columns to load (an upstream file task
-        knows its own)."""
+        knows its own), into one table (several with their columns: ``file_to_tables``)."""
         facts = FileFacts(ctx)
         readable = bool(facts.upstream or facts.inputs or facts.formats.get("input"))
         single = len(facts.upstream) <= 1 and len(facts.inputs) <= 1
         columns = facts.upstream or facts.candidates([facts.first_source()]).all
-        return facts.usable and facts.loads_a_table and readable and single and bool(columns)
+        one = len(loaded_tables(ctx)) < 2
+        return (
+            facts.usable and facts.loads_a_table and readable and single and bool(columns) and one
+        )
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """What it loads: the nearest upstream file, else the file the words name, else

@@ -186,7 +186,7 @@ def sample_records(fields: Mapping[str, Use]) -> list[dict[str, Any]]:
     """Sample records with ``fields`` (dotted paths), typed by use (NULLs and a duplicate
     among them, as in sample files); a dotted path nests objects."""
     paths = list(fields)
-    columns = {f"field_{position}": use for position, use in enumerate(fields.values())}
+    columns = {re.sub(r"\W", "_", path): use for path, use in fields.items()}
     table = SourceTable(name="answer", columns=_columns(columns, []))
     sample = sample_table(table, "duckdb", SAMPLE_DATE)
     records: list[dict[str, Any]] = []
