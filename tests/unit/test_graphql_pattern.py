@@ -18,6 +18,7 @@ from airflow_llm.hybrid import forced_properties
 from airflow_llm.patterns import ParameterError, context_for, pattern_named
 from airflow_llm.patterns.graphql_document import document, request_body, selection_tree
 from airflow_llm.patterns.graphql_words import listed_fields, stated_call
+from airflow_llm.patterns.operators import holds_cue
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.graphql_answers import graphql_answer, read_operation
@@ -217,6 +218,19 @@ def test_an_in_house_operator_refuses_only_patterns_its_name_does_not_cue(
     description: str, expected: list[str]
 ) -> None:
     assert ranked(description) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "cue", "holds"),
+    [
+        ("LibraryGraphQLOperator", "graphql", True),
+        ("FTPFileSensor", "file", True),
+        ("ForestOperator", "rest", False),
+        ("RapidOperator", "api", False),
+    ],
+)
+def test_a_name_holds_a_cue_its_words_spell(name: str, cue: str, holds: bool) -> None:
+    assert holds_cue(name, cue) is holds
 
 
 # -- the smoke run's answers -----------------------------------------------------------------

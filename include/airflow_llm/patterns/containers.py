@@ -54,6 +54,11 @@ def stated_networks(text: str) -> list[str]:
     return [name for name in dict.fromkeys(found) if re.match(NETWORK, name)]
 
 
+def secret_variable(pipeline: str, name: str) -> str:
+    """The Airflow Variable holding the secret ``name`` of ``pipeline``'s steps."""
+    return f"{pipeline}_{name.lower()}"
+
+
 def is_secret(name: str, value: str) -> bool:
     """Whether a variable's value must come from a secret store, not the DAG file: the
     words leave it as a placeholder, or its name says it is a credential."""
@@ -138,7 +143,8 @@ class Container(OperatorPattern[ContainerParameters]):
         """The image, the environment (secrets as templated Variable reads) and the
         network."""
         secrets = {
-            name: f"{{{{ var.value.{spec.name}_{name.lower()} }}}}" for name in params.secrets
+            name: f"{{{{ var.value.{secret_variable(spec.name, name)} }}}}"
+            for name in params.secrets
         }
         return {
             "image": params.image,

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from airflow_llm.patterns.base import ParameterError, StrictParameters, enum, narrowed, obj
+from airflow_llm.patterns.containers import secret_variable
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.graphql_document import (
     NAME,
@@ -141,11 +142,6 @@ def planned_bearer(ctx: TaskContext, call: StatedCall) -> dict[str, str] | None:
     return {"name": "token", "source": "variable", "value": ""}
 
 
-def variable_name(pipeline: str, name: str) -> str:
-    """The Airflow Variable holding the secret ``name`` of ``pipeline``."""
-    return f"{pipeline}_{name.lower()}"
-
-
 def _pulled(value: str) -> str:
     """The Jinja expression of an upstream answer's field (``task.path``)."""
     task, _, path = value.partition(".")
@@ -157,7 +153,7 @@ def _expression(argument: GraphqlArgument, pipeline: str) -> str:
     """What renders the argument's value at run time (a Jinja expression, no braces)."""
     if argument.source == "upstream":
         return _pulled(argument.value)
-    return f"var.value.{variable_name(pipeline, argument.name)}"
+    return f"var.value.{secret_variable(pipeline, argument.name)}"
 
 
 class GraphqlCall(OperatorPattern[GraphqlCallParameters]):
@@ -259,4 +255,4 @@ class GraphqlCall(OperatorPattern[GraphqlCallParameters]):
     def variables(self, params: GraphqlCallParameters, pipeline: str) -> list[str]:
         """The Variables of its secrets and Bearer token."""
         taken = [*params.arguments, *([params.bearer] if params.bearer else [])]
-        return [variable_name(pipeline, a.name) for a in taken if a.source == "variable"]
+        return [secret_variable(pipeline, a.name) for a in taken if a.source == "variable"]

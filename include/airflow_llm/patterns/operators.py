@@ -114,6 +114,20 @@ def named_operators(text: str) -> set[str]:
     return named | {"DockerOperator"} if stated_images(text) else named
 
 
+def holds_cue(name: str, cue: str) -> bool:
+    """Whether a class name's words, or a run of them, spell ``cue``
+    (``MagentoGraphQLOperator``: Magento, Graph, QL spell ``graphql``; ``ForestOperator``
+    does not spell ``rest``)."""
+    words = [word.lower() for word in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)]
+    wanted = re.sub(r"[\s_-]", "", cue.lower())
+    runs = (
+        "".join(words[start:end])
+        for start in range(len(words))
+        for end in range(start + 1, len(words) + 1)
+    )
+    return wanted in runs
+
+
 def placeholder(what: str) -> str:
     """The value of a setting nobody gave: says what to fill in."""
     return PLACEHOLDER.format(what)
@@ -192,10 +206,10 @@ class OperatorPattern(Pattern[Params]):
         pattern's task. Operators that run any code (``PythonOperator``) decide nothing.
         An operator no installed provider defines (an in-house ``AcmeGraphQLOperator``)
         cannot run in a bundle: its name says what the step does, so it refuses only the
-        patterns none of whose cues its name holds."""
+        patterns none of whose cues its name's words spell (:func:`holds_cue`)."""
         named = named_operators(ctx.task.description) - GENERIC_OPERATORS
         in_house = {name for name in named if name not in installed_operator_classes()}
-        cued = {name for name in in_house if any(cue in name.lower() for cue in self.cues)}
+        cued = {name for name in in_house if any(holds_cue(name, cue) for cue in self.cues)}
         return not named - cued or bool(named & self.operator_names)
 
     @property
