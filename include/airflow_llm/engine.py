@@ -82,6 +82,7 @@ def build_bundle(
             models=client.router.describe(),
             gate_seconds=gated.seconds if gated is not None else None,
             bundle=bundle_identity(files[MANIFEST]) if MANIFEST in files else None,
+            sources=spec.sources,
         )
         tasks = [state.task for state in states.values()]
         return BundleResult(spec.name, valid, reason, files, report, tasks)

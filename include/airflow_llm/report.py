@@ -16,6 +16,8 @@ from airflow_llm.patterns import pattern_versions
 from airflow_llm.plan import PlanAttempt
 from airflow_llm.prompts import prompt_versions
 from airflow_llm.settings import GenerationSettings
+from airflow_llm.spec import SourceTable
+from airflow_llm.table_words import is_inferred
 from airflow_llm.tables import format_table
 from airflow_llm.validate.findings import Finding, errors, sha256_text
 
@@ -126,6 +128,7 @@ def build_report(
     models: Mapping[str, str] | None = None,
     gate_seconds: float | None = None,
     bundle: Mapping[str, str] | None = None,
+    sources: Sequence[SourceTable] = (),
 ) -> dict[str, Any]:
     """The generation report: per task attempts, findings, tokens, cost and seconds, and
     the smoke run's per-task results when it ran.
@@ -133,7 +136,8 @@ def build_report(
     ``models``: the model of each request role (``base_url|model``), so that tokens and
     cost can be told apart per model; ``gate_seconds``: the gates' wall seconds (None:
     not gated); ``bundle``: the ``version`` and ``sha256`` of the bundle a valid report
-    is published with (a report then names the version it made, or found current).
+    is published with (a report then names the version it made, or found current);
+    ``sources``: the spec's, of which the ones inferred from its words are listed.
     """
     return {
         "pipeline": pipeline,
@@ -142,6 +146,11 @@ def build_report(
         "models": dict(models or {}),
         "gate_seconds": gate_seconds,
         "bundle": dict(bundle) if bundle is not None else None,
+        "inferred_sources": [
+            {"name": s.name, "origin": s.description, "columns": [c.name for c in s.columns]}
+            for s in sources
+            if is_inferred(s)
+        ],
         "plan": [
             {
                 "attempt": a.number,
@@ -213,6 +222,7 @@ def report_markdown(report: Mapping[str, Any]) -> str:
     rows = task_rows(report)
     lines = [f"# {report['pipeline']}: {verdict}", ""]
     lines += _plan_lines(report["plan"])
+    lines += _inferred_lines(report.get("inferred_sources", []))
     lines += [
         "```",
         format_table(TASK_TABLE_HEADERS, rows),
@@ -261,6 +271,15 @@ def _smoke_lines(smoke: Mapping[str, Any] | None) -> list[str]:
         rows.append((task["name"], task["kind"], task["state"], "; ".join(wrote) or "-"))
     heading = f"## Smoke run ({smoke['environment']}; {smoke['note']})"
     return ["", heading, "", "```", format_table(SMOKE_TABLE_HEADERS, rows), "```"]
+
+
+def _inferred_lines(sources: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The sources read from the description's words, and where each came from."""
+    if not sources:
+        return []
+    lines = ["Sources inferred from the description's words (declare `sources:` to replace):", ""]
+    lines += [f"- `{s['name']}`: {s['origin']}: {', '.join(s['columns'])}" for s in sources]
+    return [*lines, ""]
 
 
 def _plan_lines(plan: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -632,6 +632,7 @@ class _Results:
             models=self.models,
             gate_seconds=gated.seconds if gated is not None else None,
             bundle=bundle,
+            sources=self.spec.sources,
         )
 
 

@@ -27,6 +27,8 @@ from typing import Literal
 from airflow_llm.spec import Column, SourceTable
 
 TableRole = Literal["read", "written", "unknown"]
+INFERRED = "inferred from description line"
+"""How the description of an inferred source begins."""
 
 
 def _words(text: str) -> frozenset[str]:
@@ -261,9 +263,14 @@ def inferred_sources(lines: Sequence[str], first_line: int = 1) -> list[SourceTa
     ]
 
 
+def is_inferred(source: SourceTable) -> bool:
+    """Whether ``source`` was inferred from a description's words (not declared)."""
+    return source.description.startswith(INFERRED)
+
+
 def _origin(table: NamedTable) -> str:
     how = "columns guessed from common words" if table.guessed else "columns as stated"
-    return f"inferred from description line {table.line} ({how})"
+    return f"{INFERRED} {table.line} ({how})"
 
 
 def _paragraphs(lines: Sequence[str], first_line: int) -> Iterator[list[tuple[int, str]]]:

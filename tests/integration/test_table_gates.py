@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_llm.report import report_markdown
 from airflow_llm.spec import TaskSpec
 from airflow_llm.spec_loading import parse_spec
 from tests.pattern_bundles import smoke_run_of
@@ -52,7 +53,9 @@ def test_a_description_without_sources_runs_on_the_table_it_names(tmp_path: Path
         ("parcel_scans", ["scanned_on"])
     ]
     assert spec.sources[0].description.startswith("inferred from description line 21 ")
-    _, smoke = smoke_run_of(spec, PATTERNS, tmp_path)
+    result, smoke = smoke_run_of(spec, PATTERNS, tmp_path)
+    line = "- `parcel_scans`: inferred from description line 21 (columns as stated): scanned_on"
+    assert line in report_markdown(result.report).splitlines()
     assert smoke["make_depot_status"]["rows"] == {"logistics.depot_status": 0}
     (written,) = smoke["export_scans"]["rows"].items()
     assert written[0] == "files/tmp/scans/scans_2024-01-31.csv"
