@@ -131,6 +131,30 @@ def test_the_words_give_operation_field_values_and_selection() -> None:
     assert card.selection == ["given_name", "email", "loans.title", "fines"]
 
 
+def test_a_named_operation_and_a_bearer_token_nobody_upstream_answers() -> None:
+    call = stated_call(
+        "viewer", "Run the GraphQL query viewer with a Bearer token: login, name and email."
+    )
+    assert (call.operation, call.fields[0], call.selection) == (
+        "query",
+        "viewer",
+        ["login", "name", "email"],
+    )
+    assert stated_call("repos", "GraphQL query for the repos: id, name and url").fields == ["repos"]
+    mutation = stated_call("new_label", 'Send the GraphQL mutation addLabel with name="bug".')
+    assert (mutation.operation, mutation.fields[0]) == ("mutation", "addLabel")
+    task = {"name": "viewer", "kind": "python", "description": "Query viewer over GraphQL: "}
+    task["description"] += "login, name and email, Bearer token auth."
+    spec = PipelineSpec.model_validate({"name": "hub", "description": "x", "tasks": [task]})
+    ctx = context_for(spec, (spec.tasks or [])[0], {})
+    params = GRAPHQL.parse(forced_properties(GRAPHQL.parameter_schema(ctx, {})))
+    assert params.bearer is not None
+    assert params.bearer.source == "variable"
+    assert GRAPHQL.variables(params, "hub") == ["hub_token"]
+    rendered = GRAPHQL.arguments(params, spec, (spec.tasks or [])[0])
+    assert rendered["authorization"] == "Bearer {{ var.value.hub_token }}"
+
+
 @pytest.mark.parametrize(
     ("text", "fields"),
     [

@@ -57,6 +57,12 @@ _FILLERS = frozenset(
      "their", "and", "all", "complete", "comprehensive", "full", "new", "created"}
 )  # fmt: skip
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_FUNCTION_WORDS = frozenset(
+    {"for", "to", "of", "with", "on", "in", "from", "by", "or", "that", "which", "using",
+     "via", "through", "api", "endpoint", "result", "results", "response", "returns",
+     "is", "runs", "sends", "asks"}
+)  # fmt: skip
+"""Words after "query" or "mutation" that name no operation ("query for the ...")."""
 
 
 def speaks_graphql(text: str) -> bool:
@@ -89,7 +95,8 @@ def _object_of(text: str) -> list[str]:
 
 
 def field_names(task_name: str, text: str, operation: Operation) -> list[str]:
-    """Candidates for the operation's field, best first: a camelCase name the words write
+    """Candidates for the operation's field, best first: the name the words give after
+    "query" or "mutation" (``the mutation createUser``); a camelCase name the words write
     that starts with the step's verb; the step's name when it starts with a verb,
     camelCased (a query's without its verb, and filler words aside: ``get_customer_info``
     is ``customer``); the words' verb and the noun phrase after it (a query's without
@@ -100,7 +107,9 @@ def field_names(task_name: str, text: str, operation: Operation) -> list[str]:
     parts = [part for part in task_name.split("_") if part]
     named = parts[0].lower() if parts and parts[0].lower() in (*_MUTATING, *_QUERYING) else None
     nouns = [part for part in parts[1 if named else 0 :] if part.lower() not in _FILLERS]
-    found = re.findall(rf"\b{said}[A-Z][A-Za-z0-9]*\b", text) if said else []
+    named_after = re.findall(r"\b(?:query|mutation)\s+`?([a-z][A-Za-z0-9]*)\b", text)
+    found = [name for name in named_after if name not in _FILLERS | _FUNCTION_WORDS]
+    found += re.findall(rf"\b{said}[A-Z][A-Za-z0-9]*\b", text) if said else []
     if named and nouns:
         found.append(_camel([named, *nouns] if operation == "mutation" else nouns))
     if verb is not None:
