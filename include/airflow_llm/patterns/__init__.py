@@ -44,6 +44,7 @@ from airflow_llm.patterns.operators import AnyOperatorPattern, OperatorPattern
 from airflow_llm.patterns.quality import ExpectationSuite
 from airflow_llm.patterns.rebuilds import RebuildTable
 from airflow_llm.patterns.run_choice import BranchOnRunConf
+from airflow_llm.patterns.run_params import ValidateParams
 from airflow_llm.patterns.selection import QUESTION, Select
 from airflow_llm.patterns.sensors import S3KeySensorPattern, SqlRowsSensor
 from airflow_llm.patterns.shell import BashCommand
@@ -106,6 +107,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     DatabricksJob(),
     ElasticsearchIndex(),
     SparkJob(),
+    ValidateParams(),
     BashCommand(),
     ExternalTaskSensorPattern(),
 )
