@@ -31,7 +31,7 @@ from airflow_llm.patterns.databricks import (
     stated_arguments,
     stated_targets,
 )
-from airflow_llm.patterns.operators import OperatorPattern, Setting, named_operators
+from airflow_llm.patterns.operators import OperatorPattern, Setting
 from airflow_llm.spec import PipelineSpec, TaskSpec
 
 AppType = Literal["Scala", "Java", "Python"]
@@ -43,7 +43,6 @@ NAMESPACE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 _APPLICATIONS = re.compile(
     r"(?<![\w./:-])((?:(?:s3a?|gs|hdfs|local|https?)://|/)?[\w./{}-]+\.(?:jar|py))\b"
 )
-_SPARK_OPERATOR = re.compile(r"^\w*Spark\w*Operator$")
 _SPARK_RUN = re.compile(
     r"\bspark\b[^.\n]{0,60}?\b(?:jobs?|applications?|apps?|submit|class|jars?|transform\w*"
     r"|process\w*|normali[sz]\w*)\b"
@@ -129,11 +128,6 @@ class SparkJob(OperatorPattern[SparkJobParameters]):
         """Words that run a Spark application (not on Databricks: databricks_job's)."""
         text = ctx.task.description
         return bool(_SPARK_RUN.search(text)) and "databricks" not in text.lower()
-
-    def fits_named_operators(self, ctx: TaskContext) -> bool:
-        """Operators named ``…Spark…Operator`` (an in-house one too) say a Spark job."""
-        named = {op for op in named_operators(ctx.task.description) if _SPARK_OPERATOR.match(op)}
-        return bool(named) or super().fits_named_operators(ctx)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read from the warehouse."""
