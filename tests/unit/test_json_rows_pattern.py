@@ -122,6 +122,27 @@ def test_a_step_without_anything_to_read_is_not_served() -> None:
     assert "json_to_rows" not in ranked("Parse the JSON response and extract user_id, email.")
 
 
+def test_the_result_of_a_step_that_answers_nothing_is_no_json_answer() -> None:
+    """Parsing a manual run's parameters after a start marker is no API answer."""
+    spec = PipelineSpec.model_validate(
+        {
+            "name": "p",
+            "description": "d",
+            "tasks": [
+                {"name": "begin", "kind": "python", "description": "Start marker."},
+                {
+                    "name": "read_params",
+                    "kind": "python",
+                    "depends_on": ["begin"],
+                    "description": "Parse the run's parameters (report_title, as_of_date) "
+                    "and push them to XCom.",
+                },
+            ],
+        }
+    )
+    assert not JSON_TO_ROWS.applies(context_for(spec, (spec.tasks or [])[1], {}))
+
+
 def test_it_reads_the_answer_of_the_task_before_it_with_the_stated_fields() -> None:
     ctx = context("pick_ticket_fields")
     assert pattern_menu(ctx) == ["json_to_rows"]

@@ -57,6 +57,11 @@ _EXTRACTING = re.compile(
     re.I,
 )
 """Verbs of a step that makes rows of an answer."""
+_ANSWERING = re.compile(
+    r"\b(?:api|apis|https?|endpoints?|rest|requests?|responses?|json|graphql|url|webhook)\b",
+    re.I,
+)
+"""Words of a task whose result is an answer (an API's): one a JSON step may read."""
 _NOTIFIES = re.compile(r"\b(?:notif\w*|alert\w*|e-?mail(?:s|ing)?\s+(?:to|the))\b", re.I)
 _FILE_SUFFIXES = frozenset({"json", "jsonl", "csv", "parquet", "txt", "html", "xml", "py", "sql"})
 Reads = Literal["answer", "file"]
@@ -148,10 +153,17 @@ class JsonToRows(FilePattern[JsonToRowsParameters]):
 
     def source_options(self, ctx: TaskContext) -> list[str]:
         """What it may read: upstream JSON files (nearest first), the answers of the tasks
-        it depends on, the JSON files the words name."""
+        it depends on whose words speak of an API or JSON, the JSON files the words name."""
         facts = FileFacts(ctx)
         files = [r.produced_by for r in facts.upstream if r.produced_by and _is_json(r)]
-        answers = [name for name in ctx.task.depends_on if facts.upstream_named(name) is None]
+        tasks = {task.name: task for task in ctx.spec.tasks or []}
+        answers = [
+            name
+            for name in ctx.task.depends_on
+            if facts.upstream_named(name) is None
+            and name in tasks
+            and _ANSWERING.search(tasks[name].description)
+        ]
         named = [path for path in facts.inputs if facts.input_format(path) in ("json", "jsonl")]
         return list(dict.fromkeys([*files, *answers, *named]))
 
