@@ -159,12 +159,14 @@ def pattern_named(name: str) -> AnyPattern:
 def ranked_pattern_names(ctx: TaskContext) -> list[str]:
     """The patterns that can serve ``ctx``'s task, the ones its words cue first; when the
     words do not speak of a date, a pattern that reads every row ranks just before its
-    equally cued counterpart that reads only the logical date's rows."""
+    equally cued counterpart that reads only the logical date's rows. A fallback pattern
+    is offered only when no other can serve the task."""
     usable = [
         p
         for p in patterns_for(ctx.task.kind)
         if p.applies(ctx) and (not isinstance(p, OperatorPattern) or p.fits_named_operators(ctx))
     ]
+    usable = [p for p in usable if not (isinstance(p, OperatorPattern) and p.fallback)] or usable
     lexicon = {pattern.name: pattern.cues for pattern in usable}
     ranked = ctx.text.rank_by_cues([pattern.name for pattern in usable], lexicon)
     if mentions_interval(ctx.text):

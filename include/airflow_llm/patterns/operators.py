@@ -174,6 +174,9 @@ class OperatorPattern(Pattern[Params]):
     operator, say ``SimpleHttpOperator``)."""
     requirements: ClassVar[tuple[str, ...]]
     """Pinned packages the bundle needs for it (its ``requirements.txt``)."""
+    fallback: ClassVar[bool] = False
+    """Whether it serves a task only when no other pattern can (a branch whose words test
+    nothing: a pattern that tests what they state serves it better)."""
     module_template: ClassVar[str | None] = None
     """Its snippet at the DAG file's module scope (say, the classes its operator
     returns), under ``bundle/templates/``; None: it has none."""

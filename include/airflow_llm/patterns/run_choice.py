@@ -3,7 +3,8 @@ conditional logic"): ``branch_on_run_conf`` (``@task.branch``) takes the paths a
 run's conf names under the branch's task id (``{"<task>": "<path>"}`` or a list of
 paths), else its default paths, the first path the words list unless they call another
 the default. A branch on the date, a table's numbers or a file's rows is the other
-branch patterns'; this one serves only words that leave the choice to whoever runs it."""
+branch patterns': this one is a fallback, for words that leave the choice to whoever
+runs it."""
 
 from __future__ import annotations
 
@@ -64,10 +65,12 @@ class BranchOnRunConf(OperatorPattern[BranchOnRunConfParameters]):
     parameters: ClassVar[type[BaseModel]] = BranchOnRunConfParameters
     imports: ClassVar[tuple[str, ...]] = ("from airflow.sdk import get_current_context, task",)
     requirements: ClassVar[tuple[str, ...]] = (STANDARD,)
+    fallback: ClassVar[bool] = True
 
     def applies(self, ctx: TaskContext) -> bool:
         """Two downstream tasks or more, and words that test nothing (see
-        :func:`untested_choice`)."""
+        :func:`untested_choice`); offered only when no branch pattern that tests what
+        the words state can serve the task."""
         return len(paths(ctx)) >= 2 and untested_choice(ctx.task.description)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
