@@ -110,3 +110,51 @@ def test_an_api_answer_becomes_a_dimension_and_a_fact_table_in_the_smoke_run(
     )
     assert list(smoke["extract_readings"]["rows"].values()) == [12]
     assert smoke["load_readings"]["rows"] == {"air.fact_reading": 11}
+
+
+FEED = PipelineSpec.model_validate(
+    {
+        "name": "stock_feed",
+        "description": "Download the partner's stock feed and keep its levels.",
+        "dialect": "postgres",
+        "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "stock"}},
+        "tasks": [
+            {
+                "name": "download_feed",
+                "kind": "python",
+                "description": "Download the partner feed from "
+                "https://partner.example.com/export/feed.json and save it as feed.json.",
+            },
+            {
+                "name": "flatten_feed",
+                "kind": "python",
+                "depends_on": ["download_feed"],
+                "description": "Parse the downloaded JSON file and extract the fields "
+                "(sku, stock.level, stock.site) into stock_levels.csv.",
+            },
+            {
+                "name": "load_levels",
+                "kind": "python",
+                "depends_on": ["flatten_feed"],
+                "description": "Load the stock levels into the stock_levels table.",
+            },
+        ],
+    }
+)
+
+
+def test_a_downloaded_json_file_becomes_rows_in_a_table_in_the_smoke_run(
+    tmp_path: Path,
+) -> None:
+    _, smoke = smoke_run_of(
+        FEED,
+        {
+            "download_feed": "http_to_file",
+            "flatten_feed": "json_to_rows",
+            "load_levels": "file_to_table",
+        },
+        tmp_path,
+    )
+    assert smoke["download_feed"]["http_requests"] == ["/export/feed.json"]
+    assert smoke["flatten_feed"]["rows"] == {"files/stock_levels.csv": 12}
+    assert smoke["load_levels"]["rows"] == {"stock.stock_levels": 12}

@@ -9,8 +9,10 @@ among them) of the columns the task and every file task after it read
 (:func:`required_columns`), typed by use: a column a task parses holds ISO dates, one
 it multiplies numbers. A path named after a declared source gets that source's columns
 too. The files tasks download or wait for on a remote service are written the same way
-in the folder its stand-in serves (:func:`seed_served`). :func:`count_rows` counts the
-rows of a file a task wrote, for the report.
+in the folder its stand-in serves (:func:`seed_served`), and so are the answers an API
+call passes on to a step that parses them: a JSON document of sample records with the
+fields it reads (:func:`seed_answers`). :func:`count_rows` counts the rows of a file a
+task wrote, for the report.
 """
 
 from __future__ import annotations
