@@ -537,6 +537,17 @@ def upsert(draw: st.DrawFn, ctx: TaskContext, dialect: str) -> dict[str, Any]:
     }
 
 
+def create_table(draw: st.DrawFn, ctx: TaskContext, dialect: str) -> dict[str, Any]:
+    source = draw(st.sampled_from(ctx.relations))
+    columns = draw(
+        st.lists(st.sampled_from(source.columns), min_size=1, unique_by=lambda c: c.name)
+    )
+    return {
+        "table": "created_table",
+        "columns": [{"name": column.name, "type": column.type} for column in columns],
+    }
+
+
 Builder = Callable[[st.DrawFn, TaskContext, str], dict[str, Any]]
 PARAMETERS: dict[str, tuple[Builder, int, bool]] = {
     # pattern: (parameters, fewest tables, whether the first table needs a time column)
@@ -549,6 +560,7 @@ PARAMETERS: dict[str, tuple[Builder, int, bool]] = {
     "join_enrich": (join_enrich, 2, False),
     "union": (union, 2, False),
     "upsert": (upsert, 1, False),
+    "create_table": (create_table, 1, False),
 }
 SQL_PATTERNS = sorted(PARAMETERS)
 
