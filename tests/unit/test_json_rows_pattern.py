@@ -16,7 +16,13 @@ import duckdb
 import pytest
 
 from airflow_llm.patterns import ParameterError, Relation, context_for, pattern_menu
-from airflow_llm.patterns.json_rows import JsonToRows, column_of, field_paths, stated_paths
+from airflow_llm.patterns.json_rows import (
+    JsonToRows,
+    column_of,
+    extracted,
+    field_paths,
+    stated_paths,
+)
 from airflow_llm.spec import PipelineSpec
 from tests.integration.test_file_gates import first_answer, rendered_bundle
 from tests.unit.test_pattern_applies import ranked
@@ -85,9 +91,26 @@ def test_the_fields_the_words_write_out_nested_ones_by_their_paths() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (
+            "Process the answer: extract firstname, lastname and email.",
+            ["firstname", "lastname", "email"],
+        ),
+        ("Extract userId, fullName from the payload", ["userId", "fullName"]),
+        ("Keep name and age of each member.", ["name", "age"]),
+        ("Extract and transform the user data from the API response.", []),
+    ],
+)
+def test_the_plain_names_an_extracting_verb_lists(text: str, names: list[str]) -> None:
+    assert extracted(text) == names
+
+
+@pytest.mark.parametrize(
     ("description", "served"),
     [
         ("Parse the JSON response of the API and extract user_id, full_name, email.", True),
+        ("Process the API response: extract firstname, lastname and email.", True),
         ("Process the API answer: pick the fields (city, country, geo.lat) for loading.", True),
         ("Extract order_id and total from the payload.json file.", True),
         ("Parse the JSON response and load user_id, email into the users table.", False),

@@ -57,6 +57,12 @@ _EXTRACTING = re.compile(
     re.I,
 )
 """Verbs of a step that makes rows of an answer."""
+_NAME = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
+_EXTRACTED_LIST = re.compile(
+    rf"\b(?i:extract\w*|pick\w*|take\w*|keep\w*)\s+(?:the\s+)?"
+    rf"({_NAME}(?:\s*,\s*{_NAME})*(?:\s*,?\s*and\s+{_NAME})|{_NAME}(?:\s*,\s*{_NAME})+)",
+)
+"""A list of names after an extracting verb (``extract firstname, lastname and email``)."""
 _ANSWERING = re.compile(
     r"\b(?:api|apis|https?|endpoints?|rest|requests?|responses?|json|graphql|url|webhook)\b",
     re.I,
@@ -93,6 +99,15 @@ def stated_paths(text: str) -> list[str]:
     """The dotted paths the words write out (``address.city``), not file names."""
     found = [m.group(1) for m in _DOTTED.finditer(text)]
     return [path for path in dict.fromkeys(found) if path.rsplit(".", 1)[1] not in _FILE_SUFFIXES]
+
+
+def extracted(text: str) -> list[str]:
+    """The names a list after an extracting verb gives (``extract firstname, lastname
+    and email``): plain words a JSON step takes, which need no underscore to be fields."""
+    found = []
+    for match in _EXTRACTED_LIST.finditer(text):
+        found += re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", match.group(1))
+    return [name for name in dict.fromkeys(found) if "." not in name]
 
 
 def field_paths(text: str, names: Sequence[str]) -> list[str]:
@@ -177,7 +192,7 @@ class JsonToRows(FilePattern[JsonToRowsParameters]):
         columns of the file it reads."""
         facts = FileFacts(ctx)
         candidates = facts.candidates([source])
-        named = field_paths(facts.own_words, candidates.named)
+        named = field_paths(facts.own_words, [*candidates.named, *extracted(facts.own_words)])
         return named or list(candidates.known)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
