@@ -68,6 +68,11 @@ def test_a_dimension_is_known_by_its_id_any_other_table_by_its_whole_row(
             ["file_to_table"],
         ),
         ("Load visits.csv into the dim_patient and fact_visit tables.", ["file_to_table"]),
+        (
+            "Load visits.csv (patient_id, cost columns) into the fact_visit table, "
+            "skipping existing rows.",
+            ["file_to_tables"],
+        ),
     ],
 )
 def test_loads_into_several_tables_with_stated_columns_get_file_to_tables(
@@ -147,6 +152,7 @@ GOOD = {
             "keys must be its columns",
         ),
         ({"tables": [GOOD["tables"][1], GOOD["tables"][1]]}, "tables repeat"),
+        ({"tables": GOOD["tables"][1:], "keep_existing": False}, "one table replaced"),
         ({"source": "../visits.csv"}, "no '..' in a path"),
     ],
 )
@@ -209,3 +215,14 @@ def test_the_load_run_twice_leaves_each_table_s_rows_once(
     assert again == ({"dim_patient": 0, "fact_visit": 0} if words else first)
     assert table_rows(warehouse, "dim_patient") == [(101, "Ada"), (102, "Bo")]
     assert [row[0] for row in table_rows(warehouse, "fact_visit")] == [101, 101, 102]
+
+
+def test_one_table_keeping_its_rows_gets_each_new_row_once(warehouse: Path, tmp_path: Path) -> None:
+    description = (
+        "Append the rows of visits.csv (patient_id, visited_on, cost columns) to the "
+        "visit_log table, with ON CONFLICT DO NOTHING."
+    )
+    task = generated_task(description, tmp_path / "bundle")
+    assert task.python_callable(templates_dict=task.templates_dict) == {"visit_log": 3}
+    assert task.python_callable(templates_dict=task.templates_dict) == {"visit_log": 0}
+    assert len(table_rows(warehouse, "visit_log")) == 3

@@ -46,8 +46,20 @@ _STATED_TABLES = [
     re.compile(rf"{_TABLE}\s+table\b", re.IGNORECASE),
     re.compile(rf"\binto\s+(?:the\s+)?{_TABLE}", re.IGNORECASE),
 ]
+_KEEPS_EXISTING = re.compile(
+    r"\bon\s+conflict\s+do\s+nothing\b|\b(?:ignor|skipp?)\w*\s+(?:the\s+)?(?:duplicate|existing"
+    r"|conflict)\w*|\binsert\w*\s+only\s+(?:the\s+)?new\b|\bif\s+not\s+already\s+(?:present|there)",
+    re.IGNORECASE,
+)
+"""Words that keep the rows a table already has (a conflicting row is not inserted)."""
 _USES: dict[str, Use] = {"date": "date", "timestamp": "timestamp", "integer": "number"}
 _USES["decimal"] = "number"
+
+
+def keeps_existing(text: str) -> bool:
+    """Whether the words keep the rows a table already has (``ON CONFLICT DO NOTHING``,
+    "skip existing"): ``file_to_tables`` loads then, not a replacing load."""
+    return bool(_KEEPS_EXISTING.search(text))
 
 
 def loaded_tables(ctx: TaskContext) -> list[NamedTable]:
@@ -110,12 +122,13 @@ class FileToTable(FilePattern[FileToTableParameters]):
     def applies(self, ctx: TaskContext) -> bool:
         """Words that load a file (an upstream task's, one they name, a format they
         read) into a table or database, with columns to load (an upstream file task
-        knows its own), into one table (several with their columns: ``file_to_tables``)."""
+        knows its own), into one table whose rows it replaces (several with their columns,
+        or rows kept: ``file_to_tables``)."""
         facts = FileFacts(ctx)
         readable = bool(facts.upstream or facts.inputs or facts.formats.get("input"))
         single = len(facts.upstream) <= 1 and len(facts.inputs) <= 1
         columns = facts.upstream or facts.candidates([facts.first_source()]).all
-        one = len(loaded_tables(ctx)) < 2
+        one = len(loaded_tables(ctx)) < 2 and not keeps_existing(ctx.task.description)
         return (
             facts.usable and facts.loads_a_table and readable and single and bool(columns) and one
         )

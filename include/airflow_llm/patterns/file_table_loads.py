@@ -1,6 +1,8 @@
-"""A file into several tables (``file_to_tables``): the words name the tables a step
-loads and the columns of each ("into the dim_station table (station_id, station_name)
-and the fact_reading table (station_id, read_at, pm25)"). DuckDB reads each table's
+"""A file into several tables, or into one keeping its rows (``file_to_tables``): the
+words name the tables a step loads and the columns of each ("into the dim_station table
+(station_id, station_name) and the fact_reading table (station_id, read_at, pm25)"), or
+one table whose rows stay ("into the readings table, ON CONFLICT DO NOTHING"), loaded
+with the file's columns. DuckDB reads each table's
 distinct rows from the file (an upstream task's, by the path it returns, or one at a
 path ``config.yml`` gives); the environment's SQL connection creates each table if
 needed and inserts them with ``insert_rows``. Where the words keep the rows a table
@@ -22,7 +24,14 @@ from pydantic import BaseModel, Field, field_validator
 from airflow_llm.patterns.base import StrictParameters, choices, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null, require
 from airflow_llm.patterns.context import Relation, TaskContext
-from airflow_llm.patterns.file_loads import LoadedColumn, column_use, loaded_tables, read_query
+from airflow_llm.patterns.file_loads import (
+    LoadedColumn,
+    column_use,
+    keeps_existing,
+    loaded_tables,
+    read_query,
+    stated_tables,
+)
 from airflow_llm.patterns.file_operations import Name, Use, identifier
 from airflow_llm.patterns.file_steps import (
     FS_HOOK,
@@ -39,13 +48,8 @@ from airflow_llm.patterns.operators import Setting
 from airflow_llm.patterns.transfers import pipeline_table
 from airflow_llm.patterns.writes import create_target, one_line
 from airflow_llm.spec import TABLE_PATTERN, Column, PipelineSpec, TaskSpec
+from airflow_llm.table_words import column_type
 
-_KEEPS_EXISTING = re.compile(
-    r"\bon\s+conflict\s+do\s+nothing\b|\b(?:ignor|skipp?)\w*\s+(?:the\s+)?(?:duplicate|existing"
-    r"|conflict)\w*|\binsert\w*\s+only\s+(?:the\s+)?new\b|\bif\s+not\s+already\s+(?:present|there)",
-    re.IGNORECASE,
-)
-"""Words that keep the rows a table already has (a conflicting row is not inserted)."""
 _KEY = re.compile(r"^(?:id|.+_id|.+_key|.+_code)$", re.IGNORECASE)
 """A column name that identifies a row (``station_id``)."""
 
@@ -65,10 +69,34 @@ class FileToTablesParameters(StrictParameters):
 
     source: str | None = Field(default=None, pattern=SOURCE)
     input_format: FileFormat
-    tables: list[TableRows] = Field(min_length=2, max_length=8)
+    tables: list[TableRows] = Field(min_length=1, max_length=8)
     keep_existing: bool
 
     _nulls = field_validator("source", mode="before")(none_as_null)
+
+
+def planned_tables(
+    ctx: TaskContext, facts: FileFacts, source: str | None
+) -> dict[str, list[Column]]:
+    """The tables it loads and their columns: the tables the words load with columns
+    they state (two or more: the file's known column where one is named alike), else
+    the one table words that keep its rows load, with the file's known columns (else
+    the ones the words name, typed by their names)."""
+    known = {column.name: column for column in facts.known_columns([source])}
+    stated = loaded_tables(ctx)
+    if len(stated) >= 2:
+        return {t.name: [known.get(c.name, c) for c in t.columns] for t in stated}
+    if not keeps_existing(ctx.task.description):
+        return {}
+    sources = {relation.name for relation in ctx.spec.sources}
+    named = [name for name in stated_tables(facts.own_words) if name not in sources]
+    table = stated[0].name if stated else (named[0] if named else ctx.target)
+    if stated:
+        return {table: [known.get(c.name, c) for c in stated[0].columns]}
+    candidates = facts.candidates([source])
+    names = list(candidates.known or candidates.named)
+    columns = [known.get(name, Column(name=name, type=column_type(name))) for name in names]
+    return {table: columns} if columns else {}
 
 
 def row_keys(columns: Sequence[tuple[str, Use]]) -> list[str]:
@@ -101,17 +129,16 @@ class FileToTables(FilePattern[FileToTablesParameters]):
 
     def applies(self, ctx: TaskContext) -> bool:
         """Words that load one file (an upstream task's, one they name, a format they
-        read) into two tables or more whose columns they state, columns the file has
-        where its columns are known."""
+        read) into two tables or more whose columns they state (columns the file has,
+        where its columns are known), or into one table keeping the rows it has."""
         facts = FileFacts(ctx)
         readable = bool(facts.upstream or facts.inputs or facts.formats.get("input"))
         single = len(facts.upstream) <= 1 and len(facts.inputs) <= 1
-        tables = loaded_tables(ctx)
+        planned = planned_tables(ctx, facts, facts.first_source())
         known = {c.name for c in facts.known_columns([facts.first_source()])}
-        stated = {c.name for table in tables for c in table.columns}
-        fits = not known or stated <= known
-        several = len(tables) >= 2
-        return facts.usable and facts.loads_a_table and readable and single and several and fits
+        stated = {c.name for columns in planned.values() for c in columns}
+        fits = bool(stated) and (not known or stated <= known)
+        return facts.usable and facts.loads_a_table and readable and single and fits
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """What it loads: the nearest upstream file, else the file the words name, else
@@ -122,9 +149,10 @@ class FileToTables(FilePattern[FileToTablesParameters]):
     def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The tables (every one the words load, on a first answer) and whether the rows
         they already have stay (as the words say, on a first answer)."""
-        names = [table.name for table in loaded_tables(ctx)]
-        least = 2 if ctx.repairing else len(names)
-        keep = bool(_KEEPS_EXISTING.search(ctx.task.description))
+        facts = FileFacts(ctx)
+        names = list(planned_tables(ctx, facts, source_choice(inputs.get("source"))))
+        least = 1 if ctx.repairing else len(names)
+        keep = keeps_existing(ctx.task.description)
         return obj(
             {
                 "tables": choices(names, least, len(names)),
@@ -137,12 +165,10 @@ class FileToTables(FilePattern[FileToTablesParameters]):
         else as the words say) and keys."""
         facts = FileFacts(ctx)
         source = source_choice(answer.get("source"))
-        known = {column.name: column for column in facts.known_columns([source])}
-        stated = {table.name: table for table in loaded_tables(ctx)}
+        planned = planned_tables(ctx, facts, source)
         tables = []
         for name in answer.get("tables", []):
-            found = stated.get(str(name))
-            columns = [known.get(c.name, c) for c in (found.columns if found else [])]
+            columns = planned.get(str(name), [])
             uses = [(c.name, column_use(c.type, ctx.dialect)) for c in columns]
             loaded = [
                 {"name": c.name, "type": c.type, "use": use}
@@ -152,22 +178,23 @@ class FileToTables(FilePattern[FileToTablesParameters]):
         return {**answer, "input_format": facts.input_format(source), "tables": tables}
 
     def check(self, params: FileToTablesParameters, ctx: TaskContext) -> Relation | None:
-        """A source an upstream task writes or a path; tables the words load, once each,
-        none a declared source; columns the words state for their table (and the file
-        has, where its columns are known), once each; keys among them. The last table
-        (the fact table, as words list them)."""
+        """A source an upstream task writes or a path; tables the words load, once each
+        (several, unless the rows it has stay), none a declared source; the columns
+        planned for each table (stated for it, else the file's), once each; keys among
+        them. The last table (the fact table, as words list them)."""
         facts = FileFacts(ctx)
         check_source(facts, params.source)
-        stated = {t.name: {c.name for c in t.columns} for t in loaded_tables(ctx)}
-        known = {c.name for c in facts.known_columns([params.source])}
+        planned = {
+            name: {c.name for c in columns}
+            for name, columns in planned_tables(ctx, facts, params.source).items()
+        }
         names = [rows.table for rows in params.tables]
         require(len(set(names)) == len(names), "tables repeat")
+        require(len(names) > 1 or params.keep_existing, "one table replaced: file_to_table's")
         for rows in params.tables:
-            require(rows.table in stated, f"the words load no table {rows.table!r}")
+            require(rows.table in planned, f"the words load no table {rows.table!r}")
             columns = [column.name for column in rows.columns]
-            unknown = [
-                n for n in columns if n not in stated[rows.table] or (known and n not in known)
-            ]
+            unknown = [name for name in columns if name not in planned[rows.table]]
             require(not unknown, f"{rows.table}: no column {', '.join(map(repr, unknown))}")
             require(len(set(columns)) == len(columns), f"{rows.table}: columns repeat")
             require(set(rows.keys) <= set(columns), f"{rows.table}: keys must be its columns")
