@@ -6,7 +6,8 @@
 logical date, the tasks to mark successful without running and the stand-ins the
 operators reach (:mod:`airflow_llm.validate.stand_ins`; the model endpoint's:
 :mod:`airflow_llm.validate.model_stand_in`; the FTP server's:
-:mod:`airflow_llm.validate.ftp_stand_in`). Sensors poke once: a poke that finds
+:mod:`airflow_llm.validate.ftp_stand_in`; Elasticsearch's:
+:mod:`airflow_llm.validate.elasticsearch_stand_in`). Sensors poke once: a poke that finds
 nothing fails the task rather than waiting. Reports every task's state, the error it
 failed with, the return value of the tasks asked for, the objects each wrote to the S3
 stand-in, the requests each sent the model's and those the HTTP stub answered it. Then,
@@ -23,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from airflow_llm.validate.elasticsearch_stand_in import elasticsearch_stand_in
 from airflow_llm.validate.ftp_stand_in import ftp_stand_in
 from airflow_llm.validate.http_stub import http_stub
 from airflow_llm.validate.mail_sink import smtp_sink
@@ -119,6 +121,7 @@ def main(arguments: dict[str, Any]) -> dict[str, Any]:
             Path(arguments["served"]["http"]),
         ) as stub,
         ftp_stand_in(arguments["ftp_connections"], Path(arguments["served"]["ftp"])),
+        elasticsearch_stand_in(arguments["elasticsearch_connections"]),
         model_stand_in(arguments["model_connections"]) as model,
     ):
         awaited = arguments["s3_awaited"]

@@ -12,13 +12,14 @@ the S3 stand-in and a folder of the sandbox (which holds the file a file sensor 
 for, and the files file tasks read that no task writes, created with sample rows: see
 :mod:`airflow_llm.validate.sample_files`), their HTTP and FTP connections at the child's
 HTTP stub and FTP server, which serve the files the tasks download or wait for there
-(written the same way), and a setting still a placeholder gets a stand-in value. The LLM
-tasks of ``llm_over_rows`` send real requests to a stub of the model endpoint in the
-child (:mod:`airflow_llm.validate.model_stand_in`), and their answers reach the
-warehouse. Free-form sensors and LLM tasks, which wait for the outside world, are
-marked successful without running and reported as "not run: external: <why>" (no gate
-counts them). The report gives, per task: its state, rows in the tables and files it wrote,
-objects it wrote to S3, requests it sent the model's stub, expectations passed, and the
+(written the same way), their Elasticsearch ones at the child's bulk-API stand-in, and
+a setting still a placeholder gets a stand-in value. The LLM tasks of ``llm_over_rows``
+send real requests to a stub of the model endpoint in the child
+(:mod:`airflow_llm.validate.model_stand_in`), and their answers reach the warehouse.
+Free-form sensors and LLM tasks, which wait for the outside world, are marked successful
+without running and reported as "not run: external: <why>" (no gate counts them).
+The report gives, per task: its state, rows in the tables and files it wrote, objects
+it wrote to S3, requests it sent the model's stub, expectations passed, and the
 error it failed with. A task that reads a table nothing produces (the spec declares
 sources, none of them is that table, and no upstream task wrote it before the task
 ran) is a blocking finding of its own, ``smoke.unproduced_input``: data must flow from
@@ -192,6 +193,9 @@ def smoke_run(
             operators, configs[environment], "slack_webhook_conn_id"
         ),
         "ftp_connections": _connections_of(operators, configs[environment], "ftp_conn_id"),
+        "elasticsearch_connections": _connections_of(
+            operators, configs[environment], "elasticsearch_conn_id"
+        ),
         "served": {service: str(served_folder(home, service)) for service in ("http", "ftp")},
         "s3_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_s3_object],
         "files_awaited": [name for name, bound in operators.items() if bound.pattern.awaits_file],
