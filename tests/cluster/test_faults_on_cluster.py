@@ -112,7 +112,7 @@ def faults() -> Iterator[Faults]:
         second.start()
         api = ClusterApi(config)
         api.wait_for_dag(DAG_ID, 600)
-        wait_for(f"{DAG_ID} idle", lambda: _idle(api), 600)
+        api.wait_until_idle(DAG_ID, 600)
         s3 = s3_client(config.services)
         for pipeline in (GENERATE_KILLED, PUBLISH_KILLED):
             spec = (SPECS / f"{pipeline}.yml").read_bytes()
@@ -123,10 +123,6 @@ def faults() -> Iterator[Faults]:
         second.stop()
         cluster.down()
         shutil.rmtree(state, ignore_errors=True)
-
-
-def _idle(api: ClusterApi) -> bool | None:
-    return all(run.state.value in ("success", "failed") for run in api.runs(DAG_ID)) or None
 
 
 def _running_worker(faults: Faults, ti: Any) -> ManagedProcess | None:

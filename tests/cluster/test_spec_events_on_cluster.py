@@ -30,7 +30,7 @@ import pytest
 
 from airflow_llm.cluster.config import ClusterConfig
 from airflow_llm.cluster.processes import Cluster
-from airflow_llm.cluster.rest import FINISHED, ClusterApi, wait_for
+from airflow_llm.cluster.rest import ClusterApi, wait_for
 from airflow_llm.embedded.config import EmbeddedConfig, free_port_block
 from tests.moto_notifications import BUCKET, NotifyingBucket, notifying_bucket
 
@@ -89,15 +89,11 @@ def _running(config: ClusterConfig, moto: NotifyingBucket) -> Iterator[Running]:
         api.wait_for_dag(DAG_ID, 600)
         triggerer = next(p for p in cluster.airflow() if p.name == "triggerer").running_pid()
         assert triggerer is not None
-        wait_for(f"{DAG_ID} idle", partial(_idle, api), 600)
+        api.wait_until_idle(DAG_ID, 600)
         earlier = {run.dag_run_id for run in api.runs(DAG_ID)}
         yield Running(cluster, api, moto.s3, moto.sqs, moto.queue_url, triggerer, earlier)
     finally:
         cluster.down()
-
-
-def _idle(api: ClusterApi) -> bool | None:
-    return all(run.state.value in FINISHED for run in api.runs(DAG_ID)) or None
 
 
 def _dropped_three(running: Running) -> bool | None:

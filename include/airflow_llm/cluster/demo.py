@@ -22,7 +22,7 @@ from airflow_client.client.models.dag_run_response import DAGRunResponse
 
 from airflow_llm.cluster.config import WAREHOUSE_DB, ClusterConfig
 from airflow_llm.cluster.processes import Cluster
-from airflow_llm.cluster.rest import FINISHED, ClusterApi, wait_for
+from airflow_llm.cluster.rest import ClusterApi, wait_for
 from airflow_llm.connections import S3_CONN_ID
 from airflow_llm.tables import format_table
 
@@ -55,7 +55,7 @@ def run_cluster_demo(
     api = ClusterApi(config)
     api.wait_for_dag(DAG_ID, PARSE_TIMEOUT)
     # unpausing the DAG on the first `cluster up` starts a run for the last poll tick
-    wait_for(f"{DAG_ID} idle", partial(_idle, api), GENERATION_TIMEOUT)
+    api.wait_until_idle(DAG_ID, GENERATION_TIMEOUT)
     bucket = config.services.bucket
     uploaded = upload_specs(specs_dir, storage_path(f"s3://{bucket}/specs/", S3_CONN_ID))
     clock.say(f"uploaded {len(uploaded)} specs from {specs_dir}/ to s3://{bucket}/specs/")
@@ -76,10 +76,6 @@ def run_cluster_demo(
         print(f"{warehouse_pipeline} has no bundle in {prefix}/: no warehouse run")
         return EXIT_FAILED
     return _warehouse_run(api, config, warehouse_pipeline, clock)
-
-
-def _idle(api: ClusterApi) -> bool | None:
-    return all(run.state.value in FINISHED for run in api.runs(DAG_ID)) or None
 
 
 def _exists(path: ObjectStoragePath) -> bool | None:

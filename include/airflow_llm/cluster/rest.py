@@ -1,6 +1,7 @@
-"""The cluster's REST API v2 as the demo and the cluster tests use it: wait for a DAG to
-be parsed, trigger a run, wait for it to finish, read an XCom. Through the official
-``apache-airflow-client`` with a token of the generated admin password."""
+"""The cluster's REST API v2 as the demo, the cluster tests and the bench use it: wait for
+a DAG to be parsed and for its runs to finish, pause, trigger, read task instances and an
+XCom, resize a pool. Through the official ``apache-airflow-client`` with a token of the
+generated admin password."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from typing import Any
 
 from airflow_client.client.api.dag_api import DAGApi
 from airflow_client.client.api.dag_run_api import DagRunApi
+from airflow_client.client.api.pool_api import PoolApi
+from airflow_client.client.api.task_api import TaskApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
 from airflow_client.client.api.x_com_api import XComApi
 from airflow_client.client.exceptions import NotFoundException
 from airflow_client.client.models.dag_patch_body import DAGPatchBody
 from airflow_client.client.models.dag_response import DAGResponse
 from airflow_client.client.models.dag_run_response import DAGRunResponse
+from airflow_client.client.models.pool_patch_body import PoolPatchBody
 from airflow_client.client.models.task_instance_response import TaskInstanceResponse
 from airflow_client.client.models.trigger_dag_run_post_body import TriggerDAGRunPostBody
 
@@ -58,6 +62,8 @@ class ClusterApi:
         self.dag_runs = DagRunApi(client)
         self.xcoms = XComApi(client)
         self.task_instances = TaskInstanceApi(client)
+        self.pools = PoolApi(client)
+        self.task_api = TaskApi(client)
 
     def dag(self, dag_id: str) -> DAGResponse | None:
         """The DAG as the dag-processor last parsed it, or None before it is parsed."""
@@ -75,6 +81,10 @@ class ClusterApi:
     def unpause(self, dag_id: str) -> None:
         """Let the scheduler run the DAG."""
         self.dags.patch_dag(dag_id, DAGPatchBody(is_paused=False))
+
+    def pause(self, dag_id: str) -> None:
+        """Keep the scheduler from starting runs of the DAG."""
+        self.dags.patch_dag(dag_id, DAGPatchBody(is_paused=True))
 
     def bundle_dags(self, bundle: str) -> list[DAGResponse]:
         """The DAGs of one dag bundle."""
@@ -113,6 +123,25 @@ class ClusterApi:
 
         run: DAGRunResponse = wait_for(f"run {run_id} of {dag_id}", finished, timeout)
         return run
+
+    def wait_until_idle(self, dag_id: str, timeout: float) -> None:
+        """Return once every run of the DAG succeeded or failed."""
+
+        def idle() -> bool | None:
+            return all(run.state.value in FINISHED for run in self.runs(dag_id)) or None
+
+        wait_for(f"{dag_id} idle", idle, timeout)
+
+    def set_pool_slots(self, pool: str, slots: int) -> None:
+        """Resize a pool (its other settings kept: the API wants them in the body)."""
+        current = self.pools.get_pool(pool)
+        body = PoolPatchBody(pool=pool, slots=slots, include_deferred=current.include_deferred)
+        self.pools.patch_pool(pool, body, update_mask=["slots"])
+
+    def downstream(self, dag_id: str) -> dict[str, list[str]]:
+        """Each task of the DAG and the tasks directly downstream of it."""
+        tasks = self.task_api.get_tasks(dag_id).tasks
+        return {str(task.task_id): list(task.downstream_task_ids or []) for task in tasks}
 
     def tasks(self, dag_id: str, run_id: str) -> list[TaskInstanceResponse]:
         """The run's task instances (mapped ones one per index)."""
