@@ -126,19 +126,33 @@ def empty_dag() -> Any:
     return load_dag("bench_empty")
 
 
-def model_connection(base_url: str, model: str) -> None:
-    """Point the default model connection at ``base_url`` serving ``model``."""
+def model_connection_env(base_url: str, model: str) -> dict[str, str]:
+    """The default model connection pointed at ``base_url`` serving ``model``, as the
+    environment variable Airflow reads."""
     import json
 
     from airflow_llm.connections import MODEL_CONN_ID, conn_env_var
 
     connection = {"conn_type": "openai", "host": base_url, "extra": {"model": model}}
-    os.environ[conn_env_var(MODEL_CONN_ID)] = json.dumps(connection)
+    return {conn_env_var(MODEL_CONN_ID): json.dumps(connection)}
+
+
+def model_connection(base_url: str, model: str) -> None:
+    """Point the default model connection at ``base_url`` serving ``model``."""
+    os.environ.update(model_connection_env(base_url, model))
+
+
+def flow_variables_env(batch_size: int, concurrency: int, strategy: str) -> dict[str, str]:
+    """The flow's batch size, in-instance concurrency and strategy, as the environment
+    variables of the Airflow Variables."""
+    return {
+        "AIRFLOW_VAR_AIRFLOW_LLM_STRATEGY": strategy,
+        "AIRFLOW_VAR_AIRFLOW_LLM_BATCH_SIZE": str(batch_size),
+        "AIRFLOW_VAR_AIRFLOW_LLM_BATCH_CONCURRENCY": str(concurrency),
+    }
 
 
 def flow_variables(batch_size: int, concurrency: int, strategy: str) -> None:
     """The flow's batch size, in-instance concurrency and strategy (Airflow Variables by
     env)."""
-    os.environ["AIRFLOW_VAR_AIRFLOW_LLM_STRATEGY"] = strategy
-    os.environ["AIRFLOW_VAR_AIRFLOW_LLM_BATCH_SIZE"] = str(batch_size)
-    os.environ["AIRFLOW_VAR_AIRFLOW_LLM_BATCH_CONCURRENCY"] = str(concurrency)
+    os.environ.update(flow_variables_env(batch_size, concurrency, strategy))

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from airflow_llm.gates import GateResult
 from airflow_llm.generate import ArtifactGenerator
 from bench.airflow_runs import (
     TimedRun,
@@ -30,9 +29,10 @@ from bench.airflow_runs import (
     run_dag,
     set_pool,
 )
+from bench.cluster_figures import GENERATION_TASKS
 from bench.endpoint import EndpointProcess, serve_in_own_process
+from bench.gate_stub import stubbed_gates
 
-GENERATION_TASKS = ("generate", "generate_quality")
 IN_FLIGHT_PER_SLOT = 2
 
 
@@ -101,8 +101,7 @@ def serving(case: BulkCase, seconds_per_token: float, work_dir: Path) -> Iterato
 def bulk_run(case: BulkCase, spec_uris: list[str], endpoint: EndpointProcess) -> dict[str, Any]:
     """One bulk run of ``airflow_llm_generate``; its figures."""
     clock = ValidationClock()
-    stub = mock.patch("airflow_llm.stages.gate_bundle", return_value=GateResult([]))
-    with stub, clock.measuring():
+    with stubbed_gates(), clock.measuring():
         run = run_dag(
             load_dag("airflow_llm_generate"),
             {"spec_uris": spec_uris[: case.specs], "environment": "dev"},

@@ -163,6 +163,15 @@ def bench_specs(count: int = SPEC_COUNT) -> dict[str, str]:
     }
 
 
+def upload_bench_specs(client: Any, bucket: str) -> list[str]:
+    """Put the bench specs under ``specs/`` of ``bucket`` (an S3 client's); their URIs."""
+    uris = []
+    for name, text in bench_specs().items():
+        client.put_object(Bucket=bucket, Key=f"specs/{name}", Body=text.encode())
+        uris.append(f"s3://{bucket}/specs/{name}")
+    return uris
+
+
 def sql_answer(body: dict[str, Any]) -> str:
     """SQL writing the table named after the task the prompt asks for."""
     match = _TASK.search(body["messages"][-1]["content"])
