@@ -57,10 +57,12 @@ _LIST = re.compile(
     r"\b(?:(?:source|target|input|output|raw|temporary|temp|staging|intermediate)\s+)?"
     r"tables?(?:\s+(?:processed|used|read|written|created|built|loaded|updated))?\s*"
     r"(?::\s*(?P<listed>[^;]+)|\((?P<enclosed>[^)]*)\))"
-    r"|\b(?:source|target)s?\s*:\s*(?P<role_listed>[^;]+)",
+    r"|\b(?:source|target)s?\s*:\s*(?P<role_listed>[^;]+)"
+    rf"|(?<![\w.$])(?P<joined>{_NAME}(?:\s*,\s*{_NAME})*\s*,?\s+and\s+{_NAME})\s+tables\b",
     re.I,
 )
-"""``Source tables: a, b``, ``Tables processed: c``, ``tables (a, b)``, ``Target: d``."""
+"""``Source tables: a, b``, ``Tables processed: c``, ``tables (a, b)``, ``Target: d``,
+``the orders and customers tables``."""
 _ITEM_SPLIT = re.compile(r"\s*(?:,|\band\b)\s*")
 _NOT_A_TABLE = _words(
     """a an the this that these those each every one any all both same other another its
@@ -299,12 +301,16 @@ def _paragraph_mentions(paragraph: Sequence[tuple[int, str]]) -> Iterator[TableM
 def _clause_mentions(clause: str, line: int) -> Iterator[TableMention]:
     taken: list[tuple[int, int]] = []
     for match in _LIST.finditer(clause):
-        items = match.group("listed") or match.group("enclosed") or match.group("role_listed")
-        role = _role(clause[: match.start()] + " " + match.group().split(":")[0].split("(")[0])
+        joined = match.group("joined")
+        items = (
+            joined or match.group("listed") or match.group("enclosed") or match.group("role_listed")
+        )
+        label = "" if joined else match.group().split(":")[0].split("(")[0]
+        role = _role(f"{clause[: match.start()]} {label}")
         strict = match.group("role_listed") is not None
         for item in _ITEM_SPLIT.split(items.strip().rstrip(".")):
             name = item.strip().strip("`'\"")
-            if re.fullmatch(_NAME, name) and _is_table(name, bare=strict, listed=True):
+            if re.fullmatch(_NAME, name) and _is_table(name, strict, listed=not joined):
                 taken.append(match.span())
                 yield TableMention(name, role, line)
     for index, pattern in enumerate(_MENTIONS):

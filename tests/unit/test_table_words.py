@@ -63,6 +63,10 @@ def test_only_tables_read_and_never_written_become_sources_saying_where_from() -
         ),
         ('Output: rows appended to the "audit_log" table', {"audit_log": "written"}),
         (
+            "Read the orders, refunds and customers tables; write into order_facts.",
+            {"orders": "read", "refunds": "read", "customers": "read", "order_facts": "written"},
+        ),
+        (
             "3. store_levels\n - Objective: Load cleaned rows to the database\n"
             " - Integrations: PostgreSQL (pg_conn), stock_levels table\n",
             {"stock_levels": "written"},
