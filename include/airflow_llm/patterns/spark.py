@@ -25,8 +25,8 @@ from airflow_llm.patterns.common import NONE, none_as_null
 from airflow_llm.patterns.containers import KUBERNETES
 from airflow_llm.patterns.context import TaskContext
 from airflow_llm.patterns.databricks import (
-    ARGUMENT,
     TARGETS,
+    Argument,
     assigned_values,
     stated_arguments,
     stated_targets,
@@ -78,21 +78,13 @@ class SparkJobParameters(StrictParameters):
     app_type: AppType
     main_class: str | None = Field(default=None, pattern=TARGETS["spark_jar_task"])
     application: str | None = Field(default=None, pattern=APPLICATION)
-    arguments: list[str] = Field(default_factory=list, max_length=50)
+    arguments: list[Argument] = Field(default_factory=list, max_length=50)
     namespace: str | None = Field(default=None, pattern=NAMESPACE)
     spark_version: str | None = Field(default=None, pattern=VERSION)
 
     _nulls = field_validator(
         "main_class", "application", "namespace", "spark_version", mode="before"
     )(none_as_null)
-
-    @field_validator("arguments")
-    @classmethod
-    def _arguments(cls, arguments: list[str]) -> list[str]:
-        bad = [a for a in arguments if not re.match(ARGUMENT, a)]
-        if bad:
-            raise ValueError(f"not one-line arguments: {bad}")
-        return arguments
 
     @model_validator(mode="after")
     def _consistent(self) -> SparkJobParameters:
