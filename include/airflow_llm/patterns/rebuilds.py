@@ -2,7 +2,7 @@
 ``SQLExecuteQueryOperator`` through the environment's SQL connection runs, in one
 transaction (``autocommit=False``):
 
-1. ``CREATE TEMPORARY TABLE <target>_rebuild AS SELECT <columns> FROM <source>``;
+1. ``CREATE TEMPORARY TABLE <target>_rebuild AS SELECT * FROM <source>``;
 2. a guard that fails the task when the new table has no rows (a cast of
    ``'no rows in …'`` to an integer, evaluated only then), so an empty rebuild never
    replaces the target;
@@ -11,8 +11,9 @@ transaction (``autocommit=False``):
    ``DELETE`` and ``INSERT`` in the same transaction (readers see the old rows or the
    new ones).
 
-The target is the table the step's words write ("Tables processed: mau_summary"), else
-the one the task writes by its name."""
+The target is the table the step's words write, else the one only the pipeline's
+description names as written ("Tables processed: mau_summary"), else the one the task
+writes by its name."""
 
 from __future__ import annotations
 
