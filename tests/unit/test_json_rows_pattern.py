@@ -283,7 +283,7 @@ def test_the_answer_s_records_become_rows_whatever_the_case_of_their_keys(
         ],
     }
     ti = _TaskInstance({"call_helpdesk": json.dumps(answer)})
-    monkeypatch.setattr(dag_module, "get_current_context", lambda: {"ti": ti})
+    monkeypatch.setattr("airflow.sdk.get_current_context", lambda: {"ti": ti})
     task = dag_module.dag.get_task("pick_ticket_fields").python_callable
     written = task(templates_dict={"output": "tickets.json"})
     assert written == str(folder / "tickets.json")
@@ -299,7 +299,7 @@ def test_a_single_object_answer_is_one_record(
 ) -> None:
     answer = {"data": {"ticket_id": "T-9", "priority_level": 1, "requester": {"email": "c@x.org"}}}
     ti = _TaskInstance({"call_helpdesk": answer})
-    monkeypatch.setattr(dag_module, "get_current_context", lambda: {"ti": ti})
+    monkeypatch.setattr("airflow.sdk.get_current_context", lambda: {"ti": ti})
     task = dag_module.dag.get_task("pick_ticket_fields").python_callable
     assert rows_of(task(templates_dict={"output": "one.json"})) == [("T-9", "c@x.org", 1.0)]
 
@@ -308,7 +308,7 @@ def test_a_field_no_record_has_fails_the_task_naming_it(
     dag_module: ModuleType, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ti = _TaskInstance({"call_helpdesk": json.dumps({"rows": [{"id": 1, "name": "x"}]})})
-    monkeypatch.setattr(dag_module, "get_current_context", lambda: {"ti": ti})
+    monkeypatch.setattr("airflow.sdk.get_current_context", lambda: {"ti": ti})
     task = dag_module.dag.get_task("pick_ticket_fields").python_callable
     with pytest.raises(ValueError, match="the answer of call_helpdesk: no record has the fields"):
         task(templates_dict={"output": "bad.json"})

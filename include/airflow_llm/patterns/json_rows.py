@@ -147,10 +147,7 @@ class JsonToRows(FilePattern[JsonToRowsParameters]):
         "extracts", "extracted", "field", "fields", "nested", "process", "processed",
     )  # fmt: skip
     parameters: ClassVar[type[BaseModel]] = JsonToRowsParameters
-    imports: ClassVar[tuple[str, ...]] = (
-        FS_HOOK,
-        "from airflow.sdk import get_current_context, task",
-    )
+    imports: ClassVar[tuple[str, ...]] = (FS_HOOK, "from airflow.sdk import task")
 
     def applies(self, ctx: TaskContext) -> bool:
         """Words whose title or objective makes rows of (extracts, parses, processes) a
