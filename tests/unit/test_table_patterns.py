@@ -4,15 +4,22 @@ source inferred from the words (airflow_llm.table_words)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from airflow_llm.patterns import ParameterError, context_for, pattern_menu, pattern_named
+from airflow_llm.patterns import (
+    ParameterError,
+    Relation,
+    context_for,
+    pattern_menu,
+    pattern_named,
+)
 from airflow_llm.plan_steps import extract_steps
-from airflow_llm.spec import PipelineSpec
+from airflow_llm.spec import Column, PipelineSpec
 from airflow_llm.spec_loading import parse_spec
 
 CREATE_TABLE = pattern_named("create_table")
@@ -203,3 +210,17 @@ def test_a_rebuild_replaces_every_row_and_an_empty_one_changes_nothing(dialect: 
     kept, failure = run("")
     assert kept == [(9, "old")]
     assert "no rows in daily_visits_rebuild: 0" in failure
+
+
+def test_a_table_of_text_columns_only_offers_no_latest_row_per_key() -> None:
+    """The table create_table writes from stated names may hold text only: nothing to
+    order rows by, so latest_per_key is not offered (its question would have no options)."""
+    ctx = ctx_of(
+        spec_of(CREATE | {"description": "Keep the latest member per plan"}), "make_members"
+    )
+    text_only = Relation("members", (Column(name="plan", type="VARCHAR"),), "make")
+    ctx = replace(ctx, relations=(text_only,))
+    latest = pattern_named("latest_per_key")
+    assert not latest.applies(ctx)
+    with pytest.raises(ParameterError, match="members has no timestamp or number to order by"):
+        latest.parameter_schema(ctx, {"source": "members"})

@@ -28,6 +28,7 @@ from airflow_llm.patterns.common import (
     none_as_null,
     relation_named,
     rendered,
+    require,
     require_temporal,
     rows_of_run,
     table_options,
@@ -73,6 +74,12 @@ class LatestPerKey(Pattern[LatestParameters]):
     )  # fmt: skip
     parameters: ClassVar[type[BaseModel]] = LatestParameters
 
+    def applies(self, ctx: TaskContext) -> bool:
+        """A table with a column to order its rows by (a timestamp or a number)."""
+        return any(
+            _orderable(column.type, ctx.dialect) for r in ctx.relations for column in r.columns
+        )
+
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         return obj({"source": enum(table_options(ctx))})
 
@@ -88,12 +95,8 @@ class LatestPerKey(Pattern[LatestParameters]):
         keys = distinct([*per_key, *keys])
         budget = max(budget, len(distinct(per_key)))
         times = time_labels(ctx, scope)
-        orderable = [
-            label
-            for label in labels
-            if is_temporal(scope.column(label).type, ctx.dialect)
-            or is_numeric(scope.column(label).type, ctx.dialect)
-        ]
+        orderable = [label for label in labels if _orderable(scope.column(label).type, ctx.dialect)]
+        require(bool(orderable), f"{inputs.get('source')} has no timestamp or number to order by")
         latest = any(cue in ctx.text.lowered for cue in ORDER_CUES)
         properties = {
             "keys": choices(keys, 1, budget),
@@ -141,3 +144,8 @@ def _key_phrases(description: str) -> list[str]:
         match.group(1)
         for match in re.finditer(r"\b(?:per|by|on|each)\s+([A-Za-z_][A-Za-z0-9_]*)", description)
     ]
+
+
+def _orderable(declared: str, dialect: str) -> bool:
+    """Whether a column of type ``declared`` orders rows by time or size."""
+    return is_temporal(declared, dialect) or is_numeric(declared, dialect)
