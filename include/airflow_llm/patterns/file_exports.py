@@ -32,7 +32,7 @@ ROWS = "exported_rows"
 
 
 _EXTRACTS = re.compile(
-    r"\b(?:extract\w*|quer(?:y|ies|ied|ying)|select\w*|pull\w*|fetch\w*|read\w*)\b", re.I
+    r"\b(?:extract\w*|quer(?:y|ies|ied|ying)|select\w*|pull\w*|fetch\w*|read(?:s|ing)?)\b", re.I
 )
 
 
