@@ -100,6 +100,9 @@ def test_the_fields_the_words_write_out_nested_ones_by_their_paths() -> None:
         ("Extract userId, fullName from the payload", ["userId", "fullName"]),
         ("Keep name and age of each member.", ["name", "age"]),
         ("Extract and transform the user data from the API response.", []),
+        ("Take the readings (temp, humidity) from the answer.", ["temp", "humidity"]),
+        ("The answer has keys named id and title.", ["id", "title"]),
+        ("Call it with (GET, POST) and see the docs (page 2).", []),
     ],
 )
 def test_the_plain_names_an_extracting_verb_lists(text: str, names: list[str]) -> None:

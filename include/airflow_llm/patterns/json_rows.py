@@ -58,11 +58,13 @@ _EXTRACTING = re.compile(
 )
 """Verbs of a step that makes rows of an answer."""
 _NAME = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
+_LIST = rf"{_NAME}(?:\s*,\s*{_NAME})*(?:\s*,?\s*and\s+{_NAME})|{_NAME}(?:\s*,\s*{_NAME})+"
 _EXTRACTED_LIST = re.compile(
-    rf"\b(?i:extract\w*|pick\w*|take\w*|keep\w*)\s+(?:the\s+)?"
-    rf"({_NAME}(?:\s*,\s*{_NAME})*(?:\s*,?\s*and\s+{_NAME})|{_NAME}(?:\s*,\s*{_NAME})+)",
+    rf"\b(?i:extract\w*|pick\w*|take\w*|keep\w*|(?:fields?|keys?|properties)\s+named)"
+    rf"\s+(?:the\s+)?({_LIST})|\(\s*({_NAME}(?:\s*,\s*{_NAME})+)\s*\)",
 )
-"""A list of names after an extracting verb (``extract firstname, lastname and email``)."""
+"""A list of names after an extracting verb (``extract firstname, lastname and email``,
+``keys named id and title``), or in parentheses (``the weather (temp, humidity)``)."""
 _ANSWERING = re.compile(
     r"\b(?:api|apis|https?|endpoints?|rest|requests?|responses?|json|graphql|url|webhook)\b",
     re.I,
@@ -102,12 +104,14 @@ def stated_paths(text: str) -> list[str]:
 
 
 def extracted(text: str) -> list[str]:
-    """The names a list after an extracting verb gives (``extract firstname, lastname
-    and email``): plain words a JSON step takes, which need no underscore to be fields."""
+    """The names a list after an extracting verb, or in parentheses, gives (``extract
+    firstname, lastname and email``): plain words a JSON step takes, which need no
+    underscore to be fields (not constants in capitals: ``GET``)."""
     found = []
     for match in _EXTRACTED_LIST.finditer(text):
-        found += re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", match.group(1))
-    return [name for name in dict.fromkeys(found) if "." not in name]
+        listed = match.group(1) or match.group(2)
+        found += re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", listed)
+    return [name for name in dict.fromkeys(found) if "." not in name and not name.isupper()]
 
 
 def field_paths(text: str, names: Sequence[str]) -> list[str]:
