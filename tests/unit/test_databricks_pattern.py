@@ -156,3 +156,50 @@ def test_parameters_the_pattern_refuses() -> None:
         job.parse({**base, "jars": ["rm -rf /"]})
     with pytest.raises(ParameterError, match="a notebook takes none"):
         job.parse({**base, "run_type": "notebook_task", "target": None, "arguments": ["x"]})
+
+
+JOBS = PipelineSpec.model_validate(
+    {
+        "name": "warehouse_jobs",
+        "description": "Run the workspace's jobs.",
+        "tasks": [
+            {
+                "name": "run_nightly",
+                "kind": "python",
+                "description": "Trigger the existing Databricks job 48213 (job_id=48213).",
+            },
+            {
+                "name": "run_cleanup",
+                "kind": "python",
+                "depends_on": ["run_nightly"],
+                "description": "Run the cleanup job • Operator: DatabricksRunNowOperator "
+                "(job_name='lake_cleanup', databricks_conn_id='dbx_ops')",
+            },
+        ],
+    }
+)
+
+
+def test_a_job_the_workspace_defines_is_run_now_not_submitted(tmp_path: Path) -> None:
+    nightly, cleanup = (context_for(JOBS, task, {}) for task in JOBS.tasks or [])
+    assert ranked_pattern_names(nightly) == ["databricks_run_now"]
+    assert ranked_pattern_names(cleanup) == ["databricks_run_now"]
+    script = ScriptedModel({})
+    settings = GenerationSettings(work_dir=tmp_path / "work", strategy="hybrid")
+    result = build_bundle(JOBS, client(script), settings)
+
+    assert script.requests == []
+    assert result.valid, result.reason
+    dag = result.files["dags/warehouse_jobs.py"]
+    assert 'job_id=OPERATORS["run_nightly"]["job_id"],' in dag
+    assert 'job_name="lake_cleanup",' in dag
+    config = result.files["dags/resources/warehouse_jobs/config.yml"]
+    assert "job_id: '48213'" in config
+    assert "databricks_conn_id: dbx_ops" in config
+    states = {task["name"]: task["state"] for task in result.report["smoke_run"]["tasks"]}
+    assert states == {
+        "run_nightly": "not run: external: runs the Databricks job 48213: no workspace in "
+        "the smoke run",
+        "run_cleanup": "not run: external: runs the Databricks job lake_cleanup: no workspace "
+        "in the smoke run",
+    }

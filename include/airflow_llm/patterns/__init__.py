@@ -20,7 +20,7 @@ from airflow_llm.patterns.context import Relation, TaskContext, context_for
 from airflow_llm.patterns.control import BranchOnDate, Marker
 from airflow_llm.patterns.copying import CopyInterval, MaskPii, Snapshot
 from airflow_llm.patterns.dag_runs import ExternalTaskSensorPattern
-from airflow_llm.patterns.databricks import DatabricksJob
+from airflow_llm.patterns.databricks import DatabricksJob, DatabricksRunNow
 from airflow_llm.patterns.deduplication import LatestPerKey
 from airflow_llm.patterns.elasticsearch import ElasticsearchIndex
 from airflow_llm.patterns.file_branching import BranchOnFile
@@ -105,6 +105,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     Container(),
     KubernetesJob(),
     DatabricksJob(),
+    DatabricksRunNow(),
     ElasticsearchIndex(),
     SparkJob(),
     ValidateParams(),

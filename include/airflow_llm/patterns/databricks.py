@@ -44,6 +44,8 @@ TARGETS: dict[RunType, str] = {
 JAR = r"^(?:dbfs:|s3://|/)?[\w./-]+\.jar$"
 CLUSTER_ID = r"^[\w.-]{1,100}$"
 CONN_ID = r"^[\w.-]{1,100}$"
+JOB_NAME = r"^[A-Za-z_][\w .-]{0,99}$"
+"""A job's id is digits; a name is one of these."""
 ARGUMENT = r"^[^\n\r]{1,300}$"
 Argument = Annotated[str, Field(pattern=ARGUMENT)]
 """An argument of a run (one line)."""
@@ -123,6 +125,15 @@ def stated_cluster_ids(text: str) -> list[str]:
     return [value for value in dict.fromkeys(values) if re.match(CLUSTER_ID, value)]
 
 
+def stated_jobs(text: str) -> list[str]:
+    """The Databricks jobs ``text`` names by id (``job_id=1234``, "job 1234") or name
+    (``job_name='nightly_etl'``)."""
+    ids = assigned_values("job_id", text) + re.findall(r"\bjob\s+(?:id\s+)?#?(\d{2,})\b", text)
+    names = assigned_values("job_name", text)
+    found = [v for v in ids if v.isdigit()] + [v for v in names if re.match(JOB_NAME, v)]
+    return list(dict.fromkeys(found))
+
+
 def stated_connections(text: str) -> list[str]:
     """The Databricks connection ids ``text`` assigns (``databricks_conn_id="..."``)."""
     values = assigned_values("databricks_conn_id", text)
@@ -200,11 +211,12 @@ class DatabricksJob(OperatorPattern[DatabricksJobParameters]):
     requirements: ClassVar[tuple[str, ...]] = (DATABRICKS,)
 
     def applies(self, ctx: TaskContext) -> bool:
-        """Words that name ``DatabricksSubmitRunOperator`` or a run on Databricks."""
+        """Words that name ``DatabricksSubmitRunOperator`` or a run on Databricks, not
+        a job the workspace defines (its id or name, and nothing to run: databricks_run_now's)."""
         text = ctx.task.description
-        return names_operator(text, "DatabricksSubmitRunOperator") or bool(
-            _DATABRICKS_RUN.search(text)
-        )
+        defined = bool(stated_jobs(text)) and not stated_targets(text)
+        named = names_operator(text, "DatabricksSubmitRunOperator")
+        return named or (bool(_DATABRICKS_RUN.search(text)) and not defined)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read from the warehouse."""
@@ -288,3 +300,85 @@ class DatabricksJob(OperatorPattern[DatabricksJobParameters]):
         """The smoke run has no Databricks workspace."""
         what = f"{TARGET_KEYS[params.run_type]} {params.target or 'of config.yml'}"
         return f"submits a Databricks run ({what}): no workspace in the smoke run"
+
+
+class DatabricksRunNowParameters(StrictParameters):
+    """Run the job the workspace defines, ``job`` (its id, or its name; None: the id
+    ``config.yml`` names), through the connection ``conn_id`` (None: ``config.yml``'s)."""
+
+    job: str | None = None
+    conn_id: str | None = Field(default=None, pattern=CONN_ID)
+
+    _nulls = field_validator("job", "conn_id", mode="before")(none_as_null)
+
+    @field_validator("job")
+    @classmethod
+    def _job(cls, job: str | None) -> str | None:
+        if job is not None and not (job.isdigit() or re.match(JOB_NAME, job)):
+            raise ValueError(f"{job!r} is neither a job id nor a job name")
+        return job
+
+
+class DatabricksRunNow(OperatorPattern[DatabricksRunNowParameters]):
+    """A job the Databricks workspace defines, run now (``DatabricksRunNowOperator``)."""
+
+    name: ClassVar[str] = "databricks_run_now"
+    version: ClassVar[int] = 1
+    kind: ClassVar[str] = "python"
+    summary: ClassVar[str] = (
+        "run a job the Databricks workspace already defines, by its id or name "
+        "(DatabricksRunNowOperator)"
+    )
+    cues: ClassVar[tuple[str, ...]] = ("databricks", "job", "existing job", "run now", "trigger")
+    parameters: ClassVar[type[BaseModel]] = DatabricksRunNowParameters
+    imports: ClassVar[tuple[str, ...]] = (
+        "from airflow.providers.databricks.operators.databricks import DatabricksRunNowOperator",
+    )
+    requirements: ClassVar[tuple[str, ...]] = (DATABRICKS,)
+
+    def applies(self, ctx: TaskContext) -> bool:
+        """Words that name ``DatabricksRunNowOperator``, or a Databricks job by its id or
+        name with nothing to run of their own."""
+        text = ctx.task.description
+        defined = bool(stated_jobs(text)) and not stated_targets(text)
+        mentioned = "databricks" in text.lower()
+        return names_operator(text, "DatabricksRunNowOperator") or (defined and mentioned)
+
+    def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
+        """Nothing to read from the warehouse."""
+        return obj({})
+
+    def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The job and the connection the words name (else the environment's)."""
+        text = ctx.task.description
+        return obj(
+            {
+                "job": enum(narrowed(ctx, stated_jobs(text), [NONE])),
+                "conn_id": enum(narrowed(ctx, stated_connections(text), [NONE])),
+            }
+        )
+
+    def settings(self, params: DatabricksRunNowParameters, task: TaskSpec) -> list[Setting]:
+        """The Databricks connection and, unless the words name the job, its id."""
+        connection = Setting(
+            "databricks_conn_id",
+            "databricks_conn_id",
+            f"Databricks connection (the workspace) {task.name} runs the job in",
+            params.conn_id,
+        )
+        if params.job is not None and not params.job.isdigit():
+            return [connection]
+        what = f"id of the Databricks job {task.name} runs"
+        return [connection, Setting("job_id", "compute", what, params.job)]
+
+    def arguments(
+        self, params: DatabricksRunNowParameters, spec: PipelineSpec, task: TaskSpec
+    ) -> dict[str, Any]:
+        """The job's name, when the words name it so (an id is a setting)."""
+        named = params.job is not None and not params.job.isdigit()
+        return {"job_name": params.job if named else None}
+
+    def external(self, params: DatabricksRunNowParameters) -> str | None:
+        """The smoke run has no Databricks workspace."""
+        what = params.job or "of config.yml"
+        return f"runs the Databricks job {what}: no workspace in the smoke run"
