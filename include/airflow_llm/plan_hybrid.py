@@ -74,6 +74,10 @@ _FILE = re.compile(r"\b[\w{}*-]+\.(?:csv|json|jsonl|parquet|txt|xml|pdf|avro|orc
 _INPUT_CLAUSE = re.compile(r"\b(?:inputs?|upstream)\s*:[^•\n]*?(?=\s[-•]\s|\n|$)", re.I)
 """A step's clause about what it takes in: an operator named there ("Input: SqlSensor
 completion") is an upstream step's, not how this step runs."""
+_XCOM_INPUT = re.compile(r"\b(?:inputs?|upstream)\s*:[^•\n]*?\bxcom\b", re.I)
+"""An input clause taking another step's XCom values ("Input: XCom variables from
+process_user"): a step that writes them with a SQL operator is a python task, as a SQL
+task reads tables only and a Python load is what takes a step's values."""
 _BESIDE = re.compile(r"parallel with|concurrently with|alongside|at the same time as", re.I)
 
 
@@ -190,13 +194,16 @@ def cued_kinds(step: StepCandidate, others: Sequence[str] = ()) -> Sequence[str]
     """The kinds the step's words cue, strongest first; one when it clearly leads (twice
     the next one's score), none when nothing cues a kind. Operators the text names, and
     a container image it names (run by ``DockerOperator``), say how the step is done:
-    when they all are one kind, that kind. The names of ``others``
+    when they all are one kind, that kind (a SQL operator taking another step's XCom
+    values: python). The names of ``others``
     (the other steps) in the text are not the step's words."""
     text = step.text
     for name in others:
         text = re.sub(rf"(?<![\w]){re.escape(name)}(?![\w])", " ", text, flags=re.I)
     how = _INPUT_CLAUSE.sub(" ", text)
     operated = {kind for op in named_operators(how) for kind in operator_kinds(op)}
+    if operated == {"sql"} and _XCOM_INPUT.search(text):
+        return ["python"]
     if len(operated) == 1:
         return sorted(operated)
     scores = {

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from airflow_llm.patterns import ParameterError, context_for, ranked_pattern_names
+from airflow_llm.patterns import ParameterError, context_for, pattern_named, ranked_pattern_names
 from airflow_llm.patterns.file_table_loads import FileToTables, row_keys
 from airflow_llm.spec import PipelineSpec
 from tests.integration.test_file_gates import first_answer, rendered_bundle
@@ -80,6 +80,16 @@ def test_loads_into_several_tables_with_stated_columns_get_file_to_tables(
 ) -> None:
     ranked = ranked_pattern_names(context(description))
     assert [name for name in ranked if name.startswith("file_to_table")] == patterns
+
+
+def test_a_load_into_a_table_named_without_underscore_writes_that_table() -> None:
+    """``PostgreSQL members table`` names the table (file_to_table's question offers it
+    before the task's own name)."""
+    ctx = context("Insert the rows of visits.csv (patient_id, cost columns) into the "
+                  "PostgreSQL visits table.")  # fmt: skip
+    pattern = pattern_named("file_to_table")
+    inputs = first_answer(pattern.input_schema(ctx))
+    assert pattern.parameter_schema(ctx, inputs)["properties"]["table"] == {"enum": ["visits"]}
 
 
 @pytest.mark.parametrize(

@@ -169,3 +169,25 @@ def test_start_and_end_markers_are_python_tasks() -> None:
     for title, text in [("start_pipeline", "Operator or Mechanism: EmptyOperator"),
                         ("end", "Marks the end of the run (DummyOperator)")]:  # fmt: skip
         assert list(cued_kinds(step(0, title, f"{title}: {text}"))) == ["python"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        (
+            "save_members • Objective: Write the parsed members into the members table "
+            "• Input: XCom values from parse_members (name, email) • Operator: PostgresOperator",
+            ["python"],
+        ),
+        (
+            "save_members • Objective: Copy the staged members into the members table "
+            "• Input: staging.members table • Operator: PostgresOperator",
+            ["sql"],
+        ),
+    ],
+)
+def test_a_sql_operator_taking_another_step_s_xcom_values_is_a_python_load(
+    text: str, kinds: list[str]
+) -> None:
+    """A SQL task reads tables only: values another step passes on are a Python load's."""
+    assert list(cued_kinds(step(0, "save_members", text))) == kinds

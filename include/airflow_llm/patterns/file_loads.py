@@ -56,6 +56,14 @@ _USES: dict[str, Use] = {"date": "date", "timestamp": "timestamp", "integer": "n
 _USES["decimal"] = "number"
 
 
+def written_tables(text: str) -> list[str]:
+    """The tables the words load: the ones they name with an underscore or a schema
+    (:func:`stated_tables`), then the ones :mod:`airflow_llm.table_words` reads as
+    written (``inserted into PostgreSQL users table``)."""
+    written = [t.name for t in named_tables(text.splitlines()) if t.role == "written"]
+    return list(dict.fromkeys([*stated_tables(text), *written]))
+
+
 def keeps_existing(text: str) -> bool:
     """Whether the words keep the rows a table already has (``ON CONFLICT DO NOTHING``,
     "skip existing"): ``file_to_tables`` loads then, not a replacing load."""
@@ -141,14 +149,14 @@ class FileToTable(FilePattern[FileToTableParameters]):
 
     def parameter_schema(self, ctx: TaskContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """The columns (every known column of the file, else every one the words name,
-        on a first answer), the table the words name, and which rows it replaces."""
+        on a first answer), the table the words load, and which rows it replaces."""
         facts = FileFacts(ctx)
         source = source_choice(inputs.get("source"))
         candidates = facts.candidates([source])
         sure = list(candidates.known or candidates.named) or candidates.all
         offered = narrowed(ctx, sure, candidates.all)
         least = 1 if ctx.repairing else len(offered)
-        tables = [t for t in stated_tables(facts.own_words) if t not in _sources(ctx)]
+        tables = [t for t in written_tables(facts.own_words) if t not in _sources(ctx)]
         known = facts.known_columns([source])
         dates = [name for name in offered if _temporal(name, known, ctx.dialect)]
         interval = mentions_interval(ctx.text) and dates
