@@ -18,7 +18,7 @@ export TIKTOKEN_CACHE_DIR := $(CURDIR)/.cache/tiktoken
 export AIRFLOW_LLM_WORK_DIR := $(CURDIR)/.cache/airflow-llm
 
 .PHONY: venv test pytest browser lint format demo eval bench up down services-up services-down services-status lock clean \
-	cluster-prerequisites cluster-up cluster-down cluster-status cluster-demo cluster-test
+	cluster-prerequisites cluster-up cluster-down cluster-status cluster-demo cluster-test bench-cluster
 
 venv: $(VENV)/.installed
 
@@ -139,8 +139,17 @@ eval: venv
 # Benchmarks of the generation DAG against a benchmark endpoint (a harness with a known
 # service time per token), validation throughput and the embedded model; prints a table
 # and writes bench/results/<timestamp>.json. BENCH_ARGS="--skip-embedded" for a quick run.
+# Last, the cluster runs of bench-cluster when PostgreSQL and Redis are installed (the
+# table says when they are skipped; BENCH_ARGS="--skip-cluster" skips them).
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The cluster runs alone (bench/cluster.py, docs/performance.md): a cluster of its own on
+# free ports runs airflow_llm_generate with real and with stubbed gates at endpoint
+# concurrency 4 and 16 against the benchmark endpoint, and stops (38 minutes on this
+# 2-core machine under other work).
+bench-cluster: venv cluster-prerequisites
+	$(BIN)/python -m bench --only-cluster $(BENCH_ARGS)
 
 lock: venv
 	$(BIN)/uv pip compile requirements-dev.txt -o requirements.lock --python-version 3.11 --no-header

@@ -186,31 +186,48 @@ def run_limit(split: Mapping[str, float]) -> str:
 
 
 def gate_figures(
-    records: Sequence[TaskRecord], slots: int, cores: int, generated_per_second: float
+    records: Sequence[TaskRecord],
+    work: Sequence[float],
+    slots: int,
+    cores: int,
+    generated_per_second: float,
 ) -> dict[str, Any]:
-    """Bundles gated per second while the gates ran, per worker core, the mean number of
-    gates running at once, and the gates' pace against generation's (bundles/s each)."""
+    """Bundles gated per second while gate instances ran, per worker core, the mean
+    number running at once, the gates' pace against generation's (bundles/s each), and
+    the share of a gate instance's time that is the gates' own work (``work``: the
+    seconds each bundle's report gives the gates), with what limits the throughput."""
     gates = [r for r in records if r.task_id == GATE_TASK]
     busy = busy_seconds(gates)
     if not gates or busy <= 0:
         return {"bundles": len(gates)}
     per_second = len(gates) / busy
-    in_parallel = sum(r.end - r.start for r in gates) / busy
-    limit = (
-        f"the gates worker's {slots} slots, full while gates ran (CPU: {cores} cores shared)"
-        if in_parallel >= 0.9 * slots
-        else "bundles reaching the gates (the gate slots were not kept full)"
-    )
-    return {
+    spent = sum(r.end - r.start for r in gates)
+    in_parallel = spent / busy
+    share = sum(work) / spent if work else None
+    figures: dict[str, Any] = {
         "bundles": len(gates),
         "busy_seconds": round(busy, 2),
-        "mean_seconds": round(mean(r.end - r.start for r in gates), 2),
+        "mean_seconds": round(spent / len(gates), 2),
         "in_parallel": round(in_parallel, 2),
         "bundles_per_second": round(per_second, 3),
         "bundles_per_second_per_core": round(per_second / cores, 3),
         "pace": round(per_second / generated_per_second, 2) if generated_per_second else None,
-        "limit": limit,
+        "work_mean_seconds": round(mean(work), 2) if work else None,
+        "work_share": round(share, 3) if share is not None else None,
     }
+    if share is not None and share < 0.5:
+        figures["limit"] = (
+            f"task instances' own cost: the gates' work is {share:.0%} of a gate instance's "
+            f"{figures['mean_seconds']} s ({figures['work_mean_seconds']} s a bundle)"
+        )
+    elif in_parallel >= 0.9 * slots:
+        figures["limit"] = (
+            f"the gates worker's {slots} slots, full while gates ran "
+            f"(CPU: {cores} cores shared)"
+        )
+    else:
+        figures["limit"] = "bundles reaching the gates (the gate slots were not kept full)"
+    return figures
 
 
 def ratio(value: float, floor: float) -> float | None:

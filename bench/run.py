@@ -1,6 +1,8 @@
 """``make bench``: every figure measured in one run, printed as a table and saved as JSON.
 
-Usage: ``python -m bench [--skip-embedded] [--seconds-per-token S] [--out DIR]``.
+Usage: ``python -m bench [--skip-embedded] [--skip-cluster | --only-cluster]
+[--seconds-per-token S] [--out DIR]``. The cluster runs (:mod:`bench.cluster`) come last,
+when PostgreSQL and Redis are installed; otherwise the table says they were skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.airflow_runs import REPO_ROOT, bench_airflow, empty_dag, run_dag
-from bench.workload import SPEC_COUNT, bench_specs
+from bench.cluster_figures import times
+from bench.workload import SPEC_COUNT, upload_bench_specs
 
 SECONDS_PER_TOKEN = 0.03
 """Service time per completion token of one stream (a large model on vLLM: 20-40 ms)."""
@@ -28,15 +31,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench; print the table; write ``<out>/<timestamp>.json``."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--skip-embedded", action="store_true", help="skip the embedded model")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--skip-cluster", action="store_true", help="skip the cluster runs")
+    which.add_argument("--only-cluster", action="store_true", help="only the cluster runs")
     parser.add_argument("--seconds-per-token", type=float, default=SECONDS_PER_TOKEN)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    with (
-        tempfile.TemporaryDirectory(prefix="airflow-llm-bench-") as work,
-        bench_airflow(Path(work)) as config,
-    ):
-        results = _measure(config, args, Path(work))
+    results: dict[str, Any] = {"seconds_per_token": args.seconds_per_token}
+    with tempfile.TemporaryDirectory(prefix="airflow-llm-bench-") as work:
+        if not args.only_cluster:
+            with bench_airflow(Path(work)) as config:
+                results.update(_measure(config, args, Path(work)))
+        if not args.skip_cluster:
+            results["cluster"] = _cluster(args.seconds_per_token, Path(work))
     results["bench_seconds"] = round(time.monotonic() - started, 1)
     print(format_results(results))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -46,23 +54,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _cluster(seconds_per_token: float, work: Path) -> dict[str, Any]:
+    """The cluster runs, or why they were skipped."""
+    from bench.cluster import cluster_bench, missing_prerequisites
+
+    missing = missing_prerequisites()
+    if missing:
+        reason = f"{' and '.join(missing)} missing: `make cluster-prerequisites` (as root)"
+        print(f"cluster runs skipped: {reason}", flush=True)
+        return {"skipped": reason}
+    print("cluster runs: a cluster of their own, 4 runs (minutes)", flush=True)
+    return cluster_bench(seconds_per_token, work / "cluster")
+
+
 def _measure(config: Any, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from airflow_llm.embedded.s3_server import s3_client
     from airflow_llm.stages import BATCH_SIZE
     from bench import bulk, validation
 
     results: dict[str, Any] = {
-        "seconds_per_token": args.seconds_per_token,
         "default_batch_size": BATCH_SIZE,
         "first_use_in_fresh_process": validation.first_use_in_fresh_process(),
     }
     validation.first_use()  # this process's validators are warm for every run below
     results["first_dag_test_seconds"] = round(run_dag(empty_dag()).seconds, 2)
-    client = s3_client(config)
-    uris = []
-    for name, text in bench_specs().items():
-        client.put_object(Bucket=config.bucket, Key=f"specs/{name}", Body=text.encode())
-        uris.append(f"s3://{config.bucket}/specs/{name}")
+    uris = upload_bench_specs(s3_client(config), config.bucket)
     cases = [
         bulk.BulkCase(concurrency=4, batch_size=1, specs=BASELINE_SPECS),
         bulk.BulkCase(concurrency=4, batch_size=BATCH_SIZE, specs=SPEC_COUNT),
@@ -92,15 +108,24 @@ def _measure(config: Any, args: argparse.Namespace, work: Path) -> dict[str, Any
 def format_results(results: dict[str, Any]) -> str:
     """The table: figure, measured, target."""
     from airflow_llm.tables import format_table
+    from bench.cluster import cluster_rows
 
+    rows = _dag_test_rows(results) if "bulk" in results else []
+    if "cluster" in results:
+        rows += cluster_rows(results["cluster"])
+    return format_table(("figure", "measured", "target"), rows)
+
+
+def _dag_test_rows(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The rows of the ``dag.test()`` runs, the validators and the embedded model."""
     rows: list[tuple[str, str, str]] = []
     for run in results["bulk"]:
         label = f"C={run['endpoint_concurrency']}, batch {run['batch_size']}, {run['specs']} specs"
         target = "<= 1.15" if run["specs"] == SPEC_COUNT else "-"
         rows += [
-            (f"{label}: generation / ideal", _x(run["generation_ratio"]), target),
-            (f"{label}: generation / packed", _x(run["generation_packed_ratio"]), "-"),
-            (f"{label}: whole run / ideal (gates stubbed)", _x(run["run_ratio"]), "-"),
+            (f"{label}: generation / ideal", times(run["generation_ratio"]), target),
+            (f"{label}: generation / packed", times(run["generation_packed_ratio"]), "-"),
+            (f"{label}: whole run / ideal (gates stubbed)", times(run["run_ratio"]), "-"),
             (
                 f"{label}: ideal, packed, generation, run s",
                 f"{run['ideal_seconds']}, {run['packed_seconds']}, "
@@ -155,11 +180,7 @@ def format_results(results: dict[str, Any]) -> str:
                 "-",
             ),
         ]
-    return format_table(("figure", "measured", "target"), rows)
-
-
-def _x(ratio: float | None) -> str:
-    return "-" if ratio is None else f"{ratio:.2f}"
+    return rows
 
 
 def _pct(share: float | None) -> str:

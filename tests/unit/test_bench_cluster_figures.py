@@ -132,20 +132,37 @@ def test_gate_figures_per_core_and_pace() -> None:
         TaskRecord("gate", i, "gates", None, 10.0 + 2 * (i // 2), 12.0 + 2 * (i // 2))
         for i in range(4)
     ]
-    figures = gate_figures([record("publish", 20.0, 21.0), *gates], 2, 2, generated_per_second=0.5)
+    publish = record("publish", 20.0, 21.0)
+    figures = gate_figures([publish, *gates], [1.5] * 4, 2, 2, generated_per_second=0.5)
     assert figures["bundles"] == 4
     assert figures["busy_seconds"] == 4.0
     assert figures["in_parallel"] == 2.0
     assert figures["bundles_per_second"] == 1.0
     assert figures["bundles_per_second_per_core"] == 0.5
     assert figures["pace"] == 2.0
+    assert figures["work_share"] == 0.75
     assert "slots" in figures["limit"]
-    sparse = gate_figures(gates[::2], 2, 2, generated_per_second=0.0)
+    sparse = gate_figures(gates[::2], [], 2, 2, generated_per_second=0.0)
     assert sparse["pace"] is None
+    assert sparse["work_share"] is None
     assert "reaching the gates" in sparse["limit"]
-    assert gate_figures([], 2, 2, 1.0) == {"bundles": 0}
+    assert gate_figures([], [], 2, 2, 1.0) == {"bundles": 0}
+
+
+def test_gates_whose_own_work_is_a_small_share_are_limited_by_the_instances() -> None:
+    gates = [TaskRecord("gate", i, "gates", None, 0.0, 10.0) for i in range(2)]
+    figures = gate_figures(gates, [2.0, 2.0], 2, 2, generated_per_second=1.0)
+    assert figures["work_share"] == 0.2
+    assert figures["limit"].startswith("task instances' own cost: the gates' work is 20%")
 
 
 @pytest.mark.parametrize(("value", "floor", "expected"), [(23.0, 20.0, 1.15), (1.0, 0.0, None)])
 def test_ratio(value: float, floor: float, expected: float | None) -> None:
     assert ratio(value, floor) == expected
+
+
+def test_the_table_says_when_the_cluster_runs_were_skipped() -> None:
+    from bench.cluster import cluster_rows
+
+    reason = "redis-server missing: `make cluster-prerequisites` (as root)"
+    assert cluster_rows({"skipped": reason}) == [("cluster runs", "skipped", reason)]

@@ -23,6 +23,7 @@ from airflow_llm.patterns.dag_runs import ExternalTaskSensorPattern
 from airflow_llm.patterns.databricks import DatabricksJob, DatabricksRunNow
 from airflow_llm.patterns.deduplication import LatestPerKey
 from airflow_llm.patterns.elasticsearch import ElasticsearchIndex
+from airflow_llm.patterns.file_archives import ArchiveFiles
 from airflow_llm.patterns.file_branching import BranchOnFile
 from airflow_llm.patterns.file_checks import ValidateFile
 from airflow_llm.patterns.file_exports import TableToFile
@@ -96,6 +97,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     ValidateFile(),
     JsonToRows(),
     FileTransform(),
+    ArchiveFiles(),
     MergeFiles(),
     FileReport(),
     FileToTable(),

@@ -32,6 +32,7 @@ from airflow_llm.patterns.file_operations import (
     input_uses,
 )
 from airflow_llm.patterns.file_words import (
+    ARCHIVE_FORMATS,
     REPORT_FORMATS,
     FileMention,
     clauses,
@@ -123,11 +124,13 @@ class FileFacts:
     @cached_property
     def upstream(self) -> list[Relation]:
         """The files the nearest upstream tasks that write one write (a task in between
-        that writes none, or only a report no file pattern reads, is looked through)."""
+        that writes none, or only a report or archive no file pattern reads, is looked
+        through)."""
         writers = {
             r.produced_by: r
             for r in self.ctx.files
-            if r.produced_by is not None and r.file_format not in REPORT_FORMATS
+            if r.produced_by is not None
+            and r.file_format not in (*REPORT_FORMATS, *ARCHIVE_FORMATS)
         }
         return nearest(self.ctx, writers)
 

@@ -39,6 +39,8 @@ OTHER_EXTENSIONS = ("txt", "xml", "pdf", "html", "htm", "xlsx", "xls", "sql", "o
 """Extensions of files the file patterns neither read nor write."""
 REPORT_FORMATS = ("xml", "html", "pdf")
 """Formats of the reports ``file_report`` writes (no file pattern reads them)."""
+ARCHIVE_FORMATS = ("zip", "tar.gz")
+"""Formats of the archives ``archive_files`` writes (no file pattern reads them)."""
 _SEGMENT = r"(?:[A-Za-z0-9_=*.-]|\{\{\s*[a-z_]+\s*\}\})+"
 _EXTENSION = "|".join(sorted({*_EXTENSIONS, *OTHER_EXTENSIONS}, key=len, reverse=True))
 _FILE = re.compile(
