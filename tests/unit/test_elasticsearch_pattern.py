@@ -12,6 +12,7 @@ import pytest
 from airflow_llm.engine import build_bundle
 from airflow_llm.patterns import ParameterError, context_for, pattern_named, ranked_pattern_names
 from airflow_llm.patterns.elasticsearch import stated_indexes, stated_keys
+from airflow_llm.patterns.elasticsearch_aliases import stated_aliases
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from tests.scripted_endpoint import ScriptedModel, first_choices
@@ -111,3 +112,43 @@ def test_parameters_the_pattern_refuses() -> None:
         pattern.parse({**base, "index": "Upper Case"})
     with pytest.raises(ParameterError, match="no column 'nope'"):
         pattern.render(pattern.parse({**base, "id_column": "nope"}), ctx)
+
+
+def test_stated_aliases() -> None:
+    assert stated_aliases("point the alias terms at terms_v2") == ["terms"]
+    assert stated_aliases("Swap the products alias (alias='products') to the new index") == [
+        "products"
+    ]
+    assert stated_aliases("Publish the index.") == []
+
+
+def test_publishing_points_the_alias_at_the_index_through_the_stand_in(tmp_path: Path) -> None:
+    publish = {
+        "name": "publish_terms",
+        "kind": "python",
+        "depends_on": ["index_terms"],
+        "description": "Publish the new index: point the alias terms at ontology_terms in "
+        "Elasticsearch.",
+    }
+    spec = PipelineSpec.model_validate(
+        {
+            **SPEC.model_dump(mode="json", exclude_none=True),
+            "tasks": [
+                *[task.model_dump(mode="json", exclude_none=True) for task in SPEC.tasks or []],
+                publish,
+            ],
+        }
+    )
+    ctx = context_for(spec, (spec.tasks or [])[2], {})
+    assert ranked_pattern_names(ctx) == ["elasticsearch_alias"]
+    settings = GenerationSettings(work_dir=tmp_path / "work", strategy="hybrid", smoke_run=True)
+    result = build_bundle(spec, client(ScriptedModel({"hybrid": [first_choices]})), settings)
+
+    assert result.valid, result.reason
+    dag = result.files["dags/ontology_search.py"]
+    assert '{"remove": {"index": "*", "alias": alias, "must_exist": False}},' in dag
+    config = result.files["dags/resources/ontology_search/config.yml"].split("publish_terms:")[1]
+    assert "alias: terms" in config
+    assert "index: ontology_terms" in config
+    states = {task["name"]: task["state"] for task in result.report["smoke_run"]["tasks"]}
+    assert states["publish_terms"] == "success", "the stand-in took the alias actions"

@@ -10,7 +10,11 @@ import pytest
 from airflow.providers.elasticsearch.hooks.elasticsearch import ElasticsearchSQLHook
 from elasticsearch.helpers import BulkIndexError, bulk
 
-from airflow_llm.validate.elasticsearch_stand_in import bulk_items, elasticsearch_stand_in
+from airflow_llm.validate.elasticsearch_stand_in import (
+    alias_problems,
+    bulk_items,
+    elasticsearch_stand_in,
+)
 
 
 def ndjson(*lines: object) -> bytes:
@@ -35,6 +39,24 @@ def test_bulk_items_accept_documents_and_refuse_what_a_cluster_refuses() -> None
     assert bulk_items(b"not json\n", None)[0]["index"]["error"]["reason"] == (
         "action line is not JSON"
     )
+
+
+def test_alias_actions_a_cluster_refuses() -> None:
+    swap = {
+        "actions": [
+            {"remove": {"index": "*", "alias": "terms"}},
+            {"add": {"index": "t2", "alias": "terms"}},
+        ]
+    }
+    assert alias_problems(json.dumps(swap).encode()) == []
+    assert alias_problems(b"[]") == ["the body is not a JSON object"]
+    assert alias_problems(b'{"actions": []}') == ["no actions"]
+    bad = {"actions": [{"add": {"index": "*", "alias": "Terms"}}, {"rename": {}}]}
+    assert alias_problems(json.dumps(bad).encode()) == [
+        "invalid index name '*'",
+        "invalid alias name 'Terms'",
+        "not an alias action: {'rename': {}}",
+    ]
 
 
 def test_the_hook_indexes_through_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:

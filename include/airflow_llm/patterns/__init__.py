@@ -23,6 +23,7 @@ from airflow_llm.patterns.dag_runs import ExternalTaskSensorPattern
 from airflow_llm.patterns.databricks import DatabricksJob, DatabricksRunNow
 from airflow_llm.patterns.deduplication import LatestPerKey
 from airflow_llm.patterns.elasticsearch import ElasticsearchIndex
+from airflow_llm.patterns.elasticsearch_aliases import ElasticsearchAlias
 from airflow_llm.patterns.file_archives import ArchiveFiles
 from airflow_llm.patterns.file_branching import BranchOnFile
 from airflow_llm.patterns.file_checks import ValidateFile
@@ -109,6 +110,7 @@ CATALOG: tuple[AnyPattern, ...] = (
     DatabricksJob(),
     DatabricksRunNow(),
     ElasticsearchIndex(),
+    ElasticsearchAlias(),
     SparkJob(),
     ValidateParams(),
     BashCommand(),

@@ -45,7 +45,9 @@ _NAME = r"(?:[a-z0-9_.-]|\{\{\s*\w+\s*\}\})"
 INDEX = rf"^[a-z0-9]{_NAME}{{0,199}}$"
 """An index name as Elasticsearch takes it, Airflow macros included."""
 _INDEX_WORDS = re.compile(
-    rf"\bindex(?:_name)?\s*[=:]\s*[`'\"]?([a-z0-9]{_NAME}*)"
+    rf"\bindex(?:_name)?\s*=\s*[`'\"]?([a-z0-9]{_NAME}*)"
+    rf"|\bindex(?:_name)?\s*:\s*[`'\"]([a-z0-9]{_NAME}*)"
+    r"|\bindex(?:_name)?\s*:\s*([a-z0-9]+(?:[_.-][a-z0-9]+)+)"
     rf"|\b(?:index|indices)\s+[`'\"]([a-z0-9]{_NAME}*)[`'\"]"
     r"|\b(?:index|indices)\s+(?:named\s+|called\s+)?`?([a-z0-9]+(?:[_.-][a-z0-9]+)+)"
     r"|\b(?:into|to)\s+(?:the\s+)?`?([a-z0-9]+(?:[_.-][a-z0-9]+)*)`?\s+(?:elasticsearch\s+)?index\b",

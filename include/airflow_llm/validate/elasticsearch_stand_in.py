@@ -3,13 +3,14 @@ a cluster.
 
 Like :mod:`airflow_llm.validate.ftp_stand_in`, it brings the child's loopback up,
 listens on 127.0.0.1 (a free port) and points the given Airflow ``elasticsearch``
-connections at itself. It answers what a bulk indexing task sends: the cluster's info
-(``GET /``) and the bulk API (``PUT`` or ``POST`` ``/_bulk``, ``/<index>/_bulk``), with the
-``X-Elastic-Product`` header the official client checks. It refuses what a cluster
-would refuse: a body that is not NDJSON pairs, an action other than ``index``,
-``create``, ``update`` or ``delete``, one without an index, an index name a cluster
-would not take, a document that is not an object; a refused item fails the task's
-``bulk`` call, so the smoke run reports the task failed. Nothing leaves the namespace.
+connections at itself. It answers what indexing and publishing tasks send: the cluster's
+info (``GET /``), the bulk API (``PUT`` or ``POST`` ``/_bulk``, ``/<index>/_bulk``) and
+alias changes (``POST /_aliases``), with the ``X-Elastic-Product`` header the official
+client checks. It refuses what a cluster would refuse: a body that is not NDJSON pairs,
+an action other than ``index``, ``create``, ``update`` or ``delete``, one without an
+index, an index name a cluster would not take, a document that is not an object, an
+alias action it does not know; a refused item or request fails the task's call, so the
+smoke run reports the task failed. Nothing leaves the namespace.
 """
 
 from __future__ import annotations
@@ -68,6 +69,33 @@ def bulk_items(body: bytes, default_index: str | None) -> list[dict[str, Any]]:
     return items
 
 
+def alias_problems(body: bytes) -> list[str]:
+    """What a cluster would refuse of an ``_aliases`` request: not ``{"actions": [...]}``,
+    an action other than ``add``, ``remove`` or ``remove_index``, an index or alias name
+    it would not take (an index may be ``*`` in a removal)."""
+    try:
+        actions = json.loads(body or b"{}").get("actions")
+    except (ValueError, AttributeError):
+        return ["the body is not a JSON object"]
+    if not isinstance(actions, list) or not actions:
+        return ["no actions"]
+    problems = []
+    for action in actions:
+        kind = next(iter(action), "") if isinstance(action, dict) and len(action) == 1 else ""
+        meta = action.get(kind) if kind in ("add", "remove", "remove_index") else None
+        if not isinstance(meta, dict):
+            problems.append(f"not an alias action: {action!r}")
+            continue
+        index, alias = meta.get("index"), meta.get("alias")
+        if not (
+            isinstance(index, str) and (_INDEX.match(index) or (index == "*" and kind == "remove"))
+        ):
+            problems.append(f"invalid index name {index!r}")
+        if kind != "remove_index" and not (isinstance(alias, str) and _INDEX.match(alias)):
+            problems.append(f"invalid alias name {alias!r}")
+    return problems
+
+
 def _document(line: str) -> Any:
     try:
         return json.loads(line)
@@ -101,6 +129,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         parts = self.path.split("?")[0].strip("/").split("/")
+        if parts == ["_aliases"]:
+            problems = alias_problems(body)
+            status = 400 if problems else 200
+            answer = {"error": {"reason": "; ".join(problems)}, "status": 400} if problems else {}
+            self._answer(status, answer or {"acknowledged": True})
+            return
         if parts[-1] != "_bulk" or len(parts) > 2:
             missing = f"the stand-in answers no {self.command} {self.path}"
             self._answer(404, {"error": missing, "status": 404})
