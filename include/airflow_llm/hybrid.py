@@ -186,6 +186,9 @@ class HybridWriter:
         remaining = {k: v for k, v in schema["properties"].items() if k not in forced}
         if not remaining:
             return forced
+        unanswerable = _unanswerable(remaining)
+        if unanswerable:  # an endpoint refuses a schema no answer fits (HTTP 400)
+            raise ParameterError([f"no value fits {name}" for name in unanswerable])
         question = {
             "inputs": "Which tables does the task read?",
             "parameters": "Fill in the pattern's parameters for this task.",
@@ -262,6 +265,16 @@ def forced_properties(schema: Mapping[str, Any]) -> dict[str, Any]:
         elif prop.get("type") == "array" and prop.get("maxItems") == 0:
             answer[name] = []
     return answer
+
+
+def _unanswerable(properties: Mapping[str, Any]) -> list[str]:
+    """The properties no value fits: an empty enum, or a required item from one."""
+    found = []
+    for name, prop in properties.items():
+        items = prop.get("items", {}) if prop.get("type") == "array" else {}
+        if prop.get("enum") == [] or (items.get("enum") == [] and prop.get("minItems", 0) > 0):
+            found.append(name)
+    return found
 
 
 def _properties(pattern: AnyPattern) -> list[str]:

@@ -24,7 +24,8 @@ from airflow_llm.generate import ArtifactGenerator, ArtifactState
 from airflow_llm.hybrid import HybridWriter
 from airflow_llm.llm.client import ModelClient
 from airflow_llm.llm.endpoints import Endpoint, ModelRouter
-from airflow_llm.patterns import context_for
+from airflow_llm.patterns import context_for, pattern_named
+from airflow_llm.patterns.base import obj
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.sql import parse_rendered
@@ -487,3 +488,22 @@ def test_a_quoted_code_in_a_description_does_not_crash_generation(
     script = ScriptedModel({"hybrid": [first_choices]})
     states = generate(script, settings, spec=shop_spec(task, source=source))
     assert states["euro_revenue"].valid
+
+
+def test_a_schema_no_answer_fits_is_a_problem_not_a_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A parameter with no option left (an empty enum) is a problem of the answer: an
+    endpoint would refuse the schema (llama.cpp answers 400), failing the whole run."""
+    empty = {
+        "keys": {"type": "array", "items": {"enum": []}, "minItems": 1},
+        "time_column": {"enum": []},
+        "measures": {"type": "array", "items": {"enum": ["sum"]}},
+    }
+    pattern = pattern_named("aggregate")
+    monkeypatch.setattr(type(pattern), "parameter_schema", lambda self, ctx, inputs: obj(empty))
+    ctx = context_for(SPEC, (SPEC.tasks or [])[0], {})
+    asked = ScriptedModel({"hybrid": [first_choices]})
+    answer = HybridWriter(client(asked), "sql").answer(ctx, allow_custom=False, fixed="aggregate")
+    assert answer.problems == ["no value fits keys", "no value fits time_column"]
+    assert "parameters" not in [step_of(body) for body in asked.requests]
