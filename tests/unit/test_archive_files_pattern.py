@@ -169,6 +169,9 @@ def test_steps_that_stack_files_stay_merges(description: str) -> None:
         "Unzip the archive the paths left and read its files.",
         "Upload the archived claims to the S3 bucket.",
         "Load the claims into the warehouse table, then archive.",
+        "Write the claims as gzip-compressed CSV.",
+        "Convert the claims to Parquet with snappy compression.",
+        "Look up each claim's region by zip code.",
     ],
 )
 def test_steps_that_unpack_upload_or_load_are_not_archives(description: str) -> None:
@@ -192,6 +195,8 @@ def test_words_about_archives_and_folders() -> None:
     assert archives_files("Compress and store the reports")
     assert not archives_files("Write the rows to archive/orders.csv")
     assert not archives_files("Decompress the tarball")
+    assert not archives_files("Join the stores by zip code or by zip-codes")
+    assert archives_files("Keep the results for archival; zip them")
     assert stated_folder("move them into /data/archive/ daily") == "/data/archive"
     assert stated_folder("put them in the exports/old folder") == "exports/old"
     assert stated_folder("put them in the ../secret folder") is None

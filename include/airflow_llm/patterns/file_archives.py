@@ -38,11 +38,11 @@ from airflow_llm.spec import NAME_PATTERN, PipelineSpec, TaskSpec
 
 ArchiveFormat = Literal["zip", "tar.gz"]
 _ARCHIVING = re.compile(
-    r"\b(?:archiv(?:e|es|ed|ing)|compress(?:es|ed|ing|ion)?|zip(?:s|ped|ping)?|"
-    r"tar(?:ball|balls)?|tgz|gzip(?:s|ped|ping)?)\b",
+    r"\b(?:archiv(?:e|es|ed|ing|al)|compress(?:es|ed|ing|ion)?|zip(?:s|ped|ping)?"
+    r"(?!\s*-?\s*codes?\b)|tar(?:ball|balls)?|tgz|gzip(?:s|ped|ping)?)\b",
     re.IGNORECASE,
 )
-"""Words that put files into an archive."""
+"""Words that put files into an archive (a zip code is no archive)."""
 _UNPACKING = re.compile(
     r"\b(?:un(?:zip|tar|compress|pack|archiv)\w*|decompress\w*|extract\w*\s+(?:the\s+)?"
     r"(?:\w+\s+)?(?:archive|zip|tarball)s?)\b",
@@ -137,10 +137,11 @@ class ArchiveFiles(FilePattern[ArchiveFilesParameters]):
     imports: ClassVar[tuple[str, ...]] = (FS_HOOK, "from airflow.sdk import task")
 
     def applies(self, ctx: TaskContext) -> bool:
-        """Local words that archive or compress files, write no data file and load no
-        table, after upstream steps that write files."""
+        """Local words that archive or compress files, write no data file or format
+        ("as gzip-compressed CSV") and load no table, after upstream steps that write
+        files."""
         facts = FileFacts(ctx)
-        writes_data = bool(facts.outputs) or facts.loads_a_table
+        writes_data = bool(facts.outputs or facts.formats["output"]) or facts.loads_a_table
         return (
             facts.local
             and not writes_data
