@@ -66,6 +66,7 @@ def test_stated_values() -> None:
         ("Check that the DAG parameters (run_mode) are sane.", True),
         ("Validate the orders file's columns.", False),
         ("Tune the model parameters (learning_rate).", False),
+        ("File the IRS report • Key Parameters: Validates against IRS requirements", False),
     ],
 )
 def test_validate_params_serves_steps_checking_named_parameters(words: str, served: bool) -> None:

@@ -32,6 +32,7 @@ _NAMED = [
     re.compile(r"\bparams\.([a-z_]\w*)|\bparams\[['\"]([a-z_]\w*)['\"]\]", re.IGNORECASE),
     re.compile(rf"\b{_PARAM}\s*:\s*([a-z_]\w*(?:\s*,\s*[a-z_]\w*)*)", re.IGNORECASE),
 ]
+_LABEL = re.compile(rf"\b(?:key|main|other)\s+{_PARAM}\s*:", re.IGNORECASE)
 _NOT_NAMES = frozenset(
     {"dag", "run", "input", "key", "the", "a", "an", "each", "all", "this", "its", "other",
      "these", "those", "validation", "manual", "trigger", "job", "task", "pipeline", "same",
@@ -52,11 +53,17 @@ _ALLOWED = (
 )
 
 
+def _without_labels(text: str) -> str:
+    """``text`` without its "Key Parameters:" labels (a list of a step's settings, not
+    words about run parameters)."""
+    return _LABEL.sub(" ", text)
+
+
 def stated_parameters(text: str) -> list[str]:
     """The run parameters ``text`` names, in order."""
     found: list[str] = []
     for pattern in _NAMED:
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(_without_labels(text)):
             group = next(g for g in match.groups() if g)
             found += [name.strip().lower() for name in group.split(",")]
     return [n for n in dict.fromkeys(found) if re.match(NAME, n) and n not in _NOT_NAMES]
@@ -121,7 +128,7 @@ class ValidateParams(OperatorPattern[ValidateParamsParameters]):
     def applies(self, ctx: TaskContext) -> bool:
         """Words that validate parameters and name them."""
         text = ctx.task.description
-        return bool(_VALIDATES.search(text)) and bool(stated_parameters(text))
+        return bool(_VALIDATES.search(_without_labels(text))) and bool(stated_parameters(text))
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """Nothing to read."""
