@@ -10,9 +10,7 @@ After an intended change of the snippet, rewrite its goldens with::
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import tarfile
 import zipfile
 from collections.abc import Callable
@@ -33,9 +31,9 @@ from airflow_llm.patterns.file_archives import archives_files, stated_folder
 from airflow_llm.patterns.file_steps import FileFacts
 from airflow_llm.spec import Column, PipelineSpec
 from tests.integration.test_file_gates import rendered_bundle
+from tests.snippet_goldens import check_golden, dag_module, snippet, write_bundle
 
 GOLDENS = Path(__file__).resolve().parents[1] / "fixtures" / "file_archives"
-UPDATE = os.environ.get("AIRFLOW_LLM_UPDATE_GOLDENS") == "1"
 ARCHIVE = pattern_named("archive_files")
 TASKS = [
     {
@@ -266,29 +264,16 @@ CHOSEN = {
 }
 
 
-def snippet(dag: str, task: str) -> str:
-    start = dag.index(f"    # {task} (python)")
-    end = dag.index(f"    {task} = _task_{task}(")
-    return dag[start:end]
-
-
 @pytest.fixture(scope="module")
 def dag_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("bundle")
-    for relative, content in rendered_bundle(SPEC, CHOSEN).items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(content)
+    write_bundle(root, rendered_bundle(SPEC, CHOSEN))
     return root / "dags/claim_archive.py"
 
 
 @pytest.mark.parametrize("task", list(STEPS))
 def test_the_dag_snippets_match_their_goldens(dag_file: Path, task: str) -> None:
-    found = snippet(dag_file.read_text(), task)
-    golden = GOLDENS / f"{task}.py.txt"
-    if UPDATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(found)
-    assert found == golden.read_text()
+    check_golden(snippet(dag_file.read_text(), task), GOLDENS / f"{task}.py.txt")
 
 
 @pytest.fixture
@@ -299,11 +284,7 @@ def archived(
     ``tmp_path``) on the paths given, writing ``out/<task>``; the archive's path."""
     connection = {"conn_type": "fs", "extra": {"path": str(tmp_path)}}
     monkeypatch.setenv("AIRFLOW_CONN_CLAIM_FILES", json.dumps(connection))
-    found = importlib.util.spec_from_file_location("claim_archive", dag_file)
-    assert found is not None
-    assert found.loader is not None
-    module = importlib.util.module_from_spec(found)
-    found.loader.exec_module(module)
+    module = dag_module(dag_file, "claim_archive")
 
     def run(task: str, **paths: str | None) -> Path:
         function = module.dag.get_task(task).python_callable

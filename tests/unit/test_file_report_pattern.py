@@ -9,9 +9,7 @@ After an intended change of the snippet, rewrite its golden with::
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,9 +22,9 @@ from airflow_llm.patterns.file_steps import FileFacts
 from airflow_llm.patterns.file_words import other_formats
 from airflow_llm.spec import Column, PipelineSpec
 from tests.integration.test_file_gates import rendered_bundle
+from tests.snippet_goldens import check_golden, dag_module, snippet, write_bundle
 
 GOLDENS = Path(__file__).resolve().parents[1] / "fixtures" / "file_reports"
-UPDATE = os.environ.get("AIRFLOW_LLM_UPDATE_GOLDENS") == "1"
 REPORT = pattern_named("file_report")
 PREPARE = {
     "name": "prepare_trips",
@@ -242,29 +240,16 @@ SPEC = spec_of(
 CHOSEN = {"prepare_trips": "file_transform", **dict.fromkeys(STEPS, "file_report")}
 
 
-def snippet(dag: str, task: str) -> str:
-    start = dag.index(f"    # {task} (python)")
-    end = dag.index(f"    {task} = _task_{task}(")
-    return dag[start:end]
-
-
 @pytest.fixture(scope="module")
 def dag_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("bundle")
-    for relative, content in rendered_bundle(SPEC, CHOSEN).items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_text(content)
+    write_bundle(root, rendered_bundle(SPEC, CHOSEN))
     return root / "dags/trip_reports.py"
 
 
 @pytest.mark.parametrize("task", list(STEPS))
 def test_the_dag_snippets_match_their_goldens(dag_file: Path, task: str) -> None:
-    found = snippet(dag_file.read_text(), task)
-    golden = GOLDENS / f"{task}.py.txt"
-    if UPDATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(found)
-    assert found == golden.read_text()
+    check_golden(snippet(dag_file.read_text(), task), GOLDENS / f"{task}.py.txt")
 
 
 @pytest.fixture
@@ -274,11 +259,7 @@ def generated(
     """A task's callable from the rendered DAG file, its folder connection ``tmp_path``."""
     connection = {"conn_type": "fs", "extra": {"path": str(tmp_path)}}
     monkeypatch.setenv("AIRFLOW_CONN_TRIP_FILES", json.dumps(connection))
-    found = importlib.util.spec_from_file_location("trip_reports", dag_file)
-    assert found is not None
-    assert found.loader is not None
-    module = importlib.util.module_from_spec(found)
-    found.loader.exec_module(module)
+    module = dag_module(dag_file, "trip_reports")
     return lambda task: module.dag.get_task(task).python_callable  # type: ignore[no-any-return]
 
 
