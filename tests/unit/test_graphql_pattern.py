@@ -234,11 +234,13 @@ def test_values_from_a_task_that_is_not_upstream_are_refused() -> None:
             ["graphql_call"],
         ),
         ("Create a reader via the GraphQL API, POST to /graphql", ["graphql_call"]),
-        ("Call the reader API • Operator: LibraryLoaderOperator", []),
+        ("Call the reader API • Operator: LibraryLoaderOperator", ["http_call"]),
+        ("Call the reader API • Operator: LibraryRestOperator", ["http_call"]),
+        ("Call the reader API • Operator: LibraryMailOperator", []),
         ("Call the reader API • Operator: KubernetesJobOperator", ["kubernetes_job"]),
     ],
 )
-def test_an_in_house_operator_refuses_only_patterns_its_name_does_not_cue(
+def test_an_in_house_operator_refuses_the_patterns_its_name_does_not_cue(
     description: str, expected: list[str]
 ) -> None:
     assert ranked(description) == expected

@@ -128,6 +128,14 @@ def holds_cue(name: str, cue: str) -> bool:
     return wanted in runs
 
 
+def _spells_a_cue(name: str) -> bool:
+    """Whether an operator's name spells a cue of any operator pattern of the catalog."""
+    from airflow_llm.patterns import operator_patterns  # the catalog imports this module
+
+    cues = {cue for pattern in operator_patterns().values() for cue in pattern.cues}
+    return any(holds_cue(name, cue) for cue in cues)
+
+
 def placeholder(what: str) -> str:
     """The value of a setting nobody gave: says what to fill in."""
     return PLACEHOLDER.format(what)
@@ -209,11 +217,14 @@ class OperatorPattern(Pattern[Params]):
         pattern's task. Operators that run any code (``PythonOperator``) decide nothing.
         An operator no installed provider defines (an in-house ``AcmeGraphQLOperator``)
         cannot run in a bundle: its name says what the step does, so it refuses only the
-        patterns none of whose cues its name's words spell (:func:`holds_cue`)."""
+        patterns none of whose cues its name's words spell (:func:`holds_cue`); one whose
+        name spells no pattern's cue (``PipelineOperator``) says nothing, like
+        ``PythonOperator``, and the words decide."""
         named = named_operators(ctx.task.description) - GENERIC_OPERATORS
         in_house = {name for name in named if name not in installed_operator_classes()}
         cued = {name for name in in_house if any(holds_cue(name, cue) for cue in self.cues)}
-        return not named - cued or bool(named & self.operator_names)
+        silent = {name for name in in_house if not _spells_a_cue(name)}
+        return not named - cued - silent or bool(named & self.operator_names)
 
     @property
     def operator_names(self) -> set[str]:
