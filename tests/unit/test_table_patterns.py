@@ -18,6 +18,7 @@ from airflow_llm.patterns import (
     pattern_menu,
     pattern_named,
 )
+from airflow_llm.patterns.common import table_options
 from airflow_llm.plan_steps import extract_steps
 from airflow_llm.spec import Column, PipelineSpec
 from airflow_llm.spec_loading import parse_spec
@@ -224,3 +225,24 @@ def test_a_table_of_text_columns_only_offers_no_latest_row_per_key() -> None:
     assert not latest.applies(ctx)
     with pytest.raises(ParameterError, match="members has no timestamp or number to order by"):
         latest.parameter_schema(ctx, {"source": "members"})
+
+
+def test_of_tables_named_alike_the_one_an_upstream_task_writes_is_offered() -> None:
+    """Data flows along the task graph: a step naming the source and the table its
+    upstream step wrote from it as often is offered the upstream's table."""
+    sales = {"name": "sales", "columns": {"sold_on": "DATE", "product": "VARCHAR"}}
+    spec = spec_of(
+        {"name": "sales_of_day", "kind": "sql", "description": "The day's sales rows."},
+        {
+            "name": "export_sales",
+            "kind": "python",
+            "depends_on": ["sales_of_day"],
+            "description": "Write the sales results of sales_of_day to /tmp/sales.csv.",
+        },
+        sources=[sales],
+    )
+    written = Relation("sales_of_day", list(spec.sources[0].columns), "sales_of_day")
+    task = (spec.tasks or [])[1]
+    ctx = context_for(spec, task, {"sales_of_day": written})
+    assert table_options(ctx) == ["sales_of_day"]
+    assert table_options(replace(ctx, repairing=True)) == ["sales_of_day", "sales"]

@@ -63,16 +63,18 @@ def ranked_tables(ctx: TaskContext, relations: Sequence[Relation] | None = None)
 
 
 def table_options(ctx: TaskContext, relations: Sequence[Relation] | None = None) -> list[str]:
-    """Tables to offer: on a first answer, the ones the description writes out, else the
-    ones the nearest upstream tasks write (data flows along the task graph), else the
-    ones with the most columns it writes out ("plan, country"); every table, ranked,
-    when repairing or when none applies."""
+    """Tables to offer: on a first answer, the ones the description writes out (of
+    those, the ones the nearest upstream tasks write when there are), else the ones the
+    nearest upstream tasks write (data flows along the task graph), else the ones with
+    the most columns it writes out ("plan, country"); every table, ranked, when
+    repairing or when none applies."""
     ranked = ranked_tables(ctx, relations)
     scores = {name: ctx.text.mentions(name) for name in ranked}
     top = max(scores.values(), default=0.0)
     mentioned = [name for name in ranked if scores[name] >= 2.5 and scores[name] == top]
     nearest = [name for name in ranked if name in nearest_outputs(ctx)]
-    return narrowed(ctx, mentioned or nearest or _most_columns_named(ctx, ranked), ranked)
+    flowing = [name for name in mentioned if name in nearest] or mentioned
+    return narrowed(ctx, flowing or nearest or _most_columns_named(ctx, ranked), ranked)
 
 
 def _most_columns_named(ctx: TaskContext, names: Sequence[str]) -> list[str]:
