@@ -311,6 +311,12 @@ QUOTED_AND_CODES = [
         ["gold"],
         [],
     ),
+    case(
+        "settings-are-no-values",
+        "orders via 'pg_main' connection (conn_id='dwh', task_id: 'load') with status 'open'",
+        ["open"],
+        [],
+    ),
 ]
 
 

@@ -24,6 +24,12 @@ _QUOTED = re.compile(
     r"""(?<![A-Za-z0-9])'([^'\n]{1,60})'(?![A-Za-z0-9])|"([^"\n]{1,60})"|`([^`\n]{1,60})`"""
 )
 _CODE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.\w+)+|[A-Za-z]\w*_\w*")
+_SETTING_BEFORE = re.compile(
+    r"(?:\b\w*_?(?:id|conn|connection)\s*[:=]\s*|\bvia\s+|\bconnection\s+)$", re.I
+)
+_SETTING_AFTER = re.compile(r"^\s*(?:connection|conn\b|conn_id)", re.I)
+"""Words around a quoted Airflow setting (``conn_id='warehouse'``, "via 'pg_main'
+connection"): a connection or task id, not a value of the data."""
 _NUMBER = re.compile(r"(?<![\w.{])-?\d+(?:\.\d+)?(?![\d}]|\.\d)")
 _COMPOUND = re.compile(
     r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)-(one|two|three|four|five|six|seven|eight|nine)\b"
@@ -176,13 +182,15 @@ class Text:
     @cached_property
     def quoted(self) -> list[str]:
         """Values written in quotes: ``status 'completed'``. Back-quoted names (Markdown
-        code: `` `support.tickets` ``, `` `daily_totals` ``) are tables and columns, not
-        values."""
+        code: `` `support.tickets` ``, `` `daily_totals` ``) are tables and columns, and
+        a quoted connection or task id (``conn_id='warehouse'``) a setting, not values."""
         return _unique(
             value
             for match in _QUOTED.finditer(self.text)
             for value in [next(group for group in match.groups() if group)]
             if not (match.group(3) and _CODE_NAME.fullmatch(value))
+            and not _SETTING_BEFORE.search(self.text[max(0, match.start() - 40) : match.start()])
+            and not _SETTING_AFTER.match(self.text[match.end() :])
         )
 
     @cached_property
