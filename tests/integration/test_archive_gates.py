@@ -1,8 +1,9 @@
 """An archive through generation and the bundle gates: a scripted model that takes the
 first option of every question writes a pipeline that cleans a CSV, branches on its
 rows, writes an XML report on one path and a CSV on the other, then archives what the
-paths wrote into a zip. In the smoke run the branch takes one path and skips the other;
-the archive runs for real and holds the file that exists (its bytes are reported)."""
+paths wrote into a zip; another step tars the clean file with the files a glob the
+words name matches. In the smoke run the branch takes one path and skips the other; the
+archives are written for real, of the files that exist (their bytes are reported)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,13 @@ SPEC = PipelineSpec.model_validate(
                 "description": "Merge and archive what both paths wrote for retention: "
                 "compresses and stores the files.",
             },
+            {
+                "name": "keep_sources",
+                "kind": "python",
+                "depends_on": ["read_claims"],
+                "description": "Pack the clean claims and the files from scans/*.csv into a "
+                "tarball.",
+            },
         ],
     }
 )
@@ -65,6 +73,7 @@ PATTERNS = {
     "regulator_feed": "file_report",
     "ledger_rows": "file_transform",
     "archive_outputs": "archive_files",
+    "keep_sources": "archive_files",
 }
 
 
@@ -75,6 +84,7 @@ def test_the_archive_holds_the_file_of_the_path_the_branch_took(tmp_path: Path) 
         "regulator_feed": "success",
         "ledger_rows": "skipped",
         "archive_outputs": "success",
+        "keep_sources": "success",
     }
     result, smoke = smoke_run_of(SPEC, PATTERNS, tmp_path, states)
     feed = smoke["regulator_feed"]["reports"]
@@ -82,5 +92,9 @@ def test_the_archive_holds_the_file_of_the_path_the_branch_took(tmp_path: Path) 
     archive = smoke["archive_outputs"]["reports"]
     assert list(archive) == ["files/reports/archive_outputs_20240131.zip"]
     assert next(iter(archive.values())) > 0
+    tarball = smoke["keep_sources"]["reports"]
+    assert list(tarball) == ["files/reports/keep_sources_20240131.tar.gz"]
+    assert next(iter(tarball.values())) > 0
     attempts = {task["name"]: task["attempts"][-1] for task in result.report["tasks"]}
     assert attempts["archive_outputs"]["parameters"]["sources"] == ["regulator_feed", "ledger_rows"]
+    assert attempts["keep_sources"]["parameters"]["sources"] == ["read_claims", "scans/*.csv"]

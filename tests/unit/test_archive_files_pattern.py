@@ -118,6 +118,7 @@ def first_params(ctx: Any, **changed: Any) -> Any:
             {"archive_format": "zip", "output": None},
         ),
         ("Zip up what the two paths produced.", {"archive_format": "zip", "output": None}),
+        ("Combine all the claim files into one zip.", {"archive_format": "zip", "output": None}),
         (
             "Archive the processed files to the archive folder.",
             {"archive_format": "zip", "output": "archive/step_{{ ds_nodash }}.zip"},
@@ -176,6 +177,22 @@ def test_steps_that_unpack_upload_or_load_are_not_archives(description: str) -> 
     ctx = ctx_for(description)
     assert not ARCHIVE.applies(ctx)
     assert "archive_files" not in ranked_pattern_names(ctx)
+
+
+@pytest.mark.parametrize(
+    ("description", "menu"),
+    [
+        ("Pack the clean claims file into a tarball.", ["archive_files"]),
+        ("Compress the claims CSV file for the auditors.", ["archive_files"]),
+        ("Read the archived claims file and drop duplicate rows.", ["file_transform"]),
+        ("Write the claims as gzip-compressed CSV.", ["file_transform"]),
+    ],
+)
+def test_one_file_is_archived_when_the_step_is_about_an_archive(
+    description: str, menu: list[str]
+) -> None:
+    spec = spec_of({**NAMED, "description": description})
+    assert pattern_menu(context_for(spec, (spec.tasks or [])[-1], WRITTEN)) == menu
 
 
 def test_a_step_without_an_upstream_file_is_no_archive() -> None:
@@ -254,13 +271,19 @@ STEPS = {
     "zip_outputs": "Archive both paths' outputs for retention.",
     "tar_outputs": "Pack the outputs into a tarball. Output: kept/claims.tar.gz",
 }
-SPEC = spec_of(*(step(text, name) for name, text in STEPS.items()))
+NAMED = {
+    "name": "keep_exports",
+    "kind": "python",
+    "depends_on": ["read_claims"],
+    "description": "Zip the clean claims together with the files from exports/*.csv.",
+}
+SPEC = spec_of(*(step(text, name) for name, text in STEPS.items()), NAMED)
 CHOSEN = {
     "read_claims": "file_transform",
     "pick_region": "branch_on_file",
     "north_feed": "file_report",
     "south_rows": "file_transform",
-    **dict.fromkeys(STEPS, "archive_files"),
+    **dict.fromkeys([*STEPS, "keep_exports"], "archive_files"),
 }
 
 
@@ -271,7 +294,7 @@ def dag_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "dags/claim_archive.py"
 
 
-@pytest.mark.parametrize("task", list(STEPS))
+@pytest.mark.parametrize("task", [*STEPS, "keep_exports"])
 def test_the_dag_snippets_match_their_goldens(dag_file: Path, task: str) -> None:
     check_golden(snippet(dag_file.read_text(), task), GOLDENS / f"{task}.py.txt")
 
@@ -286,9 +309,10 @@ def archived(
     monkeypatch.setenv("AIRFLOW_CONN_CLAIM_FILES", json.dumps(connection))
     module = dag_module(dag_file, "claim_archive")
 
-    def run(task: str, **paths: str | None) -> Path:
+    def run(task: str, input_2: str | None = None, **paths: str | None) -> Path:
         function = module.dag.get_task(task).python_callable
-        written = function(**paths, templates_dict={"output": f"out/{task}"})
+        templates = {"output": f"out/{task}", "input_2": input_2}
+        written = function(**paths, templates_dict=templates)
         assert written == str(tmp_path / "out" / task)
         return Path(written)
 
@@ -340,5 +364,27 @@ def test_files_of_one_name_are_kept_apart_by_task(
 
 
 def test_no_file_at_all_fails_saying_so(archived: Callable[..., Path]) -> None:
-    with pytest.raises(ValueError, match="no file to archive: north_feed, south_rows wrote none"):
+    with pytest.raises(ValueError, match="no file to archive before zip_outputs: north_feed, "):
         archived("zip_outputs", north_feed_path=None, south_rows_path=None)
+
+
+def test_files_the_words_name_are_archived_by_their_glob(
+    archived: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = spec_of(NAMED)
+    ctx = context_for(spec, (spec.tasks or [])[-1], WRITTEN)
+    params = first_params(ctx)
+    assert (params.sources, params.input_formats) == (
+        ["read_claims", "exports/*.csv"],
+        ["csv", "csv"],
+    )
+    named = next(s for s in ARCHIVE.settings(params, ctx.task) if s.name == "input_2")
+    assert named.stated == "exports/*.csv"
+    (tmp_path / "exports").mkdir()
+    for name in ("b.csv", "a.csv", "notes.txt"):
+        (tmp_path / "exports" / name).write_text("claim_id\nc1\n")
+    clean = tmp_path / "claims_clean.csv"
+    clean.write_text("claim_id\nc1\n")
+    written = archived("keep_exports", read_claims_path=str(clean), input_2="exports/*.csv")
+    with zipfile.ZipFile(written) as archive:
+        assert archive.namelist() == ["claims_clean.csv", "a.csv", "b.csv"]

@@ -1,5 +1,6 @@
 """Archives of files (``archive_files``): the files upstream steps wrote (data files,
-reports: whatever their format) put into one zip (deflated) or tar.gz archive.
+reports: whatever their format), or the data files the words name (a glob too), put
+into one zip (deflated) or tar.gz archive.
 
 A step's words ask for one when they archive, compress, zip or tar what upstream file
 steps wrote ("archive the day's reports for retention", "zip the exports", "compress
@@ -7,8 +8,8 @@ the files into a tarball"). The DAG gets a TaskFlow task that writes the archive
 path the words state (``exports.tar.gz``), else under the folder they state ("to the
 archive folder"), else under ``reports/`` of the filesystem connection's folder, each
 file under its base name; it returns the archive's path (XCom). After a branch, a
-skipped path wrote no file: the archive holds the files that exist, and the task fails
-when there is none at all.
+skipped path wrote no file (and a glob may match none): the archive holds the files that
+exist, and the task fails when there is none at all.
 """
 
 from __future__ import annotations
@@ -25,16 +26,19 @@ from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.file_operations import Use
 from airflow_llm.patterns.file_steps import (
     FS_HOOK,
+    SOURCE,
     FileFacts,
     FileInput,
     FilePattern,
     arguments_of,
     check_path,
+    file_inputs,
+    is_task,
     skippable,
 )
 from airflow_llm.patterns.files import PATH
-from airflow_llm.patterns.operators import Setting
-from airflow_llm.spec import NAME_PATTERN, PipelineSpec, TaskSpec
+from airflow_llm.patterns.operators import Setting, lead
+from airflow_llm.spec import PipelineSpec, TaskSpec
 
 ArchiveFormat = Literal["zip", "tar.gz"]
 _ARCHIVING = re.compile(
@@ -43,6 +47,12 @@ _ARCHIVING = re.compile(
     re.IGNORECASE,
 )
 """Words that put files into an archive (a zip code is no archive)."""
+_ARCHIVING_VERB = re.compile(
+    r"\b(?:archiv(?:e|es|ing)|compress(?:es|ing)?|zip(?:s|ping)?(?!\s*-?\s*codes?\b)|"
+    r"tar|tarballs?|tgz)\b",
+    re.IGNORECASE,
+)
+"""Words that say a step archives (not "the archived orders", which it may read)."""
 _UNPACKING = re.compile(
     r"\b(?:un(?:zip|tar|compress|pack|archiv)\w*|decompress\w*|extract\w*\s+(?:the\s+)?"
     r"(?:\w+\s+)?(?:archive|zip|tarball)s?)\b",
@@ -71,6 +81,22 @@ def archives_files(text: str) -> bool:
     """Whether the words put files into an archive (and do not unpack one)."""
     words = _ARCHIVE_FILE.sub(" archive ", text)
     return bool(_ARCHIVING.search(_paths_removed(words))) and not _UNPACKING.search(text)
+
+
+def asks_for_archive(ctx: TaskContext) -> bool:
+    """Whether a step's point is an archive: its title or objective archives, compresses,
+    zips or tars, and it writes no data file, loads no table and stays local. The file
+    patterns that write data files leave such a step to ``archive_files``."""
+    facts = FileFacts(ctx)
+    led = _ARCHIVING_VERB.search(_paths_removed(lead(facts.own_words)))
+    return bool(led) and archives_files(facts.own_words) and _writes_nothing_else(facts)
+
+
+def _writes_nothing_else(facts: FileFacts) -> bool:
+    """Local words that write no data file or format ("as gzip-compressed CSV") and
+    load no table."""
+    writes_data = bool(facts.outputs or facts.formats["output"]) or facts.loads_a_table
+    return facts.local and not writes_data
 
 
 def archive_format_of(text: str) -> ArchiveFormat:
@@ -108,10 +134,10 @@ def _extension(archive_format: ArchiveFormat) -> str:
 
 
 class ArchiveFilesParameters(StrictParameters):
-    """Put the files of ``sources`` (upstream tasks) that exist into one archive of
-    ``archive_format`` at ``output`` (None: ``config.yml``'s)."""
+    """Put the files of ``sources`` (upstream tasks, paths or globs) that exist into one
+    archive of ``archive_format`` at ``output`` (None: ``config.yml``'s)."""
 
-    sources: list[Annotated[str, Field(pattern=NAME_PATTERN)]] = Field(min_length=1, max_length=8)
+    sources: list[Annotated[str, Field(pattern=SOURCE)]] = Field(min_length=1, max_length=8)
     input_formats: list[str] = Field(min_length=1, max_length=8)
     archive_format: ArchiveFormat = "zip"
     output: str | None = Field(default=None, pattern=PATH)
@@ -120,14 +146,15 @@ class ArchiveFilesParameters(StrictParameters):
 
 
 class ArchiveFiles(FilePattern[ArchiveFilesParameters]):
-    """Upstream tasks' files into one zip or tar.gz archive (a TaskFlow task)."""
+    """Upstream tasks' files, or named ones, into one zip or tar.gz archive (a TaskFlow
+    task)."""
 
     name: ClassVar[str] = "archive_files"
     version: ClassVar[int] = 1
     kind: ClassVar[str] = "python"
     summary: ClassVar[str] = (
-        "put the files upstream steps wrote (data files or reports, the ones that exist) "
-        "into one zip or tar.gz archive"
+        "put the files upstream steps wrote (data files or reports, the ones that exist), "
+        "or the files the words name, into one zip or tar.gz archive"
     )
     cues: ClassVar[tuple[str, ...]] = (
         "archive", "archived", "archiving", "compress", "compresses", "compressed",
@@ -139,22 +166,19 @@ class ArchiveFiles(FilePattern[ArchiveFilesParameters]):
     def applies(self, ctx: TaskContext) -> bool:
         """Local words that archive or compress files, write no data file or format
         ("as gzip-compressed CSV") and load no table, after upstream steps that write
-        files."""
+        files or naming data files they read."""
         facts = FileFacts(ctx)
-        writes_data = bool(facts.outputs or facts.formats["output"]) or facts.loads_a_table
-        return (
-            facts.local
-            and not writes_data
-            and archives_files(facts.own_words)
-            and bool(_writers(ctx))
-        )
+        archives = archives_files(facts.own_words) and _writes_nothing_else(facts)
+        return archives and bool(_writers(ctx) or facts.inputs)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
-        """What it archives: the files of every nearest upstream file step on a first
-        answer; any of the upstream files when repairing."""
+        """What it archives: the files of every nearest upstream file step and the files
+        the words name on a first answer; any of them or the other upstream files when
+        repairing."""
         nearest_files = [r.produced_by for r in _writers(ctx) if r.produced_by]
+        linked = [*nearest_files, *FileFacts(ctx).inputs]
         others = [r.produced_by for r in ctx.files if r.produced_by]
-        offered = narrowed(ctx, nearest_files, [*nearest_files, *others])
+        offered = narrowed(ctx, linked, [*linked, *others])
         least = 1 if ctx.repairing else len(offered)
         return obj({"sources": choices(offered, least, len(offered))})
 
@@ -170,10 +194,12 @@ class ArchiveFiles(FilePattern[ArchiveFilesParameters]):
         )
 
     def complete(self, answer: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
-        """The format of each file archived."""
+        """The format of each file archived (an upstream file's, a path's)."""
+        facts = FileFacts(ctx)
         formats = {r.produced_by: r.file_format or "file" for r in ctx.files}
         sources = [str(source) for source in answer.get("sources", [])]
-        return {**answer, "input_formats": [formats.get(source, "file") for source in sources]}
+        found = [formats.get(s) or facts.input_format(s) for s in sources]
+        return {**answer, "input_formats": found}
 
     def planned_output(self, ctx: TaskContext) -> Relation | None:
         """An archive of the format its words write (no file pattern reads it)."""
@@ -181,14 +207,16 @@ class ArchiveFiles(FilePattern[ArchiveFilesParameters]):
         return Relation(ctx.task.name, (), ctx.task.name, archive_format_of(text))
 
     def check(self, params: ArchiveFilesParameters, ctx: TaskContext) -> Relation | None:
-        """Sources that upstream tasks write, once each, a path in its folder whose
-        extension is the archive's; the archive written."""
+        """Sources that upstream tasks write or paths in their folder, once each, a path
+        in its folder whose extension is the archive's; the archive written."""
         written = {r.produced_by for r in ctx.files}
-        unknown = [source for source in params.sources if source not in written]
+        tasks = [source for source in params.sources if is_task(source)]
+        unknown = [source for source in tasks if source not in written]
         require(not unknown, f"no upstream task writes a file {', '.join(map(repr, unknown))}")
         require(len(set(params.sources)) == len(params.sources), "sources repeat")
         require(len(params.input_formats) == len(params.sources), "one format a source")
-        check_path(params.output)
+        for path in [*(s for s in params.sources if s not in tasks), params.output]:
+            check_path(path)
         extension = _extension(params.archive_format)
         require(
             params.output is None or params.output.lower().endswith(f".{extension}"),
@@ -197,11 +225,8 @@ class ArchiveFiles(FilePattern[ArchiveFilesParameters]):
         return Relation(ctx.task.name, (), ctx.task.name, params.archive_format)
 
     def file_inputs(self, params: ArchiveFilesParameters) -> list[FileInput]:
-        """The files it archives (upstream tasks' only)."""
-        return [
-            FileInput(found, upstream=source)
-            for source, found in zip(params.sources, params.input_formats, strict=True)
-        ]
+        """The files it archives: upstream tasks' by argument, paths by setting."""
+        return file_inputs(params.sources, params.input_formats)
 
     def reads(self, params: ArchiveFilesParameters) -> dict[str, Use]:
         """No column: it archives files whole."""
@@ -212,15 +237,15 @@ class ArchiveFiles(FilePattern[ArchiveFilesParameters]):
         return params.archive_format
 
     def settings(self, params: ArchiveFilesParameters, task: TaskSpec) -> list[Setting]:
-        """The filesystem connection and the archive's path (the words', else
-        ``reports/<task>_<date>.<zip|tar.gz>``)."""
+        """The filesystem connection, the paths it archives that no upstream task gives
+        and the archive's path (the words', else ``reports/<task>_<date>.<zip|tar.gz>``)."""
         extension = _extension(params.archive_format)
         default = f"{_DEFAULT_FOLDER}/{task.name}_{{{{ ds_nodash }}}}.{extension}"
         written = Setting(
             "output", "path", f"{params.archive_format} archive {task.name} writes",
             params.output or default,
         )  # fmt: skip
-        return [*self.path_settings(task, []), written]
+        return [*self.path_settings(task, self.file_inputs(params)), written]
 
     def arguments(
         self, params: ArchiveFilesParameters, spec: PipelineSpec, task: TaskSpec

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 from airflow_llm.patterns.base import Params, StrictParameters, array, choices, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, none_as_null, require
 from airflow_llm.patterns.context import Relation, TaskContext
+from airflow_llm.patterns.file_archives import asks_for_archive
 from airflow_llm.patterns.file_cues import Candidates, detected_aggregation, detected_operations
 from airflow_llm.patterns.file_operations import (
     Aggregation,
@@ -257,14 +258,14 @@ class FileTransform(FileRowsPattern[FileTransformParameters]):
     def applies(self, ctx: TaskContext) -> bool:
         """Words about reading one file (an upstream task's, one they name or a format
         they read) that neither combine it with something else nor load it into a table,
-        name no file it cannot read or write, and speak of no S3."""
+        name no file it cannot read or write, speak of no S3 and ask for no archive."""
         facts = FileFacts(ctx)
         single = len(facts.upstream) == 1 or (not facts.upstream and len(facts.inputs) <= 1)
         loads = facts.loads_a_table and not facts.outputs
         merges = Text(lead(facts.own_words)).cue_counts({"c": COMBINING})["c"] > 0
         cues = facts.cue_count(self.cues)
         about = is_about_files(facts, cues) or self._on_a_path(ctx, facts)
-        return single and not loads and not merges and about
+        return single and not loads and not merges and about and not asks_for_archive(ctx)
 
     @staticmethod
     def _on_a_path(ctx: TaskContext, facts: FileFacts) -> bool:
@@ -356,11 +357,12 @@ class MergeFiles(FileRowsPattern[MergeFilesParameters]):
 
     def applies(self, ctx: TaskContext) -> bool:
         """Two or more files to read (upstream tasks' files, or files the words name),
-        words that do not load them into a table, no S3."""
+        words that do not load them into a table nor ask for an archive, no S3."""
         facts = FileFacts(ctx)
         several = len(facts.upstream) >= 2 or (not facts.upstream and len(facts.inputs) >= 2)
         loads = facts.loads_a_table and not facts.outputs
-        return several and not loads and is_about_files(facts, facts.cue_count(self.cues))
+        about = is_about_files(facts, facts.cue_count(self.cues))
+        return several and not loads and about and not asks_for_archive(ctx)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """What it reads: every nearest upstream file (else every file the words name)
