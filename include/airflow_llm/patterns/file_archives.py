@@ -36,6 +36,7 @@ from airflow_llm.patterns.file_steps import (
     is_task,
     skippable,
 )
+from airflow_llm.patterns.file_words import stated_files
 from airflow_llm.patterns.files import PATH
 from airflow_llm.patterns.operators import Setting, lead
 from airflow_llm.spec import PipelineSpec, TaskSpec
@@ -169,14 +170,14 @@ class ArchiveFiles(FilePattern[ArchiveFilesParameters]):
         files or naming data files they read."""
         facts = FileFacts(ctx)
         archives = archives_files(facts.own_words) and _writes_nothing_else(facts)
-        return archives and bool(_writers(ctx) or facts.inputs)
+        return archives and bool(_writers(ctx) or _named_files(ctx))
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """What it archives: the files of every nearest upstream file step and the files
         the words name on a first answer; any of them or the other upstream files when
         repairing."""
         nearest_files = [r.produced_by for r in _writers(ctx) if r.produced_by]
-        linked = [*nearest_files, *FileFacts(ctx).inputs]
+        linked = [*nearest_files, *_named_files(ctx)]
         others = [r.produced_by for r in ctx.files if r.produced_by]
         offered = narrowed(ctx, linked, [*linked, *others])
         least = 1 if ctx.repairing else len(offered)
@@ -257,6 +258,20 @@ class ArchiveFiles(FilePattern[ArchiveFilesParameters]):
             ", the ones a skipped path did not write left out." if absent else "."
         )
         return arguments_of(self.file_inputs(params), "", summary, task, absent)
+
+
+def _named_files(ctx: TaskContext) -> list[str]:
+    """The data files the words name as read, but those an upstream file step's words
+    say it writes (its returned path gives them)."""
+    tasks = {task.name: task for task in ctx.spec.tasks or []}
+    written = {
+        mention.path.rsplit("/", 1)[-1]
+        for relation in _writers(ctx)
+        if relation.produced_by in tasks
+        for mention in stated_files(tasks[relation.produced_by].description)
+        if mention.role == "output"
+    }
+    return [path for path in FileFacts(ctx).inputs if path.rsplit("/", 1)[-1] not in written]
 
 
 def _writers(ctx: TaskContext) -> list[Relation]:
