@@ -246,3 +246,25 @@ def test_of_tables_named_alike_the_one_an_upstream_task_writes_is_offered() -> N
     ctx = context_for(spec, task, {"sales_of_day": written})
     assert table_options(ctx) == ["sales_of_day"]
     assert table_options(replace(ctx, repairing=True)) == ["sales_of_day", "sales"]
+
+
+def test_an_aggregate_its_words_do_not_link_is_offered_numbers_and_rows_first() -> None:
+    """'aggregated by date and product' names no measure: a first answer may sum the
+    amount or count rows, not sum a date (the model did, three times)."""
+    sales = {
+        "name": "sales",
+        "columns": {"sold_on": "DATE", "product": "VARCHAR", "amount": "DECIMAL(12,2)"},
+    }
+    step = {
+        "name": "sales_per_product",
+        "kind": "sql",
+        "description": "The day's sales aggregated by sold_on and product.",
+    }
+    ctx = ctx_of(spec_of(step, sources=[sales]), "sales_per_product")
+    aggregate = pattern_named("aggregate")
+    schema = aggregate.parameter_schema(ctx, {"source": "sales"})
+    column = schema["properties"]["measures"]["items"]["properties"]["column"]
+    assert column["enum"] == ["amount", "*"]
+    repairing = aggregate.parameter_schema(replace(ctx, repairing=True), {"source": "sales"})
+    again = repairing["properties"]["measures"]["items"]["properties"]["column"]
+    assert set(again["enum"]) == {"amount", "*", "sold_on", "product"}

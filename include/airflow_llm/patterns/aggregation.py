@@ -212,15 +212,16 @@ def ranked_keys(ctx: TaskContext, scope: Scope, labels: Sequence[str]) -> tuple[
 
 def measure_columns(ctx: TaskContext, scope: Scope) -> list[str]:
     """Columns to aggregate: the ones the description's aggregates name (alone on a first
-    answer), else number columns, ``*`` (rows), then the rest."""
+    answer), else number columns and ``*`` (rows) on a first answer, the rest too when
+    repairing."""
     labels = scope.labels()
     linked = [
         found
         for aggregation in aggregations(ctx.task.description)
         if (found := link(aggregation.phrase, labels))
     ]
-    rest = [*numeric_labels(ctx, scope), ALL_ROWS, *ranked_labels(ctx, scope)]
-    return narrowed(ctx, linked, rest)
+    numbers = [*numeric_labels(ctx, scope), ALL_ROWS]
+    return narrowed(ctx, linked or numbers, [*numbers, *ranked_labels(ctx, scope)])
 
 
 def measures_schema(ctx: TaskContext, scope: Scope) -> dict[str, Any]:
