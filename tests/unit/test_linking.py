@@ -304,6 +304,7 @@ QUOTED_AND_CODES = [
     ),
     case("backticks-deduplicated", "tag `beta` and again `beta`", ["beta"], []),
     case("codes", "customers in US, EMEA or APAC", [], ["US", "EMEA", "APAC"]),
+    case("formats-are-no-codes", "a SQL query of US sales to CSV via the API", [], ["US"]),
     case("nothing", "nothing quoted here", [], []),
     case(
         "apostrophe-is-no-quote",

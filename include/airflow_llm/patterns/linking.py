@@ -24,6 +24,13 @@ _QUOTED = re.compile(
     r"""(?<![A-Za-z0-9])'([^'\n]{1,60})'(?![A-Za-z0-9])|"([^"\n]{1,60})"|`([^`\n]{1,60})`"""
 )
 _CODE_NAME = re.compile(r"[A-Za-z_]\w*(?:\.\w+)+|[A-Za-z]\w*_\w*")
+_TECHNICAL = frozenset(
+    {"SQL", "CSV", "TSV", "JSON", "XML", "HTML", "PDF", "API", "APIS", "REST", "HTTP", "HTTPS",
+     "URL", "URI", "FTP", "SFTP", "SSH", "ETL", "ELT", "DAG", "DAGS", "ID", "IDS", "UUID",
+     "AWS", "GCP", "GCS", "S3", "SQS", "SNS", "UTC", "CPU", "GPU", "LLM", "SMTP", "SMS",
+     "YAML", "DDL", "DML", "CTAS", "UI", "TODO", "NOTE", "AND", "OR", "NOT", "NULL"}
+)  # fmt: skip
+"""Upper-case words that name formats, protocols, tools or SQL: never data values."""
 _SETTING_BEFORE = re.compile(
     r"(?:\b\w*_?(?:id|conn|connection)\s*[:=]\s*|\bvia\s+|\bconnection\s+)$", re.I
 )
@@ -208,8 +215,10 @@ class Text:
 
     @cached_property
     def codes(self) -> list[str]:
-        """Upper-case codes (``US``, ``EMEA``): values more often than words."""
-        return _unique(re.findall(r"\b[A-Z]{2,6}\b", self.text))
+        """Upper-case codes (``US``, ``EMEA``): values more often than words; the names
+        of formats, protocols and tools (``SQL``, ``CSV``, ``API``) are words."""
+        found = re.findall(r"\b[A-Z]{2,6}\b", self.text)
+        return _unique(code for code in found if code not in _TECHNICAL)
 
     def identifiers(self) -> list[str]:
         """``snake_case`` names in the description and its context, and the ``x`` of
