@@ -138,6 +138,15 @@ def test_a_chart_is_of_what_the_words_chart_by_what_they_group_by() -> None:
     unknown = Relation("prepare_trips", (), "prepare_trips", "csv")
     ctx = context_for(spec, (spec.tasks or [])[1], {"prepare_trips": unknown})
     assert (first_params(ctx).x, first_params(ctx).y) == ("driver", "tips")
+    wordless = Relation(
+        "prepare_trips",
+        (Column(name="zone", type="VARCHAR"), Column(name="day", type="DATE")),
+        "prepare_trips",
+        "csv",
+    )
+    spec = spec_of(PREPARE, report_step("Create a PDF bar chart of tips by zone."))
+    ctx = context_for(spec, (spec.tasks or [])[1], {"prepare_trips": wordless})
+    assert first_params(ctx).y == "day"  # a word no known column has is none to draw
 
 
 def test_a_chart_without_two_columns_to_draw_is_table_pages() -> None:

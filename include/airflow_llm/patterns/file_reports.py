@@ -269,20 +269,20 @@ def _axes(ctx: TaskContext, facts: FileFacts, source: str | None) -> tuple[list[
     """The chart's x options (what the words group by: ``by product``) and y options
     (what it is a chart of: ``chart of sales``), surest first: the names the words use or
     the file's known columns that those words mean, then for y the file's known number
-    columns, then the bare words, then the other names."""
+    columns, then the bare words (only when the file's columns are unknown: a word no
+    known column has is none to draw), then the other names."""
     text = facts.own_words
     names = facts.candidates([source]).all
-    numbers = [
-        c.name for c in facts.known_columns([source]) if column_use(c.type, ctx.dialect) == "number"
-    ]
+    known = facts.known_columns([source])
+    numbers = [c.name for c in known if column_use(c.type, ctx.dialect) == "number"]
     grouped = grouping_phrases(text)
     measured = [m.group(1) for m in _OF.finditer(text)]
     xs = [found for phrase in grouped if (found := link(phrase, names))]
     xs += [phrase for phrase in grouped if _bare_column(phrase)]
     x = xs[:1]
     ys = [found for phrase in measured if (found := link(phrase, names))]
-    ys += [*numbers, *(phrase for phrase in measured if _bare_column(phrase))]
-    ys = [y for y in _rest(ys, names) if y not in x]
+    bare = [phrase for phrase in measured if _bare_column(phrase) and not known]
+    ys = [y for y in _rest([*ys, *numbers, *bare], names) if y not in x]
     return _rest(xs, names), ys
 
 
