@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import sqlglot.expressions as exp
 from pydantic import BaseModel, Field, field_validator
 
-from airflow_llm.patterns.base import StrictParameters, choices, enum, narrowed, obj
+from airflow_llm.patterns.base import Params, StrictParameters, choices, enum, narrowed, obj
 from airflow_llm.patterns.common import NONE, mentions_interval, none_as_null, require
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.file_operations import (
@@ -109,7 +109,18 @@ class FileToTableParameters(StrictParameters):
     _nulls = field_validator("source", "date_column", mode="before")(none_as_null)
 
 
-class FileToTable(FilePattern[FileToTableParameters]):
+class FileLoadPattern(FilePattern[Params]):
+    """A file pattern that loads the rows it reads into warehouse tables."""
+
+    def settings(self, params: Params, task: TaskSpec) -> list[Setting]:
+        """The filesystem connection and path (unless an upstream task gives the file)
+        and the SQL connection it loads through."""
+        reads = self.path_settings(task, self.file_inputs(params))
+        loads = Setting("sql_conn_id", "sql_conn_id", f"SQL connection {task.name} loads into")
+        return [*reads, loads]
+
+
+class FileToTable(FileLoadPattern[FileToTableParameters]):
     """A file's rows into a table through the environment's SQL connection."""
 
     name: ClassVar[str] = "file_to_table"
@@ -201,13 +212,6 @@ class FileToTable(FilePattern[FileToTableParameters]):
     def reads(self, params: FileToTableParameters) -> dict[str, Use]:
         """The columns it loads."""
         return {column.name: column.use for column in params.columns}
-
-    def settings(self, params: FileToTableParameters, task: TaskSpec) -> list[Setting]:
-        """The filesystem connection and path (unless an upstream task gives the file)
-        and the SQL connection it loads through."""
-        reads = self.path_settings(task, self.file_inputs(params))
-        loads = Setting("sql_conn_id", "sql_conn_id", f"SQL connection {task.name} loads into")
-        return [*reads, loads]
 
     def arguments(
         self, params: FileToTableParameters, spec: PipelineSpec, task: TaskSpec

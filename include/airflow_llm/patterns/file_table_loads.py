@@ -25,6 +25,7 @@ from airflow_llm.patterns.base import StrictParameters, choices, enum, narrowed,
 from airflow_llm.patterns.common import NONE, none_as_null, require
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.file_loads import (
+    FileLoadPattern,
     LoadedColumn,
     column_use,
     keeps_existing,
@@ -38,13 +39,11 @@ from airflow_llm.patterns.file_steps import (
     SOURCE,
     FileFacts,
     FileInput,
-    FilePattern,
     check_source,
     file_inputs,
     source_choice,
 )
 from airflow_llm.patterns.file_words import FileFormat
-from airflow_llm.patterns.operators import Setting
 from airflow_llm.patterns.transfers import pipeline_table
 from airflow_llm.patterns.writes import create_target, one_line
 from airflow_llm.spec import TABLE_PATTERN, Column, PipelineSpec, TaskSpec
@@ -109,7 +108,7 @@ def row_keys(columns: Sequence[tuple[str, Use]]) -> list[str]:
     return ids if ids == names[:1] and attributes else names
 
 
-class FileToTables(FilePattern[FileToTablesParameters]):
+class FileToTables(FileLoadPattern[FileToTablesParameters]):
     """A file's rows into several tables, each with its stated columns."""
 
     name: ClassVar[str] = "file_to_tables"
@@ -209,13 +208,6 @@ class FileToTables(FilePattern[FileToTablesParameters]):
     def reads(self, params: FileToTablesParameters) -> dict[str, Use]:
         """Every table's columns."""
         return {c.name: c.use for rows in params.tables for c in rows.columns}
-
-    def settings(self, params: FileToTablesParameters, task: TaskSpec) -> list[Setting]:
-        """The filesystem connection and path (unless an upstream task gives the file)
-        and the SQL connection it loads through."""
-        reads = self.path_settings(task, self.file_inputs(params))
-        loads = Setting("sql_conn_id", "sql_conn_id", f"SQL connection {task.name} loads into")
-        return [*reads, loads]
 
     def arguments(
         self, params: FileToTablesParameters, spec: PipelineSpec, task: TaskSpec
