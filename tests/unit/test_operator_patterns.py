@@ -412,6 +412,24 @@ def test_a_load_task_gets_s3_to_table_with_the_source_columns() -> None:
     )
 
 
+def test_a_load_of_the_file_an_upstream_task_writes_is_no_s3_load() -> None:
+    """A step handed a local file loads that file, not an S3 object, unless its words
+    name S3."""
+    fetch = {"name": "fetch_orders", "kind": "python", "description": "Fetch the orders."}
+    load = {
+        "name": "load_partner_orders",
+        "kind": "python",
+        "depends_on": ["fetch_orders"],
+        "description": "Load the JSON file from fetch_orders with raw.orders' columns.",
+    }
+    spec = PipelineSpec.model_validate({**LOADS.model_dump(), "tasks": [fetch, load]})
+    handed = {"fetch_orders": Relation("fetch_orders", (), "fetch_orders", "json")}
+    task = (spec.tasks or [])[1]
+    assert "s3_to_table" not in ranked_pattern_names(context_for(spec, task, handed))
+    on_s3 = task.model_copy(update={"description": f"{load['description']} Keep it in S3."})
+    assert "s3_to_table" in ranked_pattern_names(context_for(spec, on_s3, handed))
+
+
 def test_a_load_renders_s3_to_sql_with_its_parser_and_the_rows_it_replaces() -> None:
     dag = load_bundle()["dags/partner_orders.py"]
     assert "from airflow.providers.amazon.aws.transfers.s3_to_sql import S3ToSqlOperator" in dag

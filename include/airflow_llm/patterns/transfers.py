@@ -26,6 +26,7 @@ from airflow_llm.patterns.common import (
     time_labels,
 )
 from airflow_llm.patterns.context import SCHEMA_PLACEHOLDER, SCHEMA_TEMPLATE, Relation, TaskContext
+from airflow_llm.patterns.file_words import mentions_s3 as speaks_of_s3
 from airflow_llm.patterns.linking import Text
 from airflow_llm.patterns.operators import OperatorPattern, Setting
 from airflow_llm.patterns.writes import logical_date, one_line
@@ -199,8 +200,11 @@ class S3ToTable(OperatorPattern[S3ToTableParameters]):
     seeds_s3_object: ClassVar[bool] = True
 
     def applies(self, ctx: TaskContext) -> bool:
-        """A declared table with the file's columns, and words about loading from S3."""
-        return bool(ctx.spec.sources) and mentions_s3(ctx) and super().applies(ctx)
+        """A declared table with the file's columns, and words about loading from S3; a
+        step an upstream task hands a file to loads that file (the file patterns'), unless
+        its words name S3 itself."""
+        on_s3 = speaks_of_s3(ctx.task.description) or (mentions_s3(ctx) and not ctx.files)
+        return bool(ctx.spec.sources) and on_s3 and super().applies(ctx)
 
     def input_schema(self, ctx: TaskContext) -> dict[str, Any]:
         """The declared table whose columns the file has."""
