@@ -175,7 +175,18 @@ def bench_cluster() -> Iterator[BenchCluster]:
         yield BenchCluster(cluster, api, uris)
     finally:
         cluster.down()
+        stop_sandboxes(state / "tmp")
         shutil.rmtree(state, ignore_errors=True)
+
+
+def stop_sandboxes(tmp: Path) -> None:
+    """Stop the gates' sandbox zygotes the workers started under ``tmp`` (their
+    ``TMPDIR``): one outlives its worker until 5 minutes after its last run."""
+    from airflow_llm.validate.sandbox import Zygote
+
+    for folder in tmp.glob("airflow-llm-sandbox-*/*"):
+        if folder.is_dir():
+            Zygote(folder).stop()
 
 
 def cluster_run(
