@@ -146,7 +146,7 @@ bench: venv
 
 # The cluster runs alone (bench/cluster.py, docs/performance.md): a cluster of its own on
 # free ports runs airflow_llm_generate with real and with stubbed gates at endpoint
-# concurrency 4 and 16 against the benchmark endpoint, and stops (38 minutes on this
+# concurrency 4 and 16 against the benchmark endpoint, and stops (27 to 38 minutes on this
 # 2-core machine under other work).
 bench-cluster: venv cluster-prerequisites
 	$(BIN)/python -m bench --only-cluster $(BENCH_ARGS)
