@@ -146,7 +146,7 @@ def test_a_chart_is_of_what_the_words_chart_by_what_they_group_by() -> None:
     )
     spec = spec_of(PREPARE, report_step("Create a PDF bar chart of tips by zone."))
     ctx = context_for(spec, (spec.tasks or [])[1], {"prepare_trips": wordless})
-    assert first_params(ctx).y == "day"  # a word no known column has is none to draw
+    assert first_params(ctx).chart is None  # no known column to sum: table pages
 
 
 def test_a_chart_without_two_columns_to_draw_is_table_pages() -> None:

@@ -270,7 +270,8 @@ def _axes(ctx: TaskContext, facts: FileFacts, source: str | None) -> tuple[list[
     (what it is a chart of: ``chart of sales``), surest first: the names the words use or
     the file's known columns that those words mean, then for y the file's known number
     columns, then the bare words (only when the file's columns are unknown: a word no
-    known column has is none to draw), then the other names."""
+    known column has is none to draw), then the other names; never a date or time
+    column, which no chart sums."""
     text = facts.own_words
     names = facts.candidates([source]).all
     known = facts.known_columns([source])
@@ -282,7 +283,8 @@ def _axes(ctx: TaskContext, facts: FileFacts, source: str | None) -> tuple[list[
     x = xs[:1]
     ys = [found for phrase in measured if (found := link(phrase, names))]
     bare = [phrase for phrase in measured if _bare_column(phrase) and not known]
-    ys = [y for y in _rest([*ys, *numbers, *bare], names) if y not in x]
+    temporal = {c.name for c in known if column_use(c.type, ctx.dialect) in ("date", "timestamp")}
+    ys = [y for y in _rest([*ys, *numbers, *bare], names) if y not in x and y not in temporal]
     return _rest(xs, names), ys
 
 
