@@ -112,6 +112,22 @@ def test_an_api_answer_becomes_a_dimension_and_a_fact_table_in_the_smoke_run(
     assert smoke["load_readings"]["rows"] == {"air.fact_reading": 11}
 
 
+FEED_STEPS = [
+    {
+        "name": "download_feed",
+        "kind": "python",
+        "description": "Download the partner feed from "
+        "https://partner.example.com/export/feed.json and save it as feed.json.",
+    },
+    {
+        "name": "flatten_feed",
+        "kind": "python",
+        "depends_on": ["download_feed"],
+        "description": "Parse the downloaded JSON file and extract the fields "
+        "(sku, stock.level, stock.site) into stock_levels.csv.",
+    },
+]
+"""A JSON file downloaded, then its nested fields flattened into a CSV file."""
 FEED = PipelineSpec.model_validate(
     {
         "name": "stock_feed",
@@ -119,19 +135,7 @@ FEED = PipelineSpec.model_validate(
         "dialect": "postgres",
         "environments": {"dev": {"conn_id": "warehouse_dev", "schema": "stock"}},
         "tasks": [
-            {
-                "name": "download_feed",
-                "kind": "python",
-                "description": "Download the partner feed from "
-                "https://partner.example.com/export/feed.json and save it as feed.json.",
-            },
-            {
-                "name": "flatten_feed",
-                "kind": "python",
-                "depends_on": ["download_feed"],
-                "description": "Parse the downloaded JSON file and extract the fields "
-                "(sku, stock.level, stock.site) into stock_levels.csv.",
-            },
+            *FEED_STEPS,
             {
                 "name": "load_levels",
                 "kind": "python",

@@ -25,6 +25,7 @@ from airflow_llm.patterns.json_rows import (
 )
 from airflow_llm.spec import PipelineSpec
 from tests.integration.test_file_gates import first_answer, rendered_bundle
+from tests.integration.test_json_gates import FEED_STEPS
 from tests.unit.test_pattern_applies import ranked
 
 JSON_TO_ROWS = JsonToRows()
@@ -49,19 +50,7 @@ SPEC = PipelineSpec.model_validate(
                 "description": "Process the API response: extract ticket_id, "
                 "requester.email and priority_level (integer) for each ticket.",
             },
-            {
-                "name": "download_feed",
-                "kind": "python",
-                "description": "Download the partner feed from "
-                "https://partner.example.com/export/feed.json and save it as feed.json.",
-            },
-            {
-                "name": "flatten_feed",
-                "kind": "python",
-                "depends_on": ["download_feed"],
-                "description": "Parse the downloaded JSON file and extract the fields "
-                "(sku, stock.level, stock.site) into stock_levels.csv.",
-            },
+            *FEED_STEPS,
         ],
     }
 )
