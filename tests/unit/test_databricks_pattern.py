@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_llm.engine import build_bundle
+from airflow_llm.engine import BundleResult, build_bundle
 from airflow_llm.patterns import ParameterError, context_for, pattern_named, ranked_pattern_names
 from airflow_llm.patterns.databricks import (
     stated_arguments,
@@ -105,13 +105,18 @@ def test_databricks_job_serves_runs_on_databricks(words: str, served: bool) -> N
     assert ("databricks_job" in ranked_pattern_names(ctx)) is served
 
 
-def test_runs_render_submit_run_operators_and_are_external(tmp_path: Path) -> None:
+def valid_bundle(spec: PipelineSpec, tmp_path: Path) -> BundleResult:
+    """``spec``'s bundle, built without a question to the model; it passed every gate."""
     script = ScriptedModel({})
     settings = GenerationSettings(work_dir=tmp_path / "work", strategy="hybrid")
-    result = build_bundle(SPEC, client(script), settings)
-
+    result = build_bundle(spec, client(script), settings)
     assert script.requests == []
     assert result.valid, result.reason
+    return result
+
+
+def test_runs_render_submit_run_operators_and_are_external(tmp_path: Path) -> None:
+    result = valid_bundle(SPEC, tmp_path)
     dag = result.files["dags/churn_scoring.py"]
     assert "from airflow.providers.databricks.operators.databricks import" in dag
     assert '"notebook_task": {"notebook_path": OPERATORS["prepare_features"]["target"]},' in dag
@@ -184,12 +189,7 @@ def test_a_job_the_workspace_defines_is_run_now_not_submitted(tmp_path: Path) ->
     nightly, cleanup = (context_for(JOBS, task, {}) for task in JOBS.tasks or [])
     assert ranked_pattern_names(nightly) == ["databricks_run_now"]
     assert ranked_pattern_names(cleanup) == ["databricks_run_now"]
-    script = ScriptedModel({})
-    settings = GenerationSettings(work_dir=tmp_path / "work", strategy="hybrid")
-    result = build_bundle(JOBS, client(script), settings)
-
-    assert script.requests == []
-    assert result.valid, result.reason
+    result = valid_bundle(JOBS, tmp_path)
     dag = result.files["dags/warehouse_jobs.py"]
     assert 'job_id=OPERATORS["run_nightly"]["job_id"],' in dag
     assert 'job_name="lake_cleanup",' in dag
