@@ -19,6 +19,7 @@ import re
 from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 from airflow_llm.patterns.base import ParameterError, Params, Pattern, Rendered
@@ -128,8 +129,10 @@ def holds_cue(name: str, cue: str) -> bool:
     return wanted in runs
 
 
+@lru_cache(maxsize=256)
 def _spells_a_cue(name: str) -> bool:
-    """Whether an operator's name spells a cue of any operator pattern of the catalog."""
+    """Whether an operator's name spells a cue of any operator pattern of the catalog
+    (the catalog is fixed: computed once per name, not per pattern and task)."""
     from airflow_llm.patterns import operator_patterns  # the catalog imports this module
 
     cues = {cue for pattern in operator_patterns().values() for cue in pattern.cues}
