@@ -39,6 +39,7 @@ from airflow_llm.embedded.s3_server import s3_client
 from bench.airflow_runs import LLM_POOL, REPO_ROOT, flow_variables_env, model_connection_env
 from bench.bulk import IN_FLIGHT_PER_SLOT
 from bench.cluster_figures import (
+    ASSEMBLE_TASK,
     TaskRecord,
     gate_figures,
     overhead_summary,
@@ -145,7 +146,8 @@ def bench_config(state_dir: Path) -> ClusterConfig:
         ),
         "AIRFLOW_LLM_WORK_DIR": str(state_dir / "work"),
         "TMPDIR": str(state_dir / "tmp"),
-        "PYTHONPATH": str(REPO_ROOT),  # bench/dags imports bench.gate_stub
+        # bench/dags imports bench.gate_stub; the library is this tree's, also in a clone
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "include"), str(REPO_ROOT)]),
     }
     (state_dir / "tmp").mkdir(parents=True, exist_ok=True)
     return replace(config, extra_env=extra_env)
@@ -278,7 +280,7 @@ def case_figures(
     workers = config.workers()
     worker_of = {queue: worker.name for worker in workers for queue in worker.queues}
     slots = {worker.name: worker.concurrency for worker in workers}
-    specs = sum(1 for record in timed if record.task_id == "assemble")
+    specs = sum(1 for record in timed if record.task_id == ASSEMBLE_TASK)
     figures: dict[str, Any] = {
         "case": case.name,
         "dag_id": case.dag_id,

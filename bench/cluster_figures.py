@@ -2,10 +2,11 @@
 timestamps (what the REST API returns): pure functions over :class:`TaskRecord` lists.
 
 Times are seconds since the run started. A task instance is *ready* once every instance
-of its upstream tasks ended (the run's start for the first task) and the worker serving
-its queue has a free slot; what passes between ready and running is the scheduler's and
-the executor's overhead: ready -> queued (the scheduler's loop) and queued -> running
-(Celery's delivery and the task process starting).
+of its upstream tasks ended (the run's start for the first task; in a mapped task group,
+the upstream instance of the same index) and the worker serving its queue has a free
+slot; what passes between ready and running is the scheduler's and the executor's
+overhead: ready -> queued (the scheduler's loop) and queued -> running (Celery's
+delivery and the task process starting).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from statistics import mean, median
 from typing import Any
 
 GENERATION_TASKS = ("generate", "generate_quality")
-GATE_TASK = "gate"
+ASSEMBLE_TASK = "bundle.assemble"
+GATE_TASK = "bundle.gate"
+"""Tasks of the mapped task group ``bundle``: one instance per spec."""
 LIGHT_TASKS = ("discover", "batches", "split_suites")
 
 
@@ -82,9 +85,16 @@ def overheads(
     ends: dict[str, float] = {}
     for record in records:
         ends[record.task_id] = max(ends.get(record.task_id, 0.0), record.end)
+    index_ends = {(record.task_id, record.map_index): record.end for record in records}
+
+    def ended(task: str, record: TaskRecord) -> float:
+        if _group(task) is not None and _group(task) == _group(record.task_id):
+            return index_ends.get((task, record.map_index), ends.get(task, 0.0))
+        return ends.get(task, 0.0)
+
     found = []
     for record in records:
-        after = max((ends.get(task, 0.0) for task in upstream.get(record.task_id, ())), default=0.0)
+        after = max((ended(task, record) for task in upstream.get(record.task_id, ())), default=0.0)
         worker = worker_of.get(record.queue, record.queue)
         same = [other for other in records if worker_of.get(other.queue, other.queue) == worker]
         ready = slot_free_at(record, same, slots.get(worker, 1), after)
@@ -92,6 +102,11 @@ def overheads(
         queued = waited if record.queued is None else min(waited, max(0.0, record.queued - ready))
         found.append(Overhead(record.task_id, record.map_index, queued, waited - queued))
     return found
+
+
+def _group(task_id: str) -> str | None:
+    """The task group of a task id (``bundle.gate``: ``bundle``), None outside one."""
+    return task_id.rpartition(".")[0] or None
 
 
 def startup_seconds(records: Sequence[TaskRecord]) -> float | None:

@@ -2,7 +2,9 @@
 
 Wiring only: each task calls one stage of :mod:`airflow_llm.stages`. Model-bound tasks
 (plan, generate, generate_quality) go to the LLM queue, the gates to the gates queue
-(:mod:`airflow_llm.queues`). The model-bound ones run in the ``llm_endpoint`` pool and
+(:mod:`airflow_llm.queues`). Each spec's bundle then moves through the mapped task group
+``bundle`` (assemble, gate, publish) on its own: its gate starts when its assembly ends,
+not when every spec's has. The model-bound ones run in the ``llm_endpoint`` pool and
 keep up to ``airflow_llm_batch_concurrency`` requests in flight each: pool slots x that
 concurrency = about twice the endpoint's concurrency keeps the endpoint busy. Tasks that return a
 dict say ``multiple_outputs=False``: TaskFlow would also push each key as an XCom of its
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import get_current_context, task
+from airflow.sdk import get_current_context, task, task_group
 
 from airflow_llm.connections import S3_CONN_ID
 from airflow_llm.deployment import BUNDLES_ALIAS, GATES_QUEUE, LLM_QUEUE, bundle_asset
@@ -132,6 +134,14 @@ def publish(gated: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+@task_group
+def bundle(planned: dict[str, Any]) -> Any:
+    """One spec's bundle: rendered, gated and published, apart from the other specs'."""
+    assembled: Any = assemble(planned)
+    gated: Any = gate(assembled)
+    return publish(gated)
+
+
 @task(trigger_rule="all_done")
 def summarize(skipped: Any, results: Any) -> list[dict[str, Any]]:
     """One line per spec and environment: published, unchanged or rejected and why, with
@@ -139,9 +149,7 @@ def summarize(skipped: Any, results: Any) -> list[dict[str, Any]]:
     from airflow_llm.report import cost_text
     from airflow_llm.usage import USAGE_KEY, item_usage, run_usage
 
-    # a slice reads the mapped results in one request; iterating would probe one past
-    # the last map index and log a "not found" error for it
-    done = [result for result in [*skipped, *results[:]] if result.get("status") != "idle"]
+    done = [result for result in [*skipped, *_each(results)] if result.get("status") != "idle"]
     rows = [{key: result.get(key) for key in SUMMARY_KEYS} | item_usage(result) for result in done]
     rows.sort(key=lambda row: (str(row["uri"]), str(row["environment"])))
     for row in rows:
@@ -157,6 +165,14 @@ def summarize(skipped: Any, results: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _each(published: Any) -> list[dict[str, Any]]:
+    """The results of the ``bundle`` group's publish, one per spec: Airflow reads them all
+    in one request, and gives the value itself when there is one, None when none."""
+    if published is None:
+        return []
+    return [published] if isinstance(published, dict) else list(published)
+
+
 def generation_flow(spec_uris: Any, environments: Any) -> Any:
     """Wire the flow for every spec in ``spec_uris`` times every environment."""
     prepared: Any = prepare(spec_uris, environments)  # also pushes "skipped"
@@ -164,7 +180,6 @@ def generation_flow(spec_uris: Any, environments: Any) -> Any:
     first = generate.expand(batch=batches(planned))
     suites = generate_quality.expand(batch=split_suites(planned))
     first >> suites
-    assembled = assemble.expand(planned=planned)
-    suites >> assembled
-    gated = gate.expand(assembled=assembled)
-    return summarize(prepared["skipped"], publish.expand(gated=gated))
+    published: Any = bundle.expand(planned=planned)  # the output of the group's publish
+    suites >> published.operator.task_group
+    return summarize(prepared["skipped"], published)

@@ -50,12 +50,25 @@ def test_an_instance_is_ready_when_its_upstream_ended_and_waits_are_split_at_que
     assert plan.seconds == 2.0
 
 
+def test_in_a_mapped_group_an_instance_waits_for_the_same_index_upstream_only() -> None:
+    records = [
+        TaskRecord("bundle.assemble", 0, "default", 0.0, 0.0, 1.0),
+        TaskRecord("bundle.assemble", 1, "default", 0.0, 0.0, 9.0),
+        TaskRecord("bundle.gate", 0, "gates", 1.5, 2.0, 3.0),
+        TaskRecord("summarize", -1, "default", 9.5, 10.0, 11.0),
+    ]
+    upstream = {"bundle.gate": {"bundle.assemble"}, "summarize": {"bundle.assemble"}}
+    found = overheads(records, upstream, WORKER_OF, {"worker-llm": 2, "worker-gates": 2})
+    assert found[2].seconds == 1.0, "gate[0] was ready when assemble[0] ended"
+    assert found[3].seconds == 1.0, "outside the group: ready when every instance ended"
+
+
 def test_waiting_for_a_full_worker_is_not_overhead() -> None:
     # two gates hold both slots of worker-gates until 10 and 12; the third starts at 10.5
     gates = [
-        TaskRecord("gate", 0, "gates", 0.0, 1.0, 10.0),
-        TaskRecord("gate", 1, "gates", 0.0, 1.0, 12.0),
-        TaskRecord("gate", 2, "gates", 0.5, 10.5, 11.0),
+        TaskRecord("bundle.gate", 0, "gates", 0.0, 1.0, 10.0),
+        TaskRecord("bundle.gate", 1, "gates", 0.0, 1.0, 12.0),
+        TaskRecord("bundle.gate", 2, "gates", 0.5, 10.5, 11.0),
     ]
     assert slot_free_at(gates[2], gates, 2, 0.0) == 10.0
     third = overheads(gates, {}, WORKER_OF, {"worker-gates": 2})[2]
@@ -67,7 +80,7 @@ def test_instances_of_another_worker_do_not_take_a_slot() -> None:
     records = [
         record("generate", 0.0, 50.0, queue="llm"),
         record("publish", 0.0, 50.0, queue="default"),
-        TaskRecord("gate", 0, "gates", None, 2.0, 3.0),
+        TaskRecord("bundle.gate", 0, "gates", None, 2.0, 3.0),
     ]
     gate = overheads(records, {}, WORKER_OF, {"worker-llm": 2, "worker-gates": 1})[2]
     assert gate.seconds == 2.0
@@ -129,7 +142,7 @@ def test_phases_split_the_run_around_generation() -> None:
 
 def test_gate_figures_per_core_and_pace() -> None:
     gates = [
-        TaskRecord("gate", i, "gates", None, 10.0 + 2 * (i // 2), 12.0 + 2 * (i // 2))
+        TaskRecord("bundle.gate", i, "gates", None, 10.0 + 2 * (i // 2), 12.0 + 2 * (i // 2))
         for i in range(4)
     ]
     publish = record("publish", 20.0, 21.0)
@@ -150,7 +163,7 @@ def test_gate_figures_per_core_and_pace() -> None:
 
 
 def test_gates_whose_own_work_is_a_small_share_are_limited_by_the_instances() -> None:
-    gates = [TaskRecord("gate", i, "gates", None, 0.0, 10.0) for i in range(2)]
+    gates = [TaskRecord("bundle.gate", i, "gates", None, 0.0, 10.0) for i in range(2)]
     figures = gate_figures(gates, [2.0, 2.0], 2, 2, generated_per_second=1.0)
     assert figures["work_share"] == 0.2
     assert figures["limit"].startswith("task instances' own cost: the gates' work is 20%")
