@@ -183,6 +183,8 @@ def cluster_environment(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
         "AIRFLOW__CELERY__BROKER_URL": config.broker_url,
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + config.database_url(METADATA_DB),
+        # workers import the library once, not once per task process
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "airflow_llm.celery_config.CELERY_CONFIG",
         "AIRFLOW__OPERATORS__DEFAULT_QUEUE": config.default_queue,
         # a task lost with its worker, or failed while Redis restarts, runs again
         # (docs/reliability.md, tests/cluster/test_faults_on_cluster.py)
