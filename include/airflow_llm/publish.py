@@ -44,6 +44,8 @@ LEASE_SECONDS = 900
 """Age after which a lease counts as abandoned (its publisher died) and is taken over."""
 LEASE_WAIT_SECONDS = 60.0
 """How long a publish waits for another run's lease by default."""
+UNKNOWN = "unknown"
+"""``replaces`` of a publish that does not know what was current when its run began."""
 _CONFLICT_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict")
 
 
@@ -110,8 +112,15 @@ def current_manifest(
     client: Any, bucket: str, environment: str, pipeline: str
 ) -> dict[str, Any] | None:
     """The manifest of a pipeline's current bundle, if it has one."""
+    return current_bundle(client, bucket, environment, pipeline)[0]
+
+
+def current_bundle(
+    client: Any, bucket: str, environment: str, pipeline: str
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The manifest of a pipeline's current bundle and its sha256, or ``(None, None)``."""
     text, _ = read_manifest(client, bucket, current_prefix(environment, pipeline))
-    return json.loads(text) if text is not None else None
+    return (json.loads(text), manifest_sha256(text)) if text is not None else (None, None)
 
 
 def write_report(
@@ -132,10 +141,16 @@ def publish_bundle(
     files: Mapping[str, str],
     report_uri: str,
     lease_wait: float = LEASE_WAIT_SECONDS,
+    replaces: str | None = UNKNOWN,
 ) -> PublishResult:
     """Publish ``files`` (a valid bundle, manifest included) as the current bundle.
 
-    Waits up to ``lease_wait`` seconds for a publish of the same pipeline by another run.
+    Waits up to ``lease_wait`` seconds for a publish of the same pipeline by another run
+    (``report_uri`` names the run: its own lease is taken over at once). ``replaces`` is
+    the sha256 of the current bundle when the run began (None: it had none). When the
+    current bundle already is ``files`` but was not then, an earlier attempt of this run
+    made it current and died before it finished: the publish finishes it (stale files,
+    lease) and counts as published, so the run still announces the new bundle.
     """
     manifest_text = files[MANIFEST]
     identity = bundle_identity(manifest_text)
@@ -145,15 +160,19 @@ def publish_bundle(
         pipeline, environment, version, sha256, f"s3://{bucket}/{prefix}", report_uri, True
     )
     unchanged = PublishResult(**{**result.to_dict(), "published": False})
+    was_current = replaces in (UNKNOWN, sha256)
     current, _ = read_manifest(client, bucket, prefix)
-    if current is not None and manifest_sha256(current) == sha256:
+    if _is(current, sha256) and was_current:
         return unchanged
     lease_key = f"leases/{environment}/{pipeline}.json"
     lease = _acquire_lease(client, bucket, lease_key, report_uri, lease_wait)
     try:
         current, etag = read_manifest(client, bucket, prefix)  # as of holding the lease
-        if current is not None and manifest_sha256(current) == sha256:
-            return unchanged
+        if _is(current, sha256):
+            if was_current:
+                return unchanged
+            _delete_stale(client, bucket, prefix, set(files))
+            return result
         _write_version(client, bucket, version_prefix(environment, pipeline, version), files)
         conflict = f"{pipeline} ({environment}) was published by another run meanwhile"
         # readers stop trusting the current files before they change
@@ -167,6 +186,11 @@ def publish_bundle(
     finally:
         _delete_if(client, bucket, lease_key, lease)  # unless another run took it over
     return result
+
+
+def _is(manifest_text: str | None, sha256: str) -> bool:
+    """Whether a manifest (None: there is none) is the one whose sha256 is ``sha256``."""
+    return manifest_text is not None and manifest_sha256(manifest_text) == sha256
 
 
 def _is_conflict(error: ClientError) -> bool:

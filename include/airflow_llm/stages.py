@@ -47,7 +47,13 @@ from airflow_llm.patterns import pattern_versions
 from airflow_llm.plan import PlanAttempt, PlanningError, plan_tasks
 from airflow_llm.progress import progress
 from airflow_llm.prompts import PromptBudgetError, prompt_versions
-from airflow_llm.publish import bundle_identity, current_manifest, publish_bundle, write_report
+from airflow_llm.publish import (
+    UNKNOWN,
+    bundle_identity,
+    current_bundle,
+    publish_bundle,
+    write_report,
+)
 from airflow_llm.rejections import clear_rejection, record_rejection, standing_rejection
 from airflow_llm.report import build_manifest, build_report, report_markdown
 from airflow_llm.settings import GenerationSettings, Strategy, parse_strategy
@@ -418,7 +424,7 @@ def _prepare_one(
         refused_as |= {"clash": clash.message}
         return _refuse(ctx, item | {"fingerprint": refused_as}, clash.message, [clash])
     expected = fingerprint(spec, router, ctx.settings())
-    published = current_manifest(ctx.s3(), ctx.bucket, environment, spec.name)
+    published, published_sha256 = current_bundle(ctx.s3(), ctx.bucket, environment, spec.name)
     owner = (published or {}).get("spec_source")
     if owner not in (None, uri):
         reason = (
@@ -432,6 +438,8 @@ def _prepare_one(
         progress("%s (%s): unchanged, the published bundle is up to date", spec.name, environment)
         return {**item, "status": UNCHANGED, "reason": "published bundle is up to date"}
     item["fingerprint"] = expected
+    # the bundle this run replaces: a retried publish tells its own earlier work by it
+    item["replaces"] = published_sha256
     still = _still_rejected(ctx, item)
     if still is not None:
         return still
@@ -725,7 +733,13 @@ def publish(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
         client, ctx.bucket, assembled["pipeline"], _report_name(ctx, assembled), report_files
     )
     result = publish_bundle(
-        client, ctx.bucket, assembled["environment"], assembled["pipeline"], files, report_uri
+        client,
+        ctx.bucket,
+        assembled["environment"],
+        assembled["pipeline"],
+        files,
+        report_uri,
+        replaces=assembled.get("replaces", UNKNOWN),
     )
     clear_rejection(client, ctx.bucket, assembled["environment"], assembled["uri"])
     published = {key: value for key, value in result.to_dict().items() if key != "uri"}

@@ -20,10 +20,10 @@ from airflow_llm.validate.findings import sha256_text
 pytestmark = pytest.mark.integration
 
 
-def bundle(pipeline: str, sql: str) -> dict[str, str]:
+def bundle(pipeline: str, sql: str, task: str = "load") -> dict[str, str]:
     files = {
         f"dags/{pipeline}.py": "# dag\n",
-        f"dags/resources/{pipeline}/load.sql": sql,
+        f"dags/resources/{pipeline}/{task}.sql": sql,
         f"dags/resources/{pipeline}/tasks.yml": "tasks: []\n",
     }
     manifest = {

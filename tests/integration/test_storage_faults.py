@@ -81,17 +81,30 @@ def killable_s3(
 
 
 class PutHook:
-    """A boto3 client whose ``put_object`` calls ``before(n)`` ahead of its n-th put."""
+    """A boto3 client whose ``put_object`` calls ``before(n)`` ahead of its n-th put, and
+    whose ``delete_object`` calls ``before_delete(n)`` ahead of its n-th delete."""
 
-    def __init__(self, client: Any, before: Callable[[int], None]) -> None:
+    def __init__(
+        self,
+        client: Any,
+        before: Callable[[int], None],
+        before_delete: Callable[[int], None] = lambda delete: None,
+    ) -> None:
         self._client = client
         self._before = before
+        self._before_delete = before_delete
         self._puts = 0
+        self._deletes = 0
 
     def put_object(self, **request: Any) -> Any:
         self._puts += 1
         self._before(self._puts)
         return self._client.put_object(**request)
+
+    def delete_object(self, **request: Any) -> Any:
+        self._deletes += 1
+        self._before_delete(self._deletes)
+        return self._client.delete_object(**request)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -169,6 +182,38 @@ def test_a_publish_killed_mid_way_shows_no_partial_bundle_and_a_rerun_converges(
     assert keys(client, bucket, f"leases/dev/{pipeline}") == [], "the lease is released"
     again = publish_bundle(client, bucket, "dev", pipeline, new, "run_3")
     assert (again.published, again.version) == (False, rerun.version)
+
+
+@pytest.mark.timeout(60)
+def test_a_publish_killed_after_its_manifest_write_is_finished_and_announced_by_its_retry(
+    killable_s3: KillableS3,
+) -> None:
+    bucket, pipeline = killable_s3.config.bucket, "killed_after_manifest"
+    old, new = bundle(pipeline, "SELECT 1\n"), bundle(pipeline, "SELECT 2\n", task="load_v2")
+    old_result = publish_bundle(
+        s3_client(killable_s3.config), bucket, "dev", pipeline, old, "run_1"
+    )
+
+    def kill_at(delete: int) -> None:
+        if delete == 2:  # the old manifest's delete came first; next, the stale load.sql's
+            killable_s3.kill()
+
+    hooked = PutHook(s3_client(killable_s3.config), lambda put: None, kill_at)
+    with pytest.raises(BotoCoreError):
+        publish_bundle(hooked, bucket, "dev", pipeline, new, "run_2", replaces=old_result.sha256)
+    killable_s3.restart()
+    client = s3_client(killable_s3.config)
+    current = f"bundles/dev/{pipeline}/"
+    assert read_manifest(client, bucket, current)[0] == new[MANIFEST], "new bundle is current"
+    assert f"dags/resources/{pipeline}/load.sql" in keys(client, bucket, current), "stale file"
+    assert keys(client, bucket, f"leases/dev/{pipeline}") != [], "the dead attempt's lease"
+
+    retry = publish_bundle(client, bucket, "dev", pipeline, new, "run_2", replaces=old_result.sha256)
+    assert retry.published, "the retry announces the bundle its first attempt made current"
+    assert keys(client, bucket, current) == sorted(new), "stale files deleted"
+    assert keys(client, bucket, f"leases/dev/{pipeline}") == [], "the lease is released"
+    again = publish_bundle(client, bucket, "dev", pipeline, new, "run_3", replaces=retry.sha256)
+    assert not again.published, "a later run with the same bundle changes nothing"
 
 
 @pytest.mark.timeout(60)
