@@ -1,5 +1,6 @@
 """Faults on the local cluster (``make cluster-test``): a Celery worker SIGKILLed in the
-middle of ``generate`` and Redis restarted during a run.
+middle of ``generate``, in the middle of ``publish`` and after ``publish`` made the
+bundle current, and Redis restarted during a run.
 
 The cluster runs a second worker on the ``default`` and ``llm`` queues (``worker-llm-2``)
 so that killing the one running ``generate`` leaves another; tasks get the cluster's
@@ -45,6 +46,9 @@ GENERATE_KILLED = "daily_revenue_rollup"
 """Five SQL tasks: generate runs long enough to be killed in the middle."""
 PUBLISH_KILLED = "daily_customer_totals"
 """A pipeline not yet published when its publish is killed."""
+STALE_OBJECTS = 400
+PUBLISH = "bundle.publish"
+"""The publish task of the flow's per-spec task group."""
 CACHE_PREFIX = "cache/responses/"
 HEARTBEAT_TIMEOUT = 30
 
@@ -252,7 +256,7 @@ def test_a_worker_killed_mid_publish_the_retry_publishes_the_bundle_once_and_who
     faults: Faults,
 ) -> None:
     run_id = faults.trigger(PUBLISH_KILLED)
-    publish = wait_for("publish running", lambda: _running(faults, run_id, "publish"), 900, 0.2)
+    publish = wait_for("publish running", lambda: _running(faults, run_id, PUBLISH), 900, 0.2)
     victim = _running_worker(faults, publish)
     assert victim is not None, "publish runs on one of the two workers of the default queue"
     version = f"bundle-versions/dev/{PUBLISH_KILLED}/"
@@ -261,7 +265,7 @@ def test_a_worker_killed_mid_publish_the_retry_publishes_the_bundle_once_and_who
     _sigkill(victim)
     at_kill = faults.keys(version) + faults.keys(f"bundles/dev/{PUBLISH_KILLED}/")
     finished = faults.api.wait_for_run(DAG_ID, run_id, 1800)
-    retried = faults.task(run_id, "publish")
+    retried = faults.task(run_id, PUBLISH)
     assert retried is not None
     row = _published_once_and_whole(faults, run_id, PUBLISH_KILLED, ("published", "unchanged"))
     print(
@@ -271,3 +275,41 @@ def test_a_worker_killed_mid_publish_the_retry_publishes_the_bundle_once_and_who
     )
     assert finished.state.value == "success"
     assert retried.try_number >= 2, "publish ran again"
+
+
+def test_a_worker_killed_after_publish_made_the_bundle_current_the_retry_announces_it(
+    faults: Faults,
+) -> None:
+    # the pipeline's current bundle gives way to objects the publish deletes one by one
+    # after its manifest write: the window in which the worker is killed
+    current = f"bundles/dev/{PUBLISH_KILLED}/"
+    for key in faults.keys(current):
+        faults.s3.delete_object(Bucket=faults.bucket, Key=key)
+    for number in range(STALE_OBJECTS):
+        faults.s3.put_object(Bucket=faults.bucket, Key=f"{current}stale/{number}.py", Body=b"#")
+    run_id = faults.trigger(PUBLISH_KILLED)
+    publish = wait_for("publish running", lambda: _running(faults, run_id, PUBLISH), 900, 0.2)
+    victim = _running_worker(faults, publish)
+    assert victim is not None, "publish runs on one of the two workers of the default queue"
+    wait_for("manifest written", lambda: MANIFEST in faults.keys(current) or None, 120, 0.05)
+    _sigkill(victim)
+    stale_at_kill = len(faults.keys(f"{current}stale/"))
+    finished = faults.api.wait_for_run(DAG_ID, run_id, 1800)
+    retried = faults.task(run_id, PUBLISH)
+    assert retried is not None
+    events = faults.api.asset_events(DAG_ID, run_id)
+    print(
+        f"\nkilled {victim.name} after the manifest write, {stale_at_kill} stale objects "
+        f"left; run {finished.state.value}; publish try {retried.try_number}; "
+        f"{len(events)} Asset event(s)"
+    )
+    assert finished.state.value == "success"
+    assert 0 < stale_at_kill < STALE_OBJECTS, "killed while the publish deleted stale files"
+    assert retried.try_number >= 2, "publish ran again"
+    _published_once_and_whole(faults, run_id, PUBLISH_KILLED)  # not "unchanged"
+    assert faults.keys(f"{current}stale/") == [], "the retry deleted the stale files"
+    assert faults.keys(f"leases/dev/{PUBLISH_KILLED}") == [], "and released the lease"
+    manifest = faults.s3.get_object(Bucket=faults.bucket, Key=current + MANIFEST)["Body"]
+    sha256 = manifest_sha256(manifest.read().decode())
+    assert [(event.extra or {}).get("sha256") for event in events] == [sha256], "announced"
+    victim.start()

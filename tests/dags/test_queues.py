@@ -26,8 +26,8 @@ MODEL_BOUND = {
     "airflow_llm_heal": {"heal"},
 }
 CPU_BOUND = {
-    "airflow_llm_generate": {"gate"},
-    "airflow_llm_regenerate": {"gate"},
+    "airflow_llm_generate": {"bundle.gate"},
+    "airflow_llm_regenerate": {"bundle.gate"},
     "airflow_llm_promote": {"promote_to_staging", "promote_to_prod"},
 }
 

@@ -1,7 +1,7 @@
 """The cluster's REST API v2 as the demo, the cluster tests and the bench use it: wait for
-a DAG to be parsed and for its runs to finish, pause, trigger, read task instances and an
-XCom, resize a pool. Through the official ``apache-airflow-client`` with a token of the
-generated admin password."""
+a DAG to be parsed and for its runs to finish, pause, trigger, read task instances, an
+XCom and the Asset events a run sent, resize a pool. Through the official
+``apache-airflow-client`` with a token of the generated admin password."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from airflow_client.client.api.asset_api import AssetApi
 from airflow_client.client.api.dag_api import DAGApi
 from airflow_client.client.api.dag_run_api import DagRunApi
 from airflow_client.client.api.pool_api import PoolApi
@@ -19,6 +20,7 @@ from airflow_client.client.api.task_api import TaskApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
 from airflow_client.client.api.x_com_api import XComApi
 from airflow_client.client.exceptions import NotFoundException
+from airflow_client.client.models.asset_event_response import AssetEventResponse
 from airflow_client.client.models.dag_patch_body import DAGPatchBody
 from airflow_client.client.models.dag_response import DAGResponse
 from airflow_client.client.models.dag_run_response import DAGRunResponse
@@ -64,6 +66,7 @@ class ClusterApi:
         self.task_instances = TaskInstanceApi(client)
         self.pools = PoolApi(client)
         self.task_api = TaskApi(client)
+        self.assets = AssetApi(client)
 
     def dag(self, dag_id: str) -> DAGResponse | None:
         """The DAG as the dag-processor last parsed it, or None before it is parsed."""
@@ -152,3 +155,10 @@ class ClusterApi:
         """An XCom value, deserialized."""
         entry = self.xcoms.get_xcom_entry(dag_id, task_id, run_id, key, deserialize=True)
         return getattr(entry.actual_instance, "value", None)
+
+    def asset_events(self, dag_id: str, run_id: str) -> list[AssetEventResponse]:
+        """The Asset events the run's tasks sent."""
+        response = self.assets.get_asset_events(
+            source_dag_id=dag_id, source_run_id=run_id, limit=1000
+        )
+        return list(response.asset_events)
