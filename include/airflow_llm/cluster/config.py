@@ -56,8 +56,11 @@ class ClusterConfig:
     redis_port: int = 16379
     worker_concurrency: int = 2
     """Slots of each worker (two workers on a 2-core machine)."""
-    parallelism: int = 4
-    """Task instances running at once in the whole cluster (``[core] parallelism``)."""
+    parallelism: int = 32
+    """Task instances the scheduler hands to Celery at once (``[core] parallelism``,
+    Airflow's default). Beyond the workers' slots they wait in their queue in Redis. Set
+    to the slots (4), queued light tasks held every one and the idle gates worker got
+    nothing until they ran."""
     llm_queue: str = "llm"
     gates_queue: str = "gates"
     default_queue: str = "default"
@@ -80,7 +83,7 @@ class ClusterConfig:
             postgres_port=int(environ.get("AIRFLOW_LLM_POSTGRES_PORT", 15432)),
             redis_port=int(environ.get("AIRFLOW_LLM_REDIS_PORT", 16379)),
             worker_concurrency=int(environ.get("AIRFLOW_LLM_WORKER_CONCURRENCY", 2)),
-            parallelism=int(environ.get("AIRFLOW_LLM_PARALLELISM", 4)),
+            parallelism=int(environ.get("AIRFLOW_LLM_PARALLELISM", 32)),
             llm_queue=environ.get(LLM_QUEUE_VARIABLE, "llm"),
             gates_queue=environ.get(GATES_QUEUE_VARIABLE, "gates"),
         )
