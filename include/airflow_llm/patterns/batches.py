@@ -69,6 +69,7 @@ class QueryBatches(OperatorPattern[QueryBatchesParameters]):
     )
     cues: ClassVar[tuple[str, ...]] = ("batch", "batches", "chunk", "chunks", "fan-out")
     parameters: ClassVar[type[BaseModel]] = QueryBatchesParameters
+    table_parameters: ClassVar[tuple[str, ...]] = ("table",)
     imports: ClassVar[tuple[str, ...]] = ("from airflow.sdk import BaseHook, task",)
     requirements: ClassVar[tuple[str, ...]] = ()
 

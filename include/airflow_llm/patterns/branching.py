@@ -74,6 +74,7 @@ class BranchOnSql(OperatorPattern[BranchSqlParameters]):
         "exceed", "rows", "total", "count", "number",
     )  # fmt: skip
     parameters: ClassVar[type[BaseModel]] = BranchSqlParameters
+    table_parameters: ClassVar[tuple[str, ...]] = ("table",)
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.common.sql.operators.sql import BranchSQLOperator",
     )

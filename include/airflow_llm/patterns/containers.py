@@ -102,6 +102,7 @@ class Container(OperatorPattern[ContainerParameters]):
     summary: ClassVar[str] = "run the container image the step names (DockerOperator)"
     cues: ClassVar[tuple[str, ...]] = ("docker", "container", "image")
     parameters: ClassVar[type[BaseModel]] = ContainerParameters
+    runs_code: ClassVar[bool] = True
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.docker.operators.docker import DockerOperator",
     )
@@ -176,6 +177,7 @@ class KubernetesJob(OperatorPattern[KubernetesJobParameters]):
     summary: ClassVar[str] = "run a Kubernetes Job from its template (KubernetesJobOperator)"
     cues: ClassVar[tuple[str, ...]] = ("kubernetes", "k8s", "job")
     parameters: ClassVar[type[BaseModel]] = KubernetesJobParameters
+    runs_code: ClassVar[bool] = True
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.cncf.kubernetes.operators.job import KubernetesJobOperator",
     )

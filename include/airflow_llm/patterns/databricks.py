@@ -204,6 +204,7 @@ class DatabricksJob(OperatorPattern[DatabricksJobParameters]):
     )
     cues: ClassVar[tuple[str, ...]] = ("databricks", "notebook", "spark", "jar", "cluster")
     parameters: ClassVar[type[BaseModel]] = DatabricksJobParameters
+    runs_code: ClassVar[bool] = True
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.databricks.operators.databricks import "
         "DatabricksSubmitRunOperator",
@@ -331,6 +332,7 @@ class DatabricksRunNow(OperatorPattern[DatabricksRunNowParameters]):
     )
     cues: ClassVar[tuple[str, ...]] = ("databricks", "job", "existing job", "run now", "trigger")
     parameters: ClassVar[type[BaseModel]] = DatabricksRunNowParameters
+    runs_code: ClassVar[bool] = True
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.databricks.operators.databricks import DatabricksRunNowOperator",
     )

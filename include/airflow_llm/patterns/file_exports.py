@@ -76,6 +76,7 @@ class TableToFile(FilePattern[TableToFileParameters]):
         "json", "parquet",
     )  # fmt: skip
     parameters: ClassVar[type[BaseModel]] = TableToFileParameters
+    table_parameters: ClassVar[tuple[str, ...]] = ("table",)
     imports: ClassVar[tuple[str, ...]] = (FS_HOOK, "from airflow.sdk import BaseHook, task")
 
     def applies(self, ctx: TaskContext) -> bool:

@@ -135,6 +135,7 @@ class FileToTable(FileLoadPattern[FileToTableParameters]):
         "warehouse", "postgres", "postgresql",
     )  # fmt: skip
     parameters: ClassVar[type[BaseModel]] = FileToTableParameters
+    writes_table: ClassVar[str | None] = "table"
     imports: ClassVar[tuple[str, ...]] = (FS_HOOK, "from airflow.sdk import BaseHook, task")
     writes_file: ClassVar[bool] = False
 

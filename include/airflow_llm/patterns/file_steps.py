@@ -44,7 +44,8 @@ from airflow_llm.patterns.file_words import (
 )
 from airflow_llm.patterns.files import PATH
 from airflow_llm.patterns.linking import Text
-from airflow_llm.patterns.operators import OperatorPattern, Setting, lead
+from airflow_llm.patterns.operators import OperatorPattern, Setting, lead, stated_value
+from airflow_llm.patterns.reads import Read, config_reference
 from airflow_llm.spec import NAME_PATTERN, Column, PipelineSpec, TaskSpec, reachable
 
 DUCKDB = "duckdb==2.0.0"
@@ -370,6 +371,29 @@ class FilePattern(OperatorPattern[Params]):
         output = facts.outputs[0] if facts.outputs else None
         written = facts.output_format(output, facts.input_format(facts.first_source()))
         return Relation(ctx.task.name, (), ctx.task.name, written)
+
+    def data_reads(self, params: Params, task: TaskSpec) -> list[Read]:
+        """Besides :meth:`OperatorPattern.data_reads`: the files it reads (an upstream
+        task's, by the path it returns; a path the words or ``config.yml`` give) and the
+        upstream task whose answer (XCom) it reads."""
+        reads = super().data_reads(params, task)
+        for found in self.file_inputs(params):
+            if found.upstream is not None:
+                reads.append(Read.of_task("file", found.upstream, found.upstream))
+            elif found.setting is not None:
+                path = found.stated or config_reference(task.name, found.setting)
+                reads.append(Read("file", path))
+        answer = self.answer_of(params)
+        if answer is not None:
+            reads.append(Read.of_task("xcom", answer[0], answer[0]))
+        return reads
+
+    def data_writes(self, params: Params, task: TaskSpec) -> list[Read]:
+        """Besides :meth:`OperatorPattern.data_writes`: the file it writes, where its
+        ``output`` setting states the path."""
+        path = stated_value(self.settings(params, task), "output")
+        written = [Read("file", path)] if self.writes_file and path else []
+        return super().data_writes(params, task) + written
 
     def output_schema(self, ctx: TaskContext, facts: FileFacts) -> dict[str, Any]:
         """The file the words say it writes, else the environment's config."""

@@ -44,6 +44,7 @@ from airflow_llm.patterns.file_steps import (
     source_choice,
 )
 from airflow_llm.patterns.file_words import FileFormat
+from airflow_llm.patterns.reads import Read
 from airflow_llm.patterns.transfers import pipeline_table
 from airflow_llm.patterns.writes import create_target, one_line
 from airflow_llm.spec import TABLE_PATTERN, Column, PipelineSpec, TaskSpec
@@ -208,6 +209,10 @@ class FileToTables(FileLoadPattern[FileToTablesParameters]):
     def reads(self, params: FileToTablesParameters) -> dict[str, Use]:
         """Every table's columns."""
         return {c.name: c.use for rows in params.tables for c in rows.columns}
+
+    def data_writes(self, params: FileToTablesParameters, task: TaskSpec) -> list[Read]:
+        """Every table it loads (its output, :meth:`check`'s, is only the last)."""
+        return [Read("table", rows.table) for rows in params.tables]
 
     def arguments(
         self, params: FileToTablesParameters, spec: PipelineSpec, task: TaskSpec

@@ -165,6 +165,7 @@ class GraphqlCall(OperatorPattern[GraphqlCallParameters]):
     summary: ClassVar[str] = "call a GraphQL API (a query or mutation) and keep its answer"
     cues: ClassVar[tuple[str, ...]] = ("graphql", "mutation")
     parameters: ClassVar[type[BaseModel]] = GraphqlCallParameters
+    calls: ClassVar[tuple[str, str] | None] = ("http", "endpoint")
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.http.operators.http import HttpOperator",
     )

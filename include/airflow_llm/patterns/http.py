@@ -102,6 +102,8 @@ class HttpToS3(OperatorPattern[HttpToS3Parameters]):
     summary: ClassVar[str] = "call an HTTP API and store its response as an object in S3"
     cues: ClassVar[tuple[str, ...]] = ("api", "http", "endpoint", "rest")
     parameters: ClassVar[type[BaseModel]] = HttpToS3Parameters
+    calls: ClassVar[tuple[str, str] | None] = ("http", "endpoint")
+    writes_s3_object: ClassVar[bool] = True
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.amazon.aws.transfers.http_to_s3 import HttpToS3Operator",
     )
@@ -221,6 +223,7 @@ class HttpSensorPattern(OperatorPattern[HttpSensorParameters]):
     summary: ClassVar[str] = "wait until an HTTP API's endpoint answers (404: not yet)"
     cues: ClassVar[tuple[str, ...]] = ("api", "http", "endpoint", "url", "service")
     parameters: ClassVar[type[BaseModel]] = HttpSensorParameters
+    calls: ClassVar[tuple[str, str] | None] = ("http", "endpoint")
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.http.sensors.http import HttpSensor",
     )

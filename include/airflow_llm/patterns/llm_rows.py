@@ -30,6 +30,7 @@ from airflow_llm.patterns.base import StrictParameters, array, enum, narrowed, o
 from airflow_llm.patterns.common import require
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.operators import OperatorPattern, Setting
+from airflow_llm.patterns.reads import Read
 from airflow_llm.patterns.transfers import pipeline_table
 from airflow_llm.patterns.writes import (
     INTERVAL_START,
@@ -201,6 +202,10 @@ class LlmOverRows(OperatorPattern[LlmOverRowsParameters]):
     """The common-ai provider every bundle with an ``llm`` task lists already."""
     module_template: ClassVar[str | None] = "llm_over_rows_module.py.j2"
     """The answer models, at module scope (``@task.llm`` returns them through XCom)."""
+
+    def data_writes(self, params: LlmOverRowsParameters, task: TaskSpec) -> list[Read]:
+        """The answers' table, named after the task."""
+        return [Read("table", task.name)]
 
     def followers(self, task: TaskSpec) -> list[str]:
         """The task that writes the answers to the table."""

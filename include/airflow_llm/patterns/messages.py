@@ -195,6 +195,7 @@ class SendMessages(FilePattern[SendMessagesParameters]):
         "send", "deliver", "gateway", "mobile",
     )  # fmt: skip
     parameters: ClassVar[type[BaseModel]] = SendMessagesParameters
+    table_parameters: ClassVar[tuple[str, ...]] = ("table",)
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.http.hooks.http import HttpHook",
         "from airflow.providers.standard.hooks.filesystem import FSHook",

@@ -24,6 +24,7 @@ from airflow_llm.patterns.operators import (
     named_operators,
     names_operator,
 )
+from airflow_llm.patterns.reads import Read
 from airflow_llm.spec import EMAIL_PATTERN, NAME_PATTERN, PipelineSpec, TaskSpec
 
 SMTP = "apache-airflow-providers-smtp==3.2.0"
@@ -123,6 +124,10 @@ class NotifyEmail(OperatorPattern[EmailParameters]):
             f"{', '.join(attachable) or 'no upstream task'}",
         )
         return None
+
+    def data_reads(self, params: EmailParameters, task: TaskSpec) -> list[Read]:
+        """The files it attaches: the ones its upstream tasks wrote."""
+        return [Read.of_task("file", name, name) for name in params.attachments]
 
     def settings(self, params: EmailParameters, task: TaskSpec) -> list[Setting]:
         """The SMTP connection and the recipients."""

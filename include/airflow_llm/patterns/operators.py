@@ -26,6 +26,7 @@ from airflow_llm.patterns.base import ParameterError, Params, Pattern, Rendered
 from airflow_llm.patterns.context import Relation, TaskContext
 from airflow_llm.patterns.images import stated_images
 from airflow_llm.patterns.installed_operators import installed_operator_classes
+from airflow_llm.patterns.reads import Producer, Read, config_reference
 from airflow_llm.spec import EnvironmentConfig, PipelineSpec, TaskSpec
 from airflow_llm.validate.findings import Finding
 
@@ -139,6 +140,17 @@ def _spells_a_cue(name: str) -> bool:
     return any(holds_cue(name, cue) for cue in cues)
 
 
+def stated_values(settings: list[Setting], task: str) -> dict[str, str]:
+    """Each setting's stated value, else a reference to ``config.yml``'s (for reads and
+    writes, which name what every environment shares)."""
+    return {s.name: s.stated or config_reference(task, s.name) for s in settings}
+
+
+def stated_value(settings: list[Setting], name: str) -> str | None:
+    """The value the task's words state for the setting called ``name``, if any."""
+    return next((s.stated for s in settings if s.name == name and s.stated), None)
+
+
 def placeholder(what: str) -> str:
     """The value of a setting nobody gave: says what to fill in."""
     return PLACEHOLDER.format(what)
@@ -208,6 +220,18 @@ class OperatorPattern(Pattern[Params]):
     """The remote service (``http``) whose answer it passes on (XCom), and the setting
     naming where it asks (the smoke run's stand-in then answers there with a JSON
     document of the fields the tasks after it read); None: it passes on no answer."""
+    calls: ClassVar[tuple[str, str] | None] = None
+    """The remote service (``http``) it calls, and the setting naming where, when it
+    keeps or waits for the answer rather than passing it on (:attr:`answers_from`)."""
+    table_parameters: ClassVar[tuple[str, ...]] = ()
+    """Its parameters that name a table it reads (a None value: none there)."""
+    writes_table: ClassVar[str | None] = None
+    """Its parameter naming the table it writes (None: it writes no table there)."""
+    writes_s3_object: ClassVar[bool] = False
+    """Whether it writes the object its ``bucket`` and ``key`` settings name."""
+    runs_code: ClassVar[bool] = False
+    """Whether it runs code the bundle does not hold (a container image, a shell
+    command, a job of a workspace): what the task reads and writes is then unknown."""
 
     def applies(self, ctx: TaskContext) -> bool:
         """Whether the task's words cue it: an operator does one specific thing, and a
@@ -260,6 +284,42 @@ class OperatorPattern(Pattern[Params]):
         """The Airflow Variables its operator reads (secrets kept out of the bundle); the
         smoke run gives each a stand-in value. By default none."""
         return []
+
+    def data_reads(self, params: Params, task: TaskSpec) -> list[Read]:
+        """What ``task`` reads: the tables its :attr:`table_parameters` name; the S3
+        object or file it waits for (``external``) or loads with a declared source's
+        columns (``source``); the remote file it downloads, or the answer it passes on
+        (``external``), or the service it :attr:`calls`; ``unknown`` when it
+        :attr:`runs_code`. What produces a table, and a file or object without a
+        producer here, :mod:`airflow_llm.bundle.data_flow` resolves."""
+        value = stated_values(self.settings(params, task), task.name)
+        reads = [
+            Read("table", table)
+            for name in self.table_parameters
+            if (table := getattr(params, name)) is not None
+        ]
+        if self.awaits_s3_object or self.seeds_s3_object:
+            producer: Producer = "external" if self.awaits_s3_object else "source"
+            reads.append(Read("object", f"s3://{value['bucket']}/{value['key']}", producer))
+        if self.awaits_file:
+            reads.append(Read("file", value["path"], "external"))
+        for remote in dict.fromkeys((self.remote_file, self.answers_from, self.calls)):
+            if remote is not None:
+                reads.append(Read("file", f"{remote[0]}: {value[remote[1]]}", "external"))
+        if self.runs_code:
+            reads.append(Read.unknown(f"{self.name}: code the bundle does not hold"))
+        return reads
+
+    def data_writes(self, params: Params, task: TaskSpec) -> list[Read]:
+        """What it writes that a task after it may read: tables, S3 objects, files at
+        stated paths. By default the table :attr:`writes_table` names, and the object it
+        :attr:`writes_s3_object`, where its settings state the key."""
+        settings = self.settings(params, task)
+        written = [Read("table", getattr(params, self.writes_table))] if self.writes_table else []
+        if self.writes_s3_object and stated_value(settings, "key") is not None:
+            value = stated_values(settings, task.name)
+            written.append(Read("object", f"s3://{value['bucket']}/{value['key']}"))
+        return written
 
     @abstractmethod
     def settings(self, params: Params, task: TaskSpec) -> list[Setting]:
@@ -334,6 +394,14 @@ class BoundOperator:
     def variables(self, pipeline: str) -> list[str]:
         """The Airflow Variables the task reads."""
         return self.pattern.variables(self.params, pipeline)
+
+    def reads(self) -> list[Read]:
+        """What the task reads (see :meth:`OperatorPattern.data_reads`)."""
+        return self.pattern.data_reads(self.params, self.task)
+
+    def writes(self) -> list[Read]:
+        """The objects and files it writes that others may name."""
+        return self.pattern.data_writes(self.params, self.task)
 
     def config(self, environment: EnvironmentConfig) -> dict[str, Any]:
         """The task's ``operators.<task>`` section of one environment's config."""

@@ -121,6 +121,8 @@ class RebuildTable(OperatorPattern[RebuildParameters]):
         "recreates", "create table as",
     )  # fmt: skip
     parameters: ClassVar[type[BaseModel]] = RebuildParameters
+    writes_table: ClassVar[str | None] = "target"
+    table_parameters: ClassVar[tuple[str, ...]] = ("source",)
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator",
     )

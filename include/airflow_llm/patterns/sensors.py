@@ -52,6 +52,7 @@ class SqlRowsSensor(OperatorPattern[SqlSensorParameters]):
     summary: ClassVar[str] = "wait until a table has rows (of the logical date, or any)"
     cues: ClassVar[tuple[str, ...]] = ("row", "partition", "table", "loaded", "land", "arrive")
     parameters: ClassVar[type[BaseModel]] = SqlSensorParameters
+    table_parameters: ClassVar[tuple[str, ...]] = ("table",)
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.common.sql.sensors.sql import SqlSensor",
     )

@@ -57,6 +57,7 @@ class BashCommand(OperatorPattern[BashParameters]):
     summary: ClassVar[str] = "run a shell command on the worker (BashOperator)"
     cues: ClassVar[tuple[str, ...]] = ("bash", "shell", "command", "script")
     parameters: ClassVar[type[BaseModel]] = BashParameters
+    runs_code: ClassVar[bool] = True
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.standard.operators.bash import BashOperator",
     )

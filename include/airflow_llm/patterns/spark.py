@@ -109,6 +109,7 @@ class SparkJob(OperatorPattern[SparkJobParameters]):
     )
     cues: ClassVar[tuple[str, ...]] = ("spark", "pyspark", "jar", "class", "cluster")
     parameters: ClassVar[type[BaseModel]] = SparkJobParameters
+    runs_code: ClassVar[bool] = True
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.cncf.kubernetes.operators.spark_kubernetes import "
         "SparkKubernetesOperator",

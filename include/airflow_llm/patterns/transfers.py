@@ -109,6 +109,8 @@ class QueryToS3(OperatorPattern[QueryToS3Parameters]):
     )
     cues: ClassVar[tuple[str, ...]] = ("export", "unload", "upload", "dump")
     parameters: ClassVar[type[BaseModel]] = QueryToS3Parameters
+    table_parameters: ClassVar[tuple[str, ...]] = ("table",)
+    writes_s3_object: ClassVar[bool] = True
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.amazon.aws.transfers.sql_to_s3 import SqlToS3Operator",
     )
@@ -193,6 +195,7 @@ class S3ToTable(OperatorPattern[S3ToTableParameters]):
     )
     cues: ClassVar[tuple[str, ...]] = ("load", "ingest", "import")
     parameters: ClassVar[type[BaseModel]] = S3ToTableParameters
+    writes_table: ClassVar[str | None] = "table"
     imports: ClassVar[tuple[str, ...]] = (
         "from airflow.providers.amazon.aws.transfers.s3_to_sql import S3ToSqlOperator",
     )

@@ -100,6 +100,7 @@ class AssetEvent(OperatorPattern[AssetParameters]):
     )
     cues: ClassVar[tuple[str, ...]] = ("asset", "announce", "signal", "event", "ready")
     parameters: ClassVar[type[BaseModel]] = AssetParameters
+    table_parameters: ClassVar[tuple[str, ...]] = ("table",)
     imports: ClassVar[tuple[str, ...]] = ("from airflow.sdk import Asset, task",)
     requirements: ClassVar[tuple[str, ...]] = ()
 

@@ -327,3 +327,32 @@ def written_tables(
             if table is not None and table.name:
                 tables.append(".".join(p.name for p in table.parts) if qualified else table.name)
     return tables
+
+
+def read_tables(sql: str, dialect: str, params: Mapping[str, Any]) -> list[str] | None:
+    """Tables the script reads (in a FROM, a JOIN, a USING), as it names them (schema
+    included), in order: not its CTEs, not the tables it writes itself (a table it
+    creates and then selects from is its own). None when it does not parse."""
+    try:
+        statements = parse_rendered(sql, dialect, params)
+    except (sqlglot.errors.SqlglotError, RecursionError, jinja2.TemplateError):
+        return None
+    written = {
+        tuple(part.name.lower() for part in target.parts)
+        for statement in statements
+        for node in statement.walk()
+        if isinstance(node, WRITES) and (target := _target(node)) is not None
+    }
+    found: list[str] = []
+    for statement in statements:
+        ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+        for table in statement.find_all(exp.Table):
+            queried = table.arg_key == "using" or table.find_ancestor(exp.From, exp.Join)
+            if not queried or not isinstance(table.this, exp.Identifier):
+                continue
+            if _is_protected(table, written):
+                continue
+            if not table.db and table.name.lower() in ctes:
+                continue
+            found.append(".".join(part.name for part in table.parts))
+    return list(dict.fromkeys(found))
