@@ -83,6 +83,7 @@ def build_bundle(
             gate_seconds=gated.seconds if gated is not None else None,
             bundle=bundle_identity(files[MANIFEST]) if MANIFEST in files else None,
             sources=spec.sources,
+            reads=gated.reads if gated is not None else None,
         )
         tasks = [state.task for state in states.values()]
         return BundleResult(spec.name, valid, reason, files, report, tasks)

@@ -4,7 +4,8 @@
 - import: the DAG folder parses in a sandboxed DagBag subprocess, without errors;
 - structure: the parsed DAG's tasks, edges and retry policies equal ``tasks.yml`` (with
   the tasks operator patterns add after theirs), every resource file the DAG reads is
-  in the bundle;
+  in the bundle, and every table a task reads is a source or an upstream task's
+  (:mod:`airflow_llm.bundle.data_flow`: ``structure.unproduced_input``);
 - smoke run: the DAG runs end to end on sample data in a sandbox
   (:mod:`airflow_llm.validate.smoke_run`), only when everything above passed.
 
@@ -21,12 +22,15 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from airflow_llm.bundle.data_flow import DataFlow, sql_params
 from airflow_llm.bundle.render import (
     BundleLayout,
     TasksDocument,
     document_operators,
     parse_tasks_document,
 )
+from airflow_llm.patterns.operators import BoundOperator
+from airflow_llm.patterns.reads import Read
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import TaskSpec
 from airflow_llm.validate.dag_import import import_dags
@@ -52,6 +56,8 @@ class GateResult:
     seconds: float | None = None
     """Wall seconds of all the gates together, for the report (and the Bundles view's
     metrics)."""
+    reads: dict[str, list[Read]] | None = None
+    """What each task reads, with its producer, when the structure gate ran."""
 
     @property
     def passed(self) -> bool:
@@ -102,14 +108,32 @@ def _gate(
         )
     followers = {name: bound.followers() for name, bound in operators.items()}
     findings += structure_findings(layout.dag_file, dag, document.tasks, followers)
+    flow = bundle_flow(layout, files, document, operators)
+    findings += flow.findings(lambda task: layout.resource(document.file(task)))
     if errors(findings) or not settings.smoke_run:
-        return GateResult(findings)
+        return GateResult(findings, reads=flow.reads)
     interval = dag.get("interval")
     started = time.monotonic()
     smoke = smoke_run(root, document, settings, tuple(interval) if interval else None)
     seconds = round(time.monotonic() - started, 3)
     ran = {**smoke.to_dict(), "seconds": seconds, "passed": not errors(smoke.findings)}
-    return GateResult(findings + smoke.findings, ran)
+    return GateResult(findings + smoke.findings, ran, reads=flow.reads)
+
+
+def bundle_flow(
+    layout: BundleLayout,
+    files: Mapping[str, str],
+    document: TasksDocument,
+    operators: Mapping[str, BoundOperator],
+) -> DataFlow:
+    """What the bundle's tasks read, from its artifacts (not from what ``tasks.yml``
+    says they read): the same gate holds for bundles written before it recorded reads."""
+    artifacts = {t.name: files.get(layout.resource(document.file(t)), "") for t in document.tasks}
+    params = sql_params(files[layout.resource("config.yml")])
+    return DataFlow(
+        document.tasks, document.sources, document.dialect, artifacts, operators,
+        document.outputs, params,
+    )  # fmt: skip
 
 
 def resource_findings(

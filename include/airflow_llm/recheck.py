@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from airflow_llm.bundle.data_flow import sql_params
 from airflow_llm.bundle.render import (
     OPERATOR_SUFFIX,
     BundleLayout,
@@ -88,7 +89,7 @@ def recheck_files(files: Mapping[str, str], settings: GenerationSettings) -> lis
         return [*findings, Finding(layout.resources, None, "bundle.layout", message)]
     try:
         document = parse_tasks_document(bundle[tasks_yml])
-        params = _sql_params(bundle[config_yml])
+        params = sql_params(bundle[config_yml])
         unfilled_settings = placeholders(yaml.safe_load(bundle[config_yml]))
     except (
         yaml.YAMLError,
@@ -209,17 +210,6 @@ def _python_findings(text: str, path: str, allowed_imports: list[str]) -> list[F
         return policy_findings(text, path, allowed_imports)
     except SyntaxError as error:
         return [Finding(path, error.lineno, "python.syntax", f"not valid Python: {error.msg}")]
-
-
-def _sql_params(config_yml: str) -> dict[str, Any]:
-    """The SQL template parameters of the first environment in ``config.yml``."""
-    config = yaml.safe_load(config_yml)
-    if not isinstance(config, dict) or not config:
-        raise ValueError("config.yml holds no environment")
-    environment = next(iter(config.values()))
-    params = {"schema": environment.get("schema"), "bucket": environment.get("bucket")}
-    params.update(environment.get("vars") or {})
-    return params
 
 
 def _credentials(text: str, path: str) -> list[Finding]:

@@ -13,6 +13,7 @@ from airflow_llm.generate import ArtifactState, role_of
 from airflow_llm.llm.endpoints import ModelRouter
 from airflow_llm.llm.pricing import PriceTable, total_cost
 from airflow_llm.patterns import pattern_versions
+from airflow_llm.patterns.reads import Read
 from airflow_llm.plan import PlanAttempt
 from airflow_llm.prompts import prompt_versions
 from airflow_llm.settings import GenerationSettings
@@ -129,6 +130,7 @@ def build_report(
     gate_seconds: float | None = None,
     bundle: Mapping[str, str] | None = None,
     sources: Sequence[SourceTable] = (),
+    reads: Mapping[str, Sequence[Read]] | None = None,
 ) -> dict[str, Any]:
     """The generation report: per task attempts, findings, tokens, cost and seconds, and
     the smoke run's per-task results when it ran.
@@ -137,7 +139,9 @@ def build_report(
     cost can be told apart per model; ``gate_seconds``: the gates' wall seconds (None:
     not gated); ``bundle``: the ``version`` and ``sha256`` of the bundle a valid report
     is published with (a report then names the version it made, or found current);
-    ``sources``: the spec's, of which the ones inferred from its words are listed.
+    ``sources``: the spec's, of which the ones inferred from its words are listed;
+    ``reads``: what each task reads, with its producer (as ``tasks.yml`` records it;
+    None: the structure gate did not run).
     """
     return {
         "pipeline": pipeline,
@@ -172,6 +176,11 @@ def build_report(
                 "valid": state.valid,
                 "strategy": state.strategy,
                 "pattern": _pattern_of(state),
+                "reads": (
+                    [read.to_dict() for read in reads[name]]
+                    if reads is not None and name in reads
+                    else None
+                ),
                 "attempts": [
                     {
                         "attempt": a.number,
@@ -228,6 +237,7 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         format_table(TASK_TABLE_HEADERS, rows),
         "```",
     ]
+    lines += _reads_lines(report["tasks"])
     lines += _smoke_lines(report.get("smoke_run"))
     problems = [
         f"- `{f['file']}:{f['line'] or '?'}` [{f['rule']}] {f['message']}"
@@ -271,6 +281,18 @@ def _smoke_lines(smoke: Mapping[str, Any] | None) -> list[str]:
         rows.append((task["name"], task["kind"], task["state"], "; ".join(wrote) or "-"))
     heading = f"## Smoke run ({smoke['environment']}; {smoke['note']})"
     return ["", heading, "", "```", format_table(SMOKE_TABLE_HEADERS, rows), "```"]
+
+
+def _reads_lines(tasks: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What each task reads and what produces it, where the structure gate said."""
+    listed = [(task["name"], task.get("reads")) for task in tasks]
+    if not any(reads is not None for _, reads in listed):
+        return []
+    lines = ["", "## What each task reads", ""]
+    for name, reads in listed:
+        described = [Read.from_dict(read).describe() for read in reads or []]
+        lines.append(f"- `{name}`: {'; '.join(described) or 'nothing'}")
+    return lines
 
 
 def _inferred_lines(sources: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -12,12 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from airflow_llm.bundle.render import artifact_file, render_bundle
+from airflow_llm.bundle.render import (
+    BundleLayout,
+    artifact_file,
+    parse_tasks_document,
+    render_bundle,
+)
 from airflow_llm.gates import GateResult, gate_bundle
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from airflow_llm.validate.python_code import assemble_function
 from airflow_llm.validate.sandbox import default_zygote, network_isolation
+from airflow_llm.validate.smoke_run import smoke_run
+from tests.snippet_goldens import write_bundle
 
 pytestmark = pytest.mark.integration
 
@@ -129,13 +136,22 @@ def test_a_sql_error_is_stopped(settings: GenerationSettings) -> None:
     assert smoke_task(result, "check_staged")["state"] == "upstream_failed"
 
 
-def test_a_table_nothing_produces_is_a_blocking_finding(settings: GenerationSettings) -> None:
-    reads_nothing = GOOD_SQL.replace("FROM raw.orders", "FROM raw.order_archive")
-    result = gate_bundle(SPEC.name, bundle(sql=reads_nothing), settings)
+def test_a_table_nothing_produces_is_a_blocking_finding(
+    settings: GenerationSettings, tmp_path: Path
+) -> None:
+    reads_nothing = bundle(sql=GOOD_SQL.replace("FROM raw.orders", "FROM raw.order_archive"))
+    result = gate_bundle(SPEC.name, reads_nothing, settings)
     assert not result.passed
-    assert rules(result) == ["smoke.unproduced_input"]
+    assert rules(result) == ["structure.unproduced_input"], "found before anything runs"
     assert result.findings[0].severity == "error"
-    assert "reads order_archive, which nothing produces" in result.findings[0].message
+    assert "reads table raw.order_archive, which nothing produces" in result.findings[0].message
+    assert result.smoke is None
+    # a read the structure gate cannot see (in code) the smoke run names when it fails
+    write_bundle(tmp_path / "bundle", reads_nothing)
+    tasks_yml = reads_nothing[BundleLayout(SPEC.name).resource("tasks.yml")]
+    smoke = smoke_run(tmp_path / "bundle", parse_tasks_document(tasks_yml), settings)
+    assert [finding.rule for finding in smoke.findings] == ["smoke.unproduced_input"]
+    assert "reads order_archive, which nothing produces" in smoke.findings[0].message
 
 
 def test_a_failing_expectation_is_stopped(settings: GenerationSettings) -> None:

@@ -24,9 +24,11 @@ import jinja2
 import yaml
 
 from airflow_llm import __version__
+from airflow_llm.bundle.data_flow import DataFlow, sql_params
 from airflow_llm.patterns import operator_patterns
 from airflow_llm.patterns.context import Relation, context_for
 from airflow_llm.patterns.operators import OPERATOR_KINDS, BoundOperator, bind
+from airflow_llm.patterns.reads import Read
 from airflow_llm.spec import PipelineSpec, SourceTable, TaskSpec, reachable
 from airflow_llm.validate.python_code import BLACK_MODE
 from airflow_llm.validate.secrets import redact_secrets
@@ -281,25 +283,30 @@ def render_config(spec: PipelineSpec, operators: Mapping[str, BoundOperator] | N
     return _yaml(config)
 
 
-GENERATION_KEYS = ("file", "strategy", "pattern", "output")
-"""What ``tasks.yml`` says of a task beyond its spec: its file and how it was made."""
+GENERATION_KEYS = ("file", "strategy", "pattern", "output", "reads")
+"""What ``tasks.yml`` says of a task beyond its spec: its file, how it was made and what
+it reads."""
 
 
 def render_tasks(
     spec: PipelineSpec,
     tasks: list[TaskSpec],
     records: Mapping[str, Mapping[str, Any]] | None = None,
+    reads: Mapping[str, Sequence[Read]] | None = None,
 ) -> str:
     """``tasks.yml``: the task graph the DAG must have (checked by the structure gate),
-    and per task its resource file and how its artifact was made (``records``: strategy,
-    pattern with its version and parameters, the table it writes), so a bundle can be
-    reviewed and re-rendered without the model."""
+    and per task its resource file, how its artifact was made (``records``: strategy,
+    pattern with its version and parameters, the table it writes) and what it reads with
+    what produces each (``reads``, see :mod:`airflow_llm.bundle.data_flow`), so a bundle
+    can be reviewed and re-rendered without the model."""
     listed = []
     for task in tasks:
         entry = task.model_dump(mode="json", exclude_defaults=False)
         entry["description"] = redact_secrets(task.description)
         entry["file"] = artifact_file(task, is_operator(task, (records or {}).get(task.name)))
         entry.update((records or {}).get(task.name, {}))
+        if reads is not None and task.name in reads:
+            entry["reads"] = [read.to_dict() for read in reads[task.name]]
         listed.append(entry)
     document = {
         "pipeline": spec.name,
@@ -325,6 +332,8 @@ class TasksDocument:
     """The table each task writes, with its columns, by task name (where known)."""
     files: dict[str, str] = field(default_factory=dict)
     """Each task's resource file, by task name."""
+    reads: dict[str, list[Read]] = field(default_factory=dict)
+    """What each task reads, as ``tasks.yml`` records it (none in older bundles)."""
 
     def file(self, task: TaskSpec) -> str:
         """``task``'s resource file (relative to the resources folder)."""
@@ -362,9 +371,27 @@ def parse_tasks_document(tasks_yml: str) -> TasksDocument:
         if file not in (artifact_file(task), artifact_file(task, operator=True)):
             raise ValueError(f"task {task.name} names no resource of its own: {file!r}")
         files[task.name] = file
+    reads = {
+        entry["name"]: _parse_reads(entry["name"], entry["reads"])
+        for entry in document["tasks"]
+        if "reads" in entry
+    }
     return TasksDocument(
-        document["pipeline"], document["dialect"], tasks, sources, allowed, outputs, files
+        document["pipeline"], document["dialect"], tasks, sources, allowed, outputs, files, reads
     )
+
+
+def _parse_reads(task: str, entries: Any) -> list[Read]:
+    """A task's ``reads`` in ``tasks.yml``; ``ValueError`` naming the task and entry."""
+    if not isinstance(entries, list):
+        raise ValueError(f"tasks.yml: task {task}: reads: expected a list")
+    reads = []
+    for index, entry in enumerate(entries):
+        try:
+            reads.append(Read.from_dict(entry))
+        except ValueError as error:
+            raise ValueError(f"tasks.yml: task {task}: reads[{index}]: {error}") from None
+    return reads
 
 
 def parse_tasks(tasks_yml: str) -> list[TaskSpec]:
@@ -430,10 +457,19 @@ def render_bundle(
     """
     layout = BundleLayout(spec.name)
     operators = bound_operators(tasks, artifacts, records)
+    config = render_config(spec, operators)
+    outputs = {
+        name: Relation.from_dict(record["output"])
+        for name, record in (records or {}).items()
+        if record.get("output")
+    }
+    flow = DataFlow(
+        tasks, spec.sources, spec.dialect, artifacts, operators, outputs, sql_params(config)
+    )
     files = {
         layout.dag_file: render_dag_file(spec, tasks, operators),
-        layout.resource("config.yml"): render_config(spec, operators),
-        layout.resource("tasks.yml"): render_tasks(spec, tasks, records),
+        layout.resource("config.yml"): config,
+        layout.resource("tasks.yml"): render_tasks(spec, tasks, records, flow.reads),
         layout.resource("requirements.txt"): render_requirements(tasks, operators),
     }
     for task in tasks:
