@@ -641,6 +641,7 @@ class _Results:
             gate_seconds=gated.seconds if gated is not None else None,
             bundle=bundle,
             sources=self.spec.sources,
+            reads=gated.reads if gated is not None else None,
         )
 
 

@@ -91,7 +91,9 @@ def test_specs_become_published_bundles_and_reruns_are_free(
     # each row carries its report's tokens and USD, the run their sum (no price: unknown)
     published = by_pipeline["e2e_totals"]
     report_key = published["report_uri"].removeprefix(f"s3://{bucket}/")
-    totals = json.loads(client.get_object(Bucket=bucket, Key=report_key)["Body"].read())["totals"]
+    report = json.loads(client.get_object(Bucket=bucket, Key=report_key)["Body"].read())
+    totals = report["totals"]
+    assert all(task["reads"] is not None for task in report["tasks"]), "what each task reads"
     assert published["prompt_tokens"] == totals["prompt_tokens"] > 0
     assert published["completion_tokens"] == totals["completion_tokens"] > 0
     assert (published["cost_usd"], published["unpriced_models"]) == (None, ["scripted"])
