@@ -39,7 +39,7 @@ from airflow_llm.embedded.s3_server import s3_client
 from bench.airflow_runs import LLM_POOL, REPO_ROOT, flow_variables_env, model_connection_env
 from bench.bulk import IN_FLIGHT_PER_SLOT
 from bench.cluster_figures import (
-    ASSEMBLE_TASK,
+    GATE_TASK,
     TaskRecord,
     gate_figures,
     overhead_summary,
@@ -280,7 +280,7 @@ def case_figures(
     workers = config.workers()
     worker_of = {queue: worker.name for worker in workers for queue in worker.queues}
     slots = {worker.name: worker.concurrency for worker in workers}
-    specs = sum(1 for record in timed if record.task_id == ASSEMBLE_TASK)
+    specs = sum(1 for record in timed if record.task_id == GATE_TASK)
     figures: dict[str, Any] = {
         "case": case.name,
         "dag_id": case.dag_id,

@@ -18,9 +18,8 @@ from statistics import mean, median
 from typing import Any
 
 GENERATION_TASKS = ("generate", "generate_quality")
-ASSEMBLE_TASK = "bundle.assemble"
 GATE_TASK = "bundle.gate"
-"""Tasks of the mapped task group ``bundle``: one instance per spec."""
+"""Render and gate, in the mapped task group ``bundle``: one instance per spec."""
 LIGHT_TASKS = ("discover", "batches", "split_suites")
 
 
@@ -189,8 +188,8 @@ RUN_LIMITS = {
     "batches: one task each, scheduled one after the other)",
     "generation_beyond_packed_seconds": "generation itself beyond the endpoint's floor "
     "(answers validated on the llm worker's CPU between requests)",
-    "after_generation_seconds": "the work after generation (assemble, gate, publish and "
-    "summarize of every bundle on 2 + 2 worker slots)",
+    "after_generation_seconds": "the work after generation (gate, publish and summarize "
+    "of every bundle on 2 + 2 worker slots)",
 }
 
 

@@ -3,8 +3,8 @@
 Wiring only: each task calls one stage of :mod:`airflow_llm.stages`. Model-bound tasks
 (plan, generate, generate_quality) go to the LLM queue, the gates to the gates queue
 (:mod:`airflow_llm.queues`). Each spec's bundle then moves through the mapped task group
-``bundle`` (assemble, gate, publish) on its own: its gate starts when its assembly ends,
-not when every spec's has. The model-bound ones run in the ``llm_endpoint`` pool and
+``bundle`` (gate: render and gate; publish) on its own: its publish starts when its gate
+ends, not when every spec's has. The model-bound ones run in the ``llm_endpoint`` pool and
 keep up to ``airflow_llm_batch_concurrency`` requests in flight each: pool slots x that
 concurrency = about twice the endpoint's concurrency keeps the endpoint busy. Tasks that return a
 dict say ``multiple_outputs=False``: TaskFlow would also push each key as an XCom of its
@@ -97,22 +97,22 @@ generate_quality = generate.override(task_id="generate_quality", trigger_rule="a
 it: one failed batch does not stop the other specs' suites)."""
 
 
-@task(trigger_rule="all_done", map_index_template="{{ label }}", multiple_outputs=False)
-def assemble(planned: dict[str, Any]) -> dict[str, Any]:
-    """Render one spec's bundle (or write its report when a task stayed invalid)."""
-    from airflow_llm.stages import assemble as run
+@task(
+    queue=GATES_QUEUE,
+    trigger_rule="all_done",
+    map_index_template="{{ label }}",
+    multiple_outputs=False,
+)
+def gate(planned: dict[str, Any]) -> dict[str, Any]:
+    """Render one spec's bundle and gate it: types, sandboxed import, structure, smoke
+    run on sample data (or write its report when a task stayed invalid or a gate failed).
+    One task, not two: rendering takes a second, and a task instance of its own cost as
+    much again on the cluster."""
+    from airflow_llm.stages import assemble, gate
 
     _label(f"{planned['environment']}: {planned['pipeline']}")
-    return run(planned, _ctx())
-
-
-@task(queue=GATES_QUEUE, map_index_template="{{ label }}", multiple_outputs=False)
-def gate(assembled: dict[str, Any]) -> dict[str, Any]:
-    """Gate one bundle: types, sandboxed import, structure, smoke run on sample data."""
-    from airflow_llm.stages import gate as run
-
-    _label(f"{assembled['environment']}: {assembled['pipeline']}")
-    return run(assembled, _ctx())
+    ctx = _ctx()
+    return gate(assemble(planned, ctx), ctx)
 
 
 @task(outlets=[BUNDLES_ALIAS], map_index_template="{{ label }}", multiple_outputs=False)
@@ -136,9 +136,8 @@ def publish(gated: dict[str, Any]) -> dict[str, Any]:
 
 @task_group
 def bundle(planned: dict[str, Any]) -> Any:
-    """One spec's bundle: rendered, gated and published, apart from the other specs'."""
-    assembled: Any = assemble(planned)
-    gated: Any = gate(assembled)
+    """One spec's bundle: rendered and gated, then published, apart from the other specs'."""
+    gated: Any = gate(planned)
     return publish(gated)
 
 

@@ -208,7 +208,9 @@ def test_a_publish_killed_after_its_manifest_write_is_finished_and_announced_by_
     assert f"dags/resources/{pipeline}/load.sql" in keys(client, bucket, current), "stale file"
     assert keys(client, bucket, f"leases/dev/{pipeline}") != [], "the dead attempt's lease"
 
-    retry = publish_bundle(client, bucket, "dev", pipeline, new, "run_2", replaces=old_result.sha256)
+    retry = publish_bundle(
+        client, bucket, "dev", pipeline, new, "run_2", replaces=old_result.sha256
+    )
     assert retry.published, "the retry announces the bundle its first attempt made current"
     assert keys(client, bucket, current) == sorted(new), "stale files deleted"
     assert keys(client, bucket, f"leases/dev/{pipeline}") == [], "the lease is released"

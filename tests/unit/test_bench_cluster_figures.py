@@ -52,14 +52,14 @@ def test_an_instance_is_ready_when_its_upstream_ended_and_waits_are_split_at_que
 
 def test_in_a_mapped_group_an_instance_waits_for_the_same_index_upstream_only() -> None:
     records = [
-        TaskRecord("bundle.assemble", 0, "default", 0.0, 0.0, 1.0),
-        TaskRecord("bundle.assemble", 1, "default", 0.0, 0.0, 9.0),
-        TaskRecord("bundle.gate", 0, "gates", 1.5, 2.0, 3.0),
+        TaskRecord("bundle.gate", 0, "gates", 0.0, 0.0, 1.0),
+        TaskRecord("bundle.gate", 1, "gates", 0.0, 0.0, 9.0),
+        TaskRecord("bundle.publish", 0, "default", 1.5, 2.0, 3.0),
         TaskRecord("summarize", -1, "default", 9.5, 10.0, 11.0),
     ]
-    upstream = {"bundle.gate": {"bundle.assemble"}, "summarize": {"bundle.assemble"}}
+    upstream = {"bundle.publish": {"bundle.gate"}, "summarize": {"bundle.gate"}}
     found = overheads(records, upstream, WORKER_OF, {"worker-llm": 2, "worker-gates": 2})
-    assert found[2].seconds == 1.0, "gate[0] was ready when assemble[0] ended"
+    assert found[2].seconds == 1.0, "publish[0] was ready when gate[0] ended"
     assert found[3].seconds == 1.0, "outside the group: ready when every instance ended"
 
 
