@@ -148,9 +148,10 @@ def publish_bundle(
     Waits up to ``lease_wait`` seconds for a publish of the same pipeline by another run
     (``report_uri`` names the run: its own lease is taken over at once). ``replaces`` is
     the sha256 of the current bundle when the run began (None: it had none). When the
-    current bundle already is ``files`` but was not then, an earlier attempt of this run
-    made it current and died before it finished: the publish finishes it (stale files,
-    lease) and counts as published, so the run still announces the new bundle.
+    current bundle already is ``files`` but was not then (or, ``replaces`` unknown, the
+    run's own lease is still held), an earlier attempt of this run made it current and
+    died before it finished: the publish finishes it (stale files, lease) and counts as
+    published, so the run still announces the new bundle.
     """
     manifest_text = files[MANIFEST]
     identity = bundle_identity(manifest_text)
@@ -160,16 +161,18 @@ def publish_bundle(
         pipeline, environment, version, sha256, f"s3://{bucket}/{prefix}", report_uri, True
     )
     unchanged = PublishResult(**{**result.to_dict(), "published": False})
-    was_current = replaces in (UNKNOWN, sha256)
-    current, _ = read_manifest(client, bucket, prefix)
-    if _is(current, sha256) and was_current:
-        return unchanged
     lease_key = f"leases/{environment}/{pipeline}.json"
+    current, _ = read_manifest(client, bucket, prefix)
+    unfinished = _is(current, sha256) and _left_unfinished(
+        client, bucket, lease_key, report_uri, replaces, sha256
+    )
+    if _is(current, sha256) and not unfinished:
+        return unchanged
     lease = _acquire_lease(client, bucket, lease_key, report_uri, lease_wait)
     try:
         current, etag = read_manifest(client, bucket, prefix)  # as of holding the lease
         if _is(current, sha256):
-            if was_current:
+            if not unfinished:  # another run made it current meanwhile
                 return unchanged
             _delete_stale(client, bucket, prefix, set(files))
             return result
@@ -186,6 +189,18 @@ def publish_bundle(
     finally:
         _delete_if(client, bucket, lease_key, lease)  # unless another run took it over
     return result
+
+
+def _left_unfinished(
+    client: Any, bucket: str, lease_key: str, owner: str, replaces: str | None, sha256: str
+) -> bool:
+    """Whether the current bundle, ``sha256``'s, was made current by an earlier attempt
+    of ``owner``'s run that died before it finished: it was not current when the run
+    began (``replaces``) or, where that is unknown, the run's lease is still held."""
+    if replaces != UNKNOWN:
+        return replaces != sha256
+    held = _held_lease(client, bucket, lease_key)
+    return held is not None and held[0] == owner
 
 
 def _is(manifest_text: str | None, sha256: str) -> bool:

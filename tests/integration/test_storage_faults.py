@@ -185,10 +185,14 @@ def test_a_publish_killed_mid_way_shows_no_partial_bundle_and_a_rerun_converges(
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize("knows_what_it_replaces", [True, False], ids=["replaces", "lease"])
 def test_a_publish_killed_after_its_manifest_write_is_finished_and_announced_by_its_retry(
-    killable_s3: KillableS3,
+    killable_s3: KillableS3, knows_what_it_replaces: bool
 ) -> None:
-    bucket, pipeline = killable_s3.config.bucket, "killed_after_manifest"
+    """The retry knows the bundle its run replaces (the generation flow), or only that
+    its run's lease is still held (promotion)."""
+    bucket = killable_s3.config.bucket
+    pipeline = f"killed_after_manifest_{knows_what_it_replaces}".lower()
     old, new = bundle(pipeline, "SELECT 1\n"), bundle(pipeline, "SELECT 2\n", task="load_v2")
     old_result = publish_bundle(
         s3_client(killable_s3.config), bucket, "dev", pipeline, old, "run_1"
@@ -198,9 +202,10 @@ def test_a_publish_killed_after_its_manifest_write_is_finished_and_announced_by_
         if delete == 2:  # the old manifest's delete came first; next, the stale load.sql's
             killable_s3.kill()
 
+    replaces = {"replaces": old_result.sha256} if knows_what_it_replaces else {}
     hooked = PutHook(s3_client(killable_s3.config), lambda put: None, kill_at)
     with pytest.raises(BotoCoreError):
-        publish_bundle(hooked, bucket, "dev", pipeline, new, "run_2", replaces=old_result.sha256)
+        publish_bundle(hooked, bucket, "dev", pipeline, new, "run_2", **replaces)
     killable_s3.restart()
     client = s3_client(killable_s3.config)
     current = f"bundles/dev/{pipeline}/"
@@ -208,13 +213,12 @@ def test_a_publish_killed_after_its_manifest_write_is_finished_and_announced_by_
     assert f"dags/resources/{pipeline}/load.sql" in keys(client, bucket, current), "stale file"
     assert keys(client, bucket, f"leases/dev/{pipeline}") != [], "the dead attempt's lease"
 
-    retry = publish_bundle(
-        client, bucket, "dev", pipeline, new, "run_2", replaces=old_result.sha256
-    )
+    retry = publish_bundle(client, bucket, "dev", pipeline, new, "run_2", **replaces)
     assert retry.published, "the retry announces the bundle its first attempt made current"
     assert keys(client, bucket, current) == sorted(new), "stale files deleted"
     assert keys(client, bucket, f"leases/dev/{pipeline}") == [], "the lease is released"
-    again = publish_bundle(client, bucket, "dev", pipeline, new, "run_3", replaces=retry.sha256)
+    later = {"replaces": retry.sha256} if knows_what_it_replaces else {}
+    again = publish_bundle(client, bucket, "dev", pipeline, new, "run_3", **later)
     assert not again.published, "a later run with the same bundle changes nothing"
 
 
