@@ -166,9 +166,11 @@ def summarize(skipped: Any, results: Any) -> list[dict[str, Any]]:
 
 def _each(published: Any) -> list[dict[str, Any]]:
     """The results of the ``bundle`` group's publish, one per spec: Airflow reads them all
-    in one request, and gives the value itself when there is one, None when none."""
+    in one request, and gives the value itself when there is one. The group always has
+    an instance (an idle one when no spec is ready), so none means every one failed: the
+    run must fail, not summarize nothing."""
     if published is None:
-        return []
+        raise RuntimeError("no bundle result: every spec's gate or publish failed (their logs)")
     return [published] if isinstance(published, dict) else list(published)
 
 
