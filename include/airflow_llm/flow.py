@@ -108,11 +108,10 @@ def gate(planned: dict[str, Any]) -> dict[str, Any]:
     run on sample data (or write its report when a task stayed invalid or a gate failed).
     One task, not two: rendering takes a second, and a task instance of its own cost as
     much again on the cluster."""
-    from airflow_llm.stages import assemble, gate
+    from airflow_llm.stages import build as run
 
     _label(f"{planned['environment']}: {planned['pipeline']}")
-    ctx = _ctx()
-    return gate(assemble(planned, ctx), ctx)
+    return run(planned, _ctx())
 
 
 @task(outlets=[BUNDLES_ALIAS], map_index_template="{{ label }}", multiple_outputs=False)

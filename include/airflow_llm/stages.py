@@ -2,8 +2,8 @@
 
 prepare (parse, validate, skip unchanged; every spec at once) -> plan (tasks for every
 ready spec) -> batches -> generate (answer, validate and repair each task of a batch of
-whole specs; a quality suite after its spec's SQL) -> assemble (render one bundle per
-spec) -> gate (types, import, structure, smoke run) -> publish.
+whole specs; a quality suite after its spec's SQL) -> build (render one bundle per
+spec and gate it: types, import, structure, smoke run) -> publish.
 Every stage reads its inputs from and writes its outputs to a run-scoped work prefix in
 object storage; XCom carries only small dicts of names, statuses and URIs. Nothing here
 needs a scheduler: tests call the stages directly.
@@ -597,7 +597,7 @@ def _generate_one(
     )
     try:
         state = generator.first_attempt(task, upstream)
-    except (ModelError, PromptBudgetError) as error:  # no artifact: assemble rejects the spec
+    except (ModelError, PromptBudgetError) as error:  # no artifact: build rejects the spec
         log.warning("%s.%s: no answer: %s", spec.name, task.name, error)
         _write_json(artifacts / f"{task.name}.error.json", {"error": str(error)})
         return {**item, "valid": False}
@@ -658,8 +658,10 @@ def _results(work: ObjectStoragePath, ctx: FlowContext) -> _Results:
     return _Results(spec, states, attempts, ctx.unpriced_models(roles), ctx.router().describe())
 
 
-def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
-    """Render one spec's bundle from its artifacts into the work prefix (or reject it)."""
+def build(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
+    """Render one spec's bundle from its artifacts and gate it (types, import, structure,
+    smoke run); keep it in the work prefix with its manifest and report when it passes,
+    reject it with a report when a task stayed invalid or a gate failed."""
     if planned["status"] != READY:
         return planned
     work = ctx.work(planned["environment"], planned["pipeline"])
@@ -677,23 +679,12 @@ def assemble(planned: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     tasks = list(results.spec.tasks or [])
     contents = {name: state.content for name, state in results.states.items()}
     records = {name: state.record() for name, state in results.states.items()}
-    _write_json(work / "rendered.json", render_bundle(results.spec, tasks, contents, records))
-    return planned
-
-
-def gate(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
-    """Gate a rendered bundle (types, import, structure, smoke run); keep it with its
-    manifest and report when it passes, reject it with a report when it does not."""
-    if assembled["status"] != READY:
-        return assembled
-    work = ctx.work(assembled["environment"], assembled["pipeline"])
-    results = _results(work, ctx)
-    files: dict[str, str] = _read_json(work / "rendered.json")
+    files = render_bundle(results.spec, tasks, contents, records)
     gates = gate_bundle(results.spec.name, files, ctx.settings())
     blocking = errors(gates.findings)
     if blocking:
         reason = f"bundle gates failed ({len(blocking)} findings)"
-        return _reject(ctx, assembled, reason, results.report(reason, blocking, gates))
+        return _reject(ctx, planned, reason, results.report(reason, blocking, gates))
     files["manifest.json"] = build_manifest(
         results.spec.name,
         spec_sha256(results.spec),
@@ -703,7 +694,7 @@ def gate(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
         results.plan_attempts,
         ctx.settings(),
         ctx.prices(),
-        spec_source=assembled["uri"],
+        spec_source=planned["uri"],
     )
     _write_json(work / "bundle.json", files)
     bundle = bundle_identity(files["manifest.json"])
@@ -712,10 +703,10 @@ def gate(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:
     progress(
         "%s (%s): every gate passed (smoke run: %d tasks)",
         results.spec.name,
-        assembled["environment"],
+        planned["environment"],
         ran,
     )
-    return {**assembled, "bundle_uri": str(work / "bundle.json")}
+    return {**planned, "bundle_uri": str(work / "bundle.json")}
 
 
 def publish(assembled: dict[str, Any], ctx: FlowContext) -> dict[str, Any]:

@@ -5,7 +5,7 @@ The heal is the generation flow's own path, not a second one: the failing versio
 artifacts go into a run's work prefix as the attempts they were, the failing one gets
 the runtime error as a blocking finding, :meth:`ArtifactGenerator.repair` asks the model
 to fix it with the failing code and the error (then validates it like any answer:
-policy, dry run on sample data, unit tests), and :mod:`airflow_llm.stages` assembles,
+policy, dry run on sample data, unit tests), and :mod:`airflow_llm.stages` renders,
 gates (types, import, structure, smoke run) and publishes it as a new version. It is
 published only in the first environment; promotion (with its approval) takes it further.
 Text taken from an error only ever reaches the model's prompt and the reports.
@@ -36,9 +36,8 @@ from airflow_llm.stages import (
     READY,
     FlowContext,
     ancestors,
-    assemble,
+    build,
     fingerprint,
-    gate,
     publish,
 )
 from airflow_llm.validate.findings import Finding
@@ -206,7 +205,7 @@ class SelfHealingAgent:
         upstream = [states[name] for name in sorted(ancestors(spec, incident.task_id))]
         outputs = {s.task.name: s.output for s in upstream if s.output is not None}
         generator = ArtifactGenerator(spec, tasks, client, self.ctx.settings(), outputs=outputs)
-        with contextlib.suppress(ModelError):  # the attempts so far stay: assemble rejects
+        with contextlib.suppress(ModelError):  # the attempts so far stay: build rejects
             generator.repair(failing)
         (work / "spec.json").parent.mkdir(parents=True, exist_ok=True)
         (work / "spec.json").write_text(json.dumps(spec.model_dump(mode="json", by_alias=True)))
@@ -223,7 +222,7 @@ class SelfHealingAgent:
             | {"incident": incident_uri},
             "tasks": {task.name: task.kind for task in tasks},
         }
-        gated = gate(assemble(item, self.ctx), self.ctx)
+        gated = build(item, self.ctx)
         if gated["status"] == READY:
             report_path = work / "report.json"
             report = json.loads(report_path.read_text())
