@@ -233,10 +233,108 @@ def test_a_file_an_upstream_task_writes_is_its_and_a_file_no_task_writes_is_exte
         ("SELECT FROM WHERE", None),
     ],
 )
-def test_sql_reads_the_tables_it_names_but_its_ctes_and_own_targets(
+def test_sql_reads_the_tables_it_names_but_its_ctes_and_the_tables_it_creates(
     sql: str, expected: list[str] | None
 ) -> None:
     assert read_tables(sql, "postgres", {"schema": "analytics"}) == expected
+
+
+IN_PLACE_READS: list[tuple[str, str, list[str]]] = [
+    (
+        "postgres",
+        "DELETE FROM {{ params.schema }}.orders WHERE ctid NOT IN "
+        "(SELECT MIN(ctid) FROM {{ params.schema }}.orders GROUP BY order_id)",
+        ["analytics.orders"],
+    ),
+    (
+        "trino",
+        "DELETE FROM orders WHERE amount IS NULL; "
+        "INSERT INTO orders SELECT order_id, 0 AS amount FROM orders WHERE amount < 0",
+        ["orders"],
+    ),
+    (
+        "snowflake",
+        "CREATE OR REPLACE TABLE analytics.orders AS SELECT DISTINCT * FROM analytics.orders",
+        ["analytics.orders"],
+    ),
+    (
+        "bigquery",
+        "CREATE OR REPLACE TABLE ds.orders AS SELECT * FROM ds.orders "
+        "QUALIFY ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY updated_at DESC) = 1",
+        ["ds.orders"],
+    ),
+    (
+        "duckdb",
+        "INSERT INTO orders SELECT * FROM new_orders "
+        "WHERE order_id NOT IN (SELECT order_id FROM orders)",
+        ["new_orders", "orders"],
+    ),
+    (
+        "postgres",
+        "INSERT INTO audit SELECT COUNT(*) FROM orders; "
+        "CREATE TABLE orders AS SELECT * FROM raw.orders",
+        ["orders", "raw.orders"],
+    ),
+]
+"""A table the script reads before it writes it: its rows were there before."""
+CREATED_FIRST: list[tuple[str, str, list[str]]] = [
+    ("postgres", "CREATE TABLE t AS SELECT 1 AS x; INSERT INTO u SELECT x FROM t", []),
+    (
+        "duckdb",
+        "CREATE TEMP TABLE dedup AS SELECT DISTINCT * FROM raw.orders; "
+        "INSERT INTO orders SELECT * FROM dedup",
+        ["raw.orders"],
+    ),
+    (
+        "snowflake",
+        "CREATE OR REPLACE TABLE scratch AS SELECT * FROM raw.orders; "
+        "CREATE OR REPLACE TABLE orders AS SELECT DISTINCT * FROM scratch",
+        ["raw.orders"],
+    ),
+    (
+        "bigquery",
+        "CREATE TABLE IF NOT EXISTS ds.totals (d DATE, n INT64); "
+        "DELETE FROM ds.totals WHERE d IN (SELECT d FROM totals WHERE n = 0)",
+        [],
+    ),
+    (
+        "trino",
+        "CREATE VIEW recent AS SELECT * FROM raw.orders; "
+        "INSERT INTO orders SELECT * FROM recent",
+        ["raw.orders"],
+    ),
+]
+"""A table the script creates first and then reads is its own: not read."""
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "expected"),
+    IN_PLACE_READS + CREATED_FIRST,
+    ids=[
+        f"{kind}-{case[0]}-{index}"
+        for kind, cases in (("in-place", IN_PLACE_READS), ("created-first", CREATED_FIRST))
+        for index, case in enumerate(cases)
+    ],
+)
+def test_a_table_read_before_the_script_writes_it_is_read_one_it_created_is_not(
+    dialect: str, sql: str, expected: list[str]
+) -> None:
+    assert read_tables(sql, dialect, {"schema": "analytics"}) == expected
+
+
+DEDUPE_SQL = (
+    "DELETE FROM {{ params.schema }}.stg_orders WHERE order_id IN (SELECT order_id FROM "
+    "{{ params.schema }}.stg_orders GROUP BY order_id HAVING COUNT(*) > 1)"
+)
+"""Rewrites the staged orders in place: it reads the rows an upstream task wrote."""
+
+
+def test_a_table_rewritten_in_place_is_produced_upstream() -> None:
+    stage, dedupe = task("stage_orders", "sql"), task("dedupe_orders", "sql", ("stage_orders",))
+    artifacts = {"stage_orders": GOOD_SQL, "dedupe_orders": DEDUPE_SQL}
+    flow = DataFlow([stage, dedupe], SPEC.sources, "postgres", artifacts, {}, {}, {})
+    assert flow.reads["dedupe_orders"] == [Read.of_task("table", "stg_orders", "stage_orders")]
+    assert flow.findings(lambda t: t.name) == []
 
 
 def gate_reads(
@@ -301,6 +399,25 @@ FETCH = TaskSpec(name="fetch_orders", kind="python", description="Fetch the orde
                 )
             ],
             id="unproduced",
+        ),
+        pytest.param(
+            SPEC,
+            {"stage_orders": DEDUPE_SQL},
+            [
+                (
+                    "error",
+                    "structure.unproduced_input",
+                    "stage_orders reads table stg_orders, which nothing produces: "
+                    "declare it under the spec's sources, or have an upstream task write it",
+                ),
+                (
+                    "error",
+                    "structure.unproduced_input",
+                    "check_staged reads table stg_orders, which nothing produces: "
+                    "declare it under the spec's sources, or have an upstream task write it",
+                ),
+            ],
+            id="rewritten-in-place-unproduced",
         ),
         pytest.param(
             spec_with(sources=[]),

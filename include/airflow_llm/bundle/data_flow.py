@@ -1,11 +1,12 @@
 """What each task of a bundle reads, and what produces it.
 
-A SQL task reads the tables its script names (sqlglot: not its CTEs, not the tables it
-writes itself), a quality task the table its suite checks, an operator-pattern task
-what its pattern says its parameters read
-(:meth:`~airflow_llm.patterns.operators.OperatorPattern.data_reads`), a free-form
-Python task the XCom of its upstream tasks (its function gets them) and what its code
-reads, which is ``unknown``; a task mapped over another reads that one's XCom.
+A SQL task reads the tables its script names (sqlglot: not its CTEs, not a table it
+creates before it reads it; one it rewrites in place from its own rows is read), a
+quality task the table its suite checks, an operator-pattern task what its pattern says
+its parameters read (:meth:`~airflow_llm.patterns.operators.OperatorPattern.data_reads`),
+a free-form Python task the XCom of its upstream tasks (its function gets them) and
+what its code reads, which is ``unknown``; a task mapped over another reads that one's
+XCom.
 
 Each read's producer (:class:`~airflow_llm.patterns.reads.Read`): a table is a
 ``source`` when the spec declares it, else the ``task`` upstream (a transitive

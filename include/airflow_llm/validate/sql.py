@@ -311,6 +311,17 @@ def _is_protected(table: exp.Table, protected: set[tuple[str, ...]]) -> bool:
     )
 
 
+def _created_tables(statement: exp.Expr) -> set[tuple[str, ...]]:
+    """The tables and views ``statement`` creates, as lower-case name parts."""
+    return {
+        tuple(part.name.lower() for part in target.parts)
+        for node in statement.walk()
+        if isinstance(node, exp.Create)
+        and str(node.args.get("kind") or "").upper() in ("TABLE", "VIEW")
+        and (target := _target(node)) is not None
+    }
+
+
 def written_tables(
     sql: str, dialect: str, params: Mapping[str, Any], qualified: bool = False
 ) -> list[str]:
@@ -331,18 +342,15 @@ def written_tables(
 
 def read_tables(sql: str, dialect: str, params: Mapping[str, Any]) -> list[str] | None:
     """Tables the script reads (in a FROM, a JOIN, a USING), as it names them (schema
-    included), in order: not its CTEs, not the tables it writes itself (a table it
-    creates and then selects from is its own). None when it does not parse."""
+    included), in order: not its CTEs, not a table an earlier statement creates (a table
+    it creates and then selects from is its own). A table it reads before it writes it
+    (an in-place dedupe, ``CREATE OR REPLACE TABLE t AS SELECT ... FROM t``) is read: its
+    rows were there before the script. None when it does not parse."""
     try:
         statements = parse_rendered(sql, dialect, params)
     except (sqlglot.errors.SqlglotError, RecursionError, jinja2.TemplateError):
         return None
-    written = {
-        tuple(part.name.lower() for part in target.parts)
-        for statement in statements
-        for node in statement.walk()
-        if isinstance(node, WRITES) and (target := _target(node)) is not None
-    }
+    created: set[tuple[str, ...]] = set()
     found: list[str] = []
     for statement in statements:
         ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
@@ -350,9 +358,10 @@ def read_tables(sql: str, dialect: str, params: Mapping[str, Any]) -> list[str] 
             queried = table.arg_key == "using" or table.find_ancestor(exp.From, exp.Join)
             if not queried or not isinstance(table.this, exp.Identifier):
                 continue
-            if _is_protected(table, written):
+            if _is_protected(table, created):
                 continue
             if not table.db and table.name.lower() in ctes:
                 continue
             found.append(".".join(part.name for part in table.parts))
+        created |= _created_tables(statement)
     return list(dict.fromkeys(found))
