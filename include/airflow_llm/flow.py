@@ -141,13 +141,24 @@ def bundle(planned: dict[str, Any]) -> Any:
 
 
 @task(trigger_rule="all_done")
-def summarize(skipped: Any, results: Any) -> list[dict[str, Any]]:
+def summarize(skipped: Any, results: Any, planned: Any) -> list[dict[str, Any]]:
     """One line per spec and environment: published, unchanged or rejected and why, with
-    its model tokens and USD; the run's total goes to the XCom key ``usage``."""
+    its model tokens and USD; the run's total goes to the XCom key ``usage``.
+
+    A spec of ``planned`` whose bundle result never came (its gate or publish failed
+    after its retries) fails the run once the others are summarized: the run is not
+    green while a bundle it was asked for is missing. A spec the gates refused is a
+    result ("rejected"), not a failure."""
+    from airflow.sdk.bases.xcom import BaseXCom
+    from airflow.sdk.exceptions import AirflowFailException
+
     from airflow_llm.report import cost_text
     from airflow_llm.usage import USAGE_KEY, item_usage, run_usage
 
-    done = [result for result in [*skipped, *_each(results)] if result.get("status") != "idle"]
+    finished = _each(results)
+    if not finished:  # the group always has an instance: an idle one when no spec is ready
+        raise AirflowFailException("no bundle result reached the summary: see the failed tasks")
+    done = [result for result in [*skipped, *finished] if result.get("status") != "idle"]
     rows = [{key: result.get(key) for key in SUMMARY_KEYS} | item_usage(result) for result in done]
     rows.sort(key=lambda row: (str(row["uri"]), str(row["environment"])))
     for row in rows:
@@ -157,20 +168,37 @@ def summarize(skipped: Any, results: Any) -> list[dict[str, Any]]:
             f"{cost_text(row)}  {reason}"
         )
     usage = run_usage(rows)
-    get_current_context()["ti"].xcom_push(key=USAGE_KEY, value=usage)
+    ti = get_current_context()["ti"]
+    ti.xcom_push(key=USAGE_KEY, value=usage)
     tokens = usage["prompt_tokens"] + usage["completion_tokens"]
     print(f"run: {len(rows)} bundles, {tokens} model tokens, cost {cost_text(usage)}")
+    missing = unfinished(_each(planned), finished)
+    if missing:
+        ti.xcom_push(key=BaseXCom.XCOM_RETURN_KEY, value=rows)  # the summary stays readable
+        raise AirflowFailException(
+            f"{len(missing)} bundle(s) not finished, their gate or publish failed (see its "
+            f"log): {', '.join(missing)}"
+        )
     return rows
 
 
-def _each(published: Any) -> list[dict[str, Any]]:
-    """The results of the ``bundle`` group's publish, one per spec: Airflow reads them all
-    in one request, and gives the value itself when there is one. The group always has
-    an instance (an idle one when no spec is ready), so none means every one failed: the
-    run must fail, not summarize nothing."""
-    if published is None:
-        raise RuntimeError("no bundle result: every spec's gate or publish failed (their logs)")
-    return [published] if isinstance(published, dict) else list(published)
+def _each(values: Any) -> list[dict[str, Any]]:
+    """A mapped task's results as a list: Airflow reads them all in one request, gives the
+    value itself when there is one, and none when every instance failed."""
+    if values is None:
+        return []
+    return [values] if isinstance(values, dict) else list(values)
+
+
+def unfinished(planned: list[dict[str, Any]], finished: list[dict[str, Any]]) -> list[str]:
+    """The specs (``environment/pipeline``) of ``planned`` that no result in ``finished``
+    is about."""
+
+    def key(item: dict[str, Any]) -> str:
+        return f"{item.get('environment')}/{item.get('pipeline')}"
+
+    done = {key(result) for result in finished}
+    return [key(item) for item in planned if item.get("status") != "idle" and key(item) not in done]
 
 
 def generation_flow(spec_uris: Any, environments: Any) -> Any:
@@ -182,4 +210,4 @@ def generation_flow(spec_uris: Any, environments: Any) -> Any:
     first >> suites
     published: Any = bundle.expand(planned=planned)  # the output of the group's publish
     suites >> published.operator.task_group
-    return summarize(prepared["skipped"], published)
+    return summarize(prepared["skipped"], published, planned)
