@@ -4,8 +4,9 @@
 - import: the DAG folder parses in a sandboxed DagBag subprocess, without errors;
 - structure: the parsed DAG's tasks, edges and retry policies equal ``tasks.yml`` (with
   the tasks operator patterns add after theirs), every resource file the DAG reads is
-  in the bundle, and every table a task reads is a source or an upstream task's
-  (:mod:`airflow_llm.bundle.data_flow`: ``structure.unproduced_input``);
+  in the bundle, every table a task reads is a source or an upstream task's
+  (:mod:`airflow_llm.bundle.data_flow`: ``structure.unproduced_input``), and the reads
+  ``tasks.yml`` records are those the bundle's files give (``structure.stale_reads``);
 - smoke run: the DAG runs end to end on sample data in a sandbox
   (:mod:`airflow_llm.validate.smoke_run`), only when everything above passed.
 
@@ -110,6 +111,7 @@ def _gate(
     findings += structure_findings(layout.dag_file, dag, document.tasks, followers)
     flow = bundle_flow(layout, files, document, operators)
     findings += flow.findings(lambda task: layout.resource(document.file(task)))
+    findings += flow.recorded_findings(document.reads, layout.resource("tasks.yml"))
     if errors(findings) or not settings.smoke_run:
         return GateResult(findings, reads=flow.reads)
     interval = dag.get("interval")
@@ -127,7 +129,8 @@ def bundle_flow(
     operators: Mapping[str, BoundOperator],
 ) -> DataFlow:
     """What the bundle's tasks read, from its artifacts (not from what ``tasks.yml``
-    says they read): the same gate holds for bundles written before it recorded reads."""
+    says they read, which is checked against it): the same gate holds for bundles
+    written before it recorded reads."""
     artifacts = {t.name: files.get(layout.resource(document.file(t)), "") for t in document.tasks}
     params = sql_params(files[layout.resource("config.yml")])
     return DataFlow(

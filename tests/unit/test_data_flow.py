@@ -345,7 +345,10 @@ def gate_reads(
     document = parse_tasks_document(files[layout.resource("tasks.yml")])
     operators = document_operators(document, lambda file: files[layout.resource(file)])
     flow = bundle_flow(layout, files, document, operators)
-    return flow.reads, flow.findings(lambda t: layout.resource(document.file(t)))
+    findings = flow.findings(lambda t: layout.resource(document.file(t)))
+    return flow.reads, findings + flow.recorded_findings(
+        document.reads, layout.resource("tasks.yml")
+    )
 
 
 def test_a_valid_bundle_records_what_each_task_reads_and_who_produces_it() -> None:
@@ -506,6 +509,49 @@ def test_the_structure_gate_refuses_a_table_nothing_produces(tmp_path: Path) -> 
     assert passed.passed, passed.findings
     assert passed.reads is not None
     assert passed.reads["stage_orders"] == [Read("table", "raw.orders", "source")]
+
+
+def test_the_structure_gate_refuses_reads_tasks_yml_records_wrongly(tmp_path: Path) -> None:
+    untouched = bundle()
+    path = BundleLayout(SPEC.name).resource("tasks.yml")
+    assert stale_reads(untouched) == []  # and it passes every gate: see the test above
+    written = yaml.safe_load(untouched[path])
+    written["tasks"][1]["reads"] = [{"table": "stg_orders", "produced_by": "source"}]
+    edited = {**untouched, path: yaml.safe_dump(written, sort_keys=False)}
+    settings = GenerationSettings(work_dir=tmp_path / "work", smoke_run=False)
+    refused = gate_bundle(SPEC.name, edited, settings)
+    assert [(f.file, f.rule, f.message) for f in errors(refused.findings)] == [
+        (
+            path,
+            "structure.stale_reads",
+            "check_staged: tasks.yml records table stg_orders (source) where its files give "
+            "table stg_orders (task stage_orders): tasks.yml was edited by hand or is stale; "
+            "render the bundle again",
+        )
+    ]
+
+
+def stale_reads(files: Mapping[str, str]) -> list[Finding]:
+    """The structure gate's findings on the reads ``tasks.yml`` records in ``files``."""
+    return [f for f in gate_reads(files)[1] if f.rule == "structure.stale_reads"]
+
+
+def test_a_stale_tasks_yml_names_the_reads_it_lacks_or_has_too_many() -> None:
+    files = bundle()
+    path = BundleLayout(SPEC.name).resource("tasks.yml")
+    written = yaml.safe_load(files[path])
+    written["tasks"][0]["reads"] = []
+    written["tasks"][2]["reads"].append({"table": "raw.orders", "produced_by": "source"})
+    found = stale_reads({**files, path: yaml.safe_dump(written)})
+    assert [f.message.split(":")[0] for f in found] == ["stage_orders", "count_orders"]
+    assert "records nothing where its files give table raw.orders (source)" in found[0].message
+    assert "records table raw.orders (source) where its files give nothing" in found[1].message
+    reordered = yaml.safe_load(files[path])
+    reordered["tasks"][2]["reads"].reverse()
+    assert stale_reads({**files, path: yaml.safe_dump(reordered)}) == [], "order is free"
+    for entry in reordered["tasks"]:
+        del entry["reads"]
+    assert stale_reads({**files, path: yaml.safe_dump(reordered)}) == [], "older bundles"
 
 
 def test_the_report_lists_what_each_task_reads(tmp_path: Path) -> None:

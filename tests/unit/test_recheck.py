@@ -59,6 +59,8 @@ def test_validate_dir_finds_what_promotion_finds(tmp_path: Path) -> None:
         ("stage_orders.sql", "policy.statement"),
         # the tampered script no longer writes the table the check after it reads
         ("check_staged_expectations.json", "structure.unproduced_input"),
+        # and tasks.yml still records the reads the untampered script gave
+        ("tasks.yml", "structure.stale_reads"),
         ("notes.txt", "manifest.extra_file"),
         ("notes.txt", "secret.aws_access_key"),
     }

@@ -18,7 +18,8 @@ waits for, or one the words or ``config.yml`` name outside the pipeline.
 
 ``tasks.yml`` records the reads per task; the structure gate refuses a bundle whose
 task reads a table nothing produces (``structure.unproduced_input``, as the smoke run's
-``smoke.unproduced_input``, found before anything runs). Two cases only warn: a spec
+``smoke.unproduced_input``, found before anything runs), and one whose ``tasks.yml``
+records other reads than its files give (``structure.stale_reads``). Two cases only warn: a spec
 that declares no sources (what exists is then unknown, not missing), and an upstream
 task whose writes are unknown (free-form code, a container) that may write the table.
 """
@@ -88,6 +89,25 @@ class DataFlow:
             for read in self.reads[task.name]
             if read.kind == "table" and read.unproduced
         ]
+
+    def recorded_findings(self, recorded: Mapping[str, Sequence[Read]], file: str) -> list[Finding]:
+        """A blocking finding on ``file`` (``tasks.yml``) per task whose ``recorded``
+        reads (``tasks.yml``'s, in any order) differ from what the bundle's files say it
+        reads; none when nothing is recorded (a bundle older than ``reads``)."""
+        if not recorded:
+            return []
+        findings = []
+        for task in self.tasks:
+            worked_out, listed = set(self.reads[task.name]), set(recorded.get(task.name, []))
+            if listed == worked_out:
+                continue
+            message = (
+                f"{task.name}: tasks.yml records {_described(listed - worked_out)} where its "
+                f"files give {_described(worked_out - listed)}: tasks.yml was edited by "
+                "hand or is stale; render the bundle again"
+            )
+            findings.append(Finding(file, None, "structure.stale_reads", message))
+        return findings
 
     def _reads_of(self, task: TaskSpec) -> list[Read]:
         """What ``task`` reads, producers not resolved yet."""
@@ -202,6 +222,11 @@ def _same(read: Read, written: Read) -> bool:
         return same_table(read.name, written.name)
     configured = is_config_reference(read.name) or is_config_reference(written.name)
     return not configured and same_place(read.name, written.name)
+
+
+def _described(reads: set[Read]) -> str:
+    """``reads`` for people, in a stable order (``nothing`` when there are none)."""
+    return "; ".join(sorted(read.describe() for read in reads)) or "nothing"
 
 
 def _unplaced(name: str) -> str:
