@@ -20,6 +20,7 @@ from typing import Any
 from airflow_llm.gates import GATES
 from airflow_llm.publish import (
     MANIFEST,
+    UNKNOWN,
     PublishResult,
     manifest_sha256,
     publish_bundle,
@@ -100,9 +101,13 @@ def promote(
     version: str,
     sha256: str,
     settings: GenerationSettings,
+    replaces: str | None = UNKNOWN,
 ) -> PublishResult:
     """Check the version published in ``source`` again and publish the same bytes to
-    ``target``; raise :class:`PromotionError`, writing nothing, when a check fails."""
+    ``target``; raise :class:`PromotionError`, writing nothing, when a check fails.
+    ``replaces``: what the run's promotion replaces there (:func:`replaced_in_run`), so
+    that a retry after an attempt that died once its bundle was current still reports
+    it published."""
     files = load_version(client, bucket, source, pipeline, version, sha256)
     to_fill = unfilled(files, pipeline, target)
     if to_fill:
@@ -121,7 +126,7 @@ def promote(
     if findings:
         raise PromotionError(f"{pipeline} {version} failed its checks: {_listed(findings)}")
     result = publish_bundle(
-        client, bucket, target, pipeline, files, report_uri=f"promoted from {source}"
+        client, bucket, target, pipeline, files, f"promoted from {source}", replaces=replaces
     )
     if result.sha256 != sha256:
         raise PromotionError(f"{pipeline}: promoted sha256 {result.sha256} differs from {sha256}")

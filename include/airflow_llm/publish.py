@@ -123,6 +123,21 @@ def current_bundle(
     return (json.loads(text), manifest_sha256(text)) if text is not None else (None, None)
 
 
+def replaced_in_run(
+    client: Any, bucket: str, environment: str, pipeline: str, record_key: str
+) -> str | None:
+    """What a run's publish of ``pipeline`` in ``environment`` replaces (``replaces`` of
+    :func:`publish_bundle`): the sha256 of the current bundle when the run first asked
+    (None: there was none). The first attempt records it at ``record_key``; a retry, which
+    may follow an attempt that made its own bundle current, reads it back."""
+    _, sha256 = current_bundle(client, bucket, environment, pipeline)
+    if _put_if(client, bucket, record_key, json.dumps({"replaces": sha256}), IfNoneMatch="*"):
+        return sha256
+    recorded = json.loads(client.get_object(Bucket=bucket, Key=record_key)["Body"].read())
+    replaces: str | None = recorded["replaces"]
+    return replaces
+
+
 def write_report(
     client: Any, bucket: str, pipeline: str, run_key: str, report_files: Mapping[str, str]
 ) -> str:

@@ -138,8 +138,12 @@ class FlowContext:
 
     def work(self, environment: str, pipeline: str) -> ObjectStoragePath:
         """The run's work folder for one pipeline in one environment."""
-        root = f"s3://{self.bucket}/work/{self.run_key}/{environment}/{pipeline}/"
+        root = f"s3://{self.bucket}/{self.work_key(environment, pipeline)}"
         return ObjectStoragePath(root, conn_id=self.conn_id)
+
+    def work_key(self, environment: str, pipeline: str) -> str:
+        """The key prefix of :meth:`work` in the bucket."""
+        return f"work/{self.run_key}/{environment}/{pipeline}/"
 
     def settings(self) -> GenerationSettings:
         """Generation settings (the mypy cache lives on the worker's disk)."""

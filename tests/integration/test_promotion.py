@@ -21,7 +21,13 @@ from airflow_llm.embedded.config import EmbeddedConfig
 from airflow_llm.embedded.s3_server import s3_client
 from airflow_llm.gates import GATES
 from airflow_llm.promotion import PromotionError, promote
-from airflow_llm.publish import MANIFEST, PublishResult, publish_bundle, version_prefix
+from airflow_llm.publish import (
+    MANIFEST,
+    PublishResult,
+    publish_bundle,
+    replaced_in_run,
+    version_prefix,
+)
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.validate.findings import sha256_text
 from airflow_llm.validate.python_code import assemble_function
@@ -92,18 +98,26 @@ def publish_to_source(s3: tuple[Any, str], files: dict[str, str]) -> PublishResu
 
 
 def promote_to_target(
-    s3: tuple[Any, str], published: PublishResult, settings: GenerationSettings
+    s3: tuple[Any, str],
+    published: PublishResult,
+    settings: GenerationSettings,
+    run: str | None = None,
 ) -> PublishResult:
+    """Promote as a run does: ``run`` records what its promotion replaces at its first
+    attempt (None: not recorded, as a caller that does not know)."""
     client, bucket = s3
+    pipeline = published.pipeline
+    record = f"work/{run}/{TARGET}/{pipeline}/replaces.json"
     return promote(
         client,
         bucket,
         SOURCE,
         TARGET,
-        published.pipeline,
+        pipeline,
         published.version,
         published.sha256,
         settings,
+        **({"replaces": replaced_in_run(client, bucket, TARGET, pipeline, record)} if run else {}),
     )
 
 
@@ -123,6 +137,21 @@ def test_an_unchanged_version_is_promoted_byte_for_byte(
     source = snapshot(client, bucket, f"bundles/{SOURCE}/promo_ok/")
     assert MANIFEST in source
     assert snapshot(client, bucket, f"bundles/{TARGET}/promo_ok/") == source
+
+
+def test_a_retry_of_a_promotion_that_died_after_publishing_still_reports_it_published(
+    s3: tuple[Any, str], settings: GenerationSettings
+) -> None:
+    """The worker died after the publish finished (lease released) but before the task
+    ended: Airflow retries it, and the retry must report the bundle published, or the
+    target environment never gets its Asset event. Another run finds it unchanged."""
+    published = publish_to_source(s3, bundle_files("promo_retry"))
+    first = promote_to_target(s3, published, settings, run="run-1")
+    retry = promote_to_target(s3, published, settings, run="run-1")
+    assert (first.published, retry.published) == (True, True)
+    assert promote_to_target(s3, published, settings, run="run-2").published is False
+    unrecorded = promote_to_target(s3, published, settings)
+    assert unrecorded.published is False, "without the record a retry cannot tell"
 
 
 def test_a_version_published_without_the_smoke_run_is_refused(
