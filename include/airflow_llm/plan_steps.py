@@ -208,7 +208,9 @@ def _numbered_items(tokens: list[Token]) -> Iterator[tuple[int, _Item, str]]:
     last seen before them. Paragraph lines count too: a list that does not start at 1
     cannot interrupt a paragraph in CommonMark, so ``Stage:`` / ``6. load`` reads as one
     paragraph. ``1.1 title`` lines, and bullets that name tasks but are indented too
-    little to nest, become members of the item before them."""
+    little to nest, become members of the item right before them; after a heading or a
+    paragraph of its own (``Infrastructure & Dependencies:``) a list is about something
+    else."""
     depth = 0
     last: _Item | None = None
     intro = ""
@@ -230,7 +232,7 @@ def _numbered_items(tokens: list[Token]) -> Iterator[tuple[int, _Item, str]]:
                 elif last is not None:
                     last.members.append(item)
             if not numbered:
-                intro = content
+                intro, last = content, None
         if token.type.endswith("_list_open"):
             depth += 1
         elif token.type.endswith("_list_close"):

@@ -52,6 +52,21 @@ GROUPS = """\
   • Objective: download then parse
 """
 
+REFERENCE_AFTER_STEPS = """\
+Pipeline Steps:
+
+1. extract_orders
+  • Objective: pull orders
+
+2. notify_team
+  • Objective: email the team when a task fails
+
+Infrastructure & Dependencies:
+• External Triggers:
+  - refresh_reports: the reporting DAG
+  - rebuild_cache: the cache warm-up DAG
+"""
+
 HEADINGS = """\
 # Review pipeline
 
@@ -102,6 +117,11 @@ and flag customers with more than three tickets, then store the counts in the
              ("hr_records", 12, "group member", "Parallel API calls (2 tasks):"),
              ("get_json", 14, "numbered item", None), ("get_data", 14, "numbered item", None)],
             id="groups stand for their members; joined names split",
+        ),
+        pytest.param(
+            REFERENCE_AFTER_STEPS,
+            [("extract_orders", 3, "numbered item", None), ("notify_team", 6, "numbered item", None)],
+            id="task-named bullets of a later section are not the last step's members",
         ),
         pytest.param(
             HEADINGS,
