@@ -35,6 +35,7 @@ from airflow_llm.patterns.file_steps import (
 from airflow_llm.patterns.file_words import FileFormat
 from airflow_llm.patterns.operators import Setting
 from airflow_llm.patterns.transfers import pipeline_table
+from airflow_llm.patterns.upsert_words import updates_existing
 from airflow_llm.patterns.writes import create_target, delete_where, logical_date, one_line
 from airflow_llm.spec import TABLE_PATTERN, Column, PipelineSpec, TaskSpec
 from airflow_llm.sql_types import family, parse_type
@@ -143,12 +144,14 @@ class FileToTable(FileLoadPattern[FileToTableParameters]):
         """Words that load a file (an upstream task's, one they name, a format they
         read) into a table or database, with columns to load (an upstream file task
         knows its own), into one table whose rows it replaces (several with their columns,
-        or rows kept: ``file_to_tables``)."""
+        or rows kept or updated by key: ``file_to_tables``)."""
         facts = FileFacts(ctx)
         readable = bool(facts.upstream or facts.inputs or facts.formats.get("input"))
         single = len(facts.upstream) <= 1 and len(facts.inputs) <= 1
         columns = facts.upstream or facts.candidates([facts.first_source()]).all
-        one = len(loaded_tables(ctx)) < 2 and not keeps_existing(ctx.task.description)
+        words = ctx.task.description
+        held = keeps_existing(words) or updates_existing(words)
+        one = len(loaded_tables(ctx)) < 2 and not held
         return (
             facts.usable and facts.loads_a_table and readable and single and bool(columns) and one
         )
