@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_llm.engine import BundleResult, build_bundle
+from airflow_llm.patterns import pattern_named
 from airflow_llm.settings import GenerationSettings
 from airflow_llm.spec import PipelineSpec
 from tests.scripted_endpoint import ScriptedModel, first_choices
@@ -30,7 +31,8 @@ def smoke_run_of(
     result = build_bundle(spec, client(ScriptedModel({"hybrid": [first_choices]})), settings)
     assert result.valid, result.report
     written = {task["name"]: task["pattern"] for task in result.report["tasks"]}
-    assert written == {name: f"{pattern}@1" for name, pattern in patterns.items()}
+    versions = {name: pattern_named(pattern).version for name, pattern in patterns.items()}
+    assert written == {name: f"{patterns[name]}@{versions[name]}" for name in patterns}
     smoke = {task["name"]: task for task in result.report["smoke_run"]["tasks"]}
     expected = dict(states) if states is not None else dict.fromkeys(patterns, "success")
     assert {name: task["state"] for name, task in smoke.items()} == expected

@@ -1,7 +1,9 @@
-"""file_to_tables' upsert against a real PostgreSQL server: the generated task, run twice
-with changed rows, updates the rows by key and inserts the new ones through
-``PostgresHook`` (psycopg2, ``%s`` placeholders, a transaction of its own), as it does
-against the smoke run's DuckDB (``tests/unit/test_file_to_tables_pattern.py``)."""
+"""file_to_tables' upsert for real: a step that merges an upstream file step's rows into a
+system's records is generated, gated and smoke-run against DuckDB; and the generated
+task, run twice with changed rows against a real PostgreSQL server, updates the rows by
+key and inserts the new ones through ``PostgresHook`` (``%s`` placeholders, a
+transaction of its own), as it does against DuckDB
+(``tests/unit/test_file_to_tables_pattern.py``)."""
 
 from __future__ import annotations
 
@@ -26,9 +28,47 @@ from airflow_llm.cluster.postgres import (
     postgres_ready,
     server_argv,
 )
+from airflow_llm.spec import PipelineSpec
+from tests.pattern_bundles import smoke_run_of
 from tests.unit.test_file_to_tables_pattern import MERGE, generated_task
 
 pytestmark = pytest.mark.integration
+
+
+PRICES = PipelineSpec.model_validate(
+    {
+        "name": "catalog_prices",
+        "description": "Cleanse the supplier's prices and merge them into the catalog.",
+        "environments": {"dev": {"conn_id": "warehouse_dev"}},
+        "tasks": [
+            {
+                "name": "clean_prices",
+                "kind": "python",
+                "description": "Cleanse prices.csv: drop the rows whose sku, price or stock "
+                "is null; write clean_prices.csv.",
+            },
+            {
+                "name": "merge_prices",
+                "kind": "python",
+                "depends_on": ["clean_prices"],
+                "description": "Merge the cleansed prices with the central catalog system to "
+                "update list prices and stock. Key Parameters: join on sku.",
+            },
+        ],
+    }
+)
+
+
+def test_a_merge_that_updates_a_system_is_an_upsert_that_passes_every_gate(
+    tmp_path: Path,
+) -> None:
+    """The merge's target names the table; the smoke run loads one row per sku of the
+    cleansed sample file (11 rows)."""
+    _, smoke = smoke_run_of(
+        PRICES, {"clean_prices": "file_transform", "merge_prices": "file_to_tables"}, tmp_path
+    )
+    assert smoke["clean_prices"]["rows"] == {"files/clean_prices.csv": 11}
+    assert smoke["merge_prices"]["rows"] == {"main.central_catalog": 6}
 
 
 def free_port() -> int:
