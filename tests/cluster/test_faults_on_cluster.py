@@ -129,6 +129,15 @@ def faults() -> Iterator[Faults]:
         shutil.rmtree(state, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def both_workers(faults: Faults) -> None:
+    """Every test starts with both workers of the default and llm queues: the worker an
+    earlier test killed is started again, so a kill always leaves one for the retry."""
+    for worker in faults.workers:
+        if worker.running_pid() is None:
+            worker.start()
+
+
 def _running_worker(faults: Faults, ti: Any) -> ManagedProcess | None:
     """The worker whose process tree runs the task instance (both share a hostname)."""
     for worker in faults.workers:
@@ -231,7 +240,6 @@ def test_a_worker_killed_mid_generate_the_retry_on_the_other_worker_publishes_on
     asked_again = [key for key, written in paid_for.items() if after[key] != written]
     assert asked_again == [], "answers paid for before the kill were asked again"
     print(f"answers in the cache: {len(paid_for)} at the kill, {len(after)} after the run")
-    victim.start()  # the cluster has both workers again
 
 
 def test_redis_restarted_during_a_run_the_run_finishes(faults: Faults) -> None:
@@ -314,4 +322,3 @@ def test_a_worker_killed_after_publish_made_the_bundle_current_the_retry_announc
     body = faults.s3.get_object(Bucket=faults.bucket, Key=manifest)["Body"]
     sha256 = manifest_sha256(body.read().decode())
     assert [(event.extra or {}).get("sha256") for event in events] == [sha256], "announced"
-    victim.start()
