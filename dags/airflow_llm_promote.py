@@ -51,23 +51,20 @@ def promote_to(target: str) -> Any:
     )
     def promote(item: dict[str, Any]) -> dict[str, Any]:
         from airflow_llm.promotion import promote as run
-        from airflow_llm.publish import replaced_in_run
         from airflow_llm.stages import context_for_run
 
         context = get_current_context()
         ctx = context_for_run({}, context["run_id"])
-        client, pipeline = ctx.s3(), item["pipeline"]
-        record = ctx.work_key(target, pipeline) + "replaces.json"
         result = run(
-            client,
+            ctx.s3(),
             ctx.bucket,
             SOURCE,
             target,
-            pipeline,
+            item["pipeline"],
             item["version"],
             item["sha256"],
             ctx.settings(),
-            replaces=replaced_in_run(client, ctx.bucket, target, pipeline, record),
+            replaces=ctx.replaces(target, item["pipeline"]),
         )
         if result.published:
             extra = {**item, "environment": target, "bundle_uri": result.uri}

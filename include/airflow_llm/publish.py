@@ -178,10 +178,11 @@ def publish_bundle(
     unchanged = PublishResult(**{**result.to_dict(), "published": False})
     lease_key = f"leases/{environment}/{pipeline}.json"
     current, _ = read_manifest(client, bucket, prefix)
-    unfinished = _is(current, sha256) and _left_unfinished(
+    is_current = _is(current, sha256)
+    unfinished = is_current and _left_unfinished(
         client, bucket, lease_key, report_uri, replaces, sha256
     )
-    if _is(current, sha256) and not unfinished:
+    if is_current and not unfinished:
         return unchanged
     lease = _acquire_lease(client, bucket, lease_key, report_uri, lease_wait)
     try:

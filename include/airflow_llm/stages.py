@@ -52,6 +52,7 @@ from airflow_llm.publish import (
     bundle_identity,
     current_bundle,
     publish_bundle,
+    replaced_in_run,
     write_report,
 )
 from airflow_llm.rejections import clear_rejection, record_rejection, standing_rejection
@@ -138,12 +139,19 @@ class FlowContext:
 
     def work(self, environment: str, pipeline: str) -> ObjectStoragePath:
         """The run's work folder for one pipeline in one environment."""
-        root = f"s3://{self.bucket}/{self.work_key(environment, pipeline)}"
+        root = f"s3://{self.bucket}/{self._work_key(environment, pipeline)}"
         return ObjectStoragePath(root, conn_id=self.conn_id)
 
-    def work_key(self, environment: str, pipeline: str) -> str:
+    def _work_key(self, environment: str, pipeline: str) -> str:
         """The key prefix of :meth:`work` in the bucket."""
         return f"work/{self.run_key}/{environment}/{pipeline}/"
+
+    def replaces(self, environment: str, pipeline: str) -> str | None:
+        """What this run's publish of ``pipeline`` in ``environment`` replaces, as its
+        first attempt recorded it in the work folder (:func:`replaced_in_run`): a retry
+        after an attempt that died once its bundle was current still announces it."""
+        record = self._work_key(environment, pipeline) + "replaces.json"
+        return replaced_in_run(self.s3(), self.bucket, environment, pipeline, record)
 
     def settings(self) -> GenerationSettings:
         """Generation settings (the mypy cache lives on the worker's disk)."""

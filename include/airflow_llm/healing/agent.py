@@ -28,7 +28,7 @@ from airflow_llm.healing.classify import FIXABLE, MISSING_MODULE, Diagnosis, cla
 from airflow_llm.healing.incidents import Incident, load_incident, store_analysis
 from airflow_llm.llm.client import ModelClient, ModelError
 from airflow_llm.promotion import PromotionError, load_version
-from airflow_llm.publish import MANIFEST, current_manifest, replaced_in_run
+from airflow_llm.publish import MANIFEST, current_manifest
 from airflow_llm.spec import PipelineSpec, TaskSpec
 from airflow_llm.spec_loading import SpecError, parse_spec
 from airflow_llm.stages import (
@@ -221,14 +221,7 @@ class SelfHealingAgent:
             "fingerprint": fingerprint(parsed, self.ctx.router(), self.ctx.settings())
             | {"incident": incident_uri},
             "tasks": {task.name: task.kind for task in tasks},
-            # a retry after an attempt that died once its bundle was current still announces it
-            "replaces": replaced_in_run(
-                self.ctx.s3(),
-                self.ctx.bucket,
-                self.environment,
-                incident.pipeline,
-                self.ctx.work_key(self.environment, incident.pipeline) + "replaces.json",
-            ),
+            "replaces": self.ctx.replaces(self.environment, incident.pipeline),
         }
         gated = build(item, self.ctx)
         if gated["status"] == READY:
