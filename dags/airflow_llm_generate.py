@@ -25,7 +25,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from airflow_llm.connections import S3_CONN_ID
 from airflow_llm.deployment import BUCKET, ENVIRONMENTS, SPECS_PREFIX, specs_uri
-from airflow_llm.flow import discover, generation_flow
+from airflow_llm.flow import generation_flow
 
 QUEUE_URL = os.environ.get("AIRFLOW_LLM_SPECS_QUEUE_URL")
 POLL = os.environ.get("AIRFLOW_LLM_POLL_SCHEDULE", "*/10 * * * *")
@@ -65,8 +65,9 @@ def _specs_asset() -> Asset:
     doc_md=__doc__,
 )
 def airflow_llm_generate() -> None:
-    spec_uris = discover("{{ params.spec_uris }}", specs_uri("{{ params.prefix }}"))
-    generation_flow(spec_uris, ["{{ params.environment }}"])
+    generation_flow(
+        "{{ params.spec_uris }}", specs_uri("{{ params.prefix }}"), ["{{ params.environment }}"]
+    )
 
 
 airflow_llm_generate()

@@ -13,7 +13,7 @@ import os
 from airflow.sdk import Param, dag
 
 from airflow_llm.deployment import ENVIRONMENTS, specs_uri
-from airflow_llm.flow import discover, generation_flow
+from airflow_llm.flow import generation_flow
 
 
 @dag(
@@ -26,7 +26,7 @@ from airflow_llm.flow import discover, generation_flow
     doc_md=__doc__,
 )
 def airflow_llm_regenerate() -> None:
-    generation_flow(discover([], specs_uri()), ENVIRONMENTS)
+    generation_flow([], specs_uri(), ENVIRONMENTS)
 
 
 airflow_llm_regenerate()

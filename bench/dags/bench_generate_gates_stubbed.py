@@ -11,7 +11,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag
 
 from airflow_llm.deployment import ENVIRONMENTS, specs_uri
-from airflow_llm.flow import discover, generation_flow
+from airflow_llm.flow import generation_flow
 from bench.gate_stub import stubbed_gates
 
 stubbed_gates().start()
@@ -31,8 +31,9 @@ stubbed_gates().start()
     doc_md=__doc__,
 )
 def bench_generate_gates_stubbed() -> None:
-    spec_uris = discover("{{ params.spec_uris }}", specs_uri("{{ params.prefix }}"))
-    generation_flow(spec_uris, ["{{ params.environment }}"])
+    generation_flow(
+        "{{ params.spec_uris }}", specs_uri("{{ params.prefix }}"), ["{{ params.environment }}"]
+    )
 
 
 bench_generate_gates_stubbed()

@@ -1,18 +1,20 @@
 """The spec -> bundle task graph, shared by the generation and the bulk regeneration DAGs.
 
-Wiring only: each task calls one stage of :mod:`airflow_llm.stages`. Model-bound tasks
-(plan, generate, generate_quality) go to the LLM queue, the gates to the gates queue
-(:mod:`airflow_llm.queues`). Each spec's bundle then moves through the mapped task group
-``bundle`` (gate: render and gate; publish) on its own: its publish starts when its gate
-ends, not when every spec's has. The model-bound ones run in the ``llm_endpoint`` pool and
+Wiring only: each task calls one stage of :mod:`airflow_llm.stages`. ``plan`` puts the
+specs in batches; each batch then moves through the mapped task group ``batch`` on its
+own (generate; gate: render and gate each spec's bundle; publish), so the first bundles
+are gated and published while later batches are still generated. Model-bound tasks
+(plan, generate) go to the LLM queue, the gates to the gates queue
+(:mod:`airflow_llm.queues`). The model-bound ones run in the ``llm_endpoint`` pool and
 keep up to ``airflow_llm_batch_concurrency`` requests in flight each: pool slots x that
-concurrency = about twice the endpoint's concurrency keeps the endpoint busy. Tasks that return a
-dict say ``multiple_outputs=False``: TaskFlow would also push each key as an XCom of its
-own, one API call each.
+concurrency = about twice the endpoint's concurrency keeps the endpoint busy.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from airflow.sdk import get_current_context, task, task_group
@@ -22,6 +24,12 @@ from airflow_llm.deployment import BUNDLES_ALIAS, GATES_QUEUE, LLM_QUEUE, bundle
 
 LLM_POOL = "llm_endpoint"
 SUMMARY_KEYS = ("uri", "environment", "pipeline", "status", "reason", "bundle_uri", "report_uri")
+
+PUBLISH_THREADS = 8
+"""Bundles of a batch published at once: each is a few S3 round trips. Gates run one at a
+time (each smoke run's child may take 4 GiB)."""
+
+log = logging.getLogger(__name__)
 
 
 def _ctx() -> Any:
@@ -36,107 +44,119 @@ def _label(value: str) -> None:
 
 
 @task
-def discover(spec_uris: list[str], prefix_uri: str) -> list[str]:
-    """The spec files to process: the given URIs, or every spec under the prefix."""
-    from airflow_llm.intake import discover_spec_uris
-
-    return list(spec_uris) or discover_spec_uris(prefix_uri, S3_CONN_ID)
-
-
-@task
-def prepare(spec_uris: Any, environments: Any) -> list[dict[str, Any]]:
-    """Parse and validate every spec for every environment; return the ones to generate.
+def prepare(spec_uris: Any, prefix_uri: str, environments: Any) -> list[dict[str, Any]]:
+    """Find the spec files (the given URIs, or every spec under the prefix), parse and
+    validate every one for every environment; return the ones to generate.
 
     The others (unchanged, or rejected with a report) go to ``summarize`` under the XCom
     key ``skipped``, so a run over unchanged specs maps nothing.
     """
+    from airflow_llm.intake import discover_spec_uris
     from airflow_llm.stages import prepare as run
 
-    ready, skipped = run(list(spec_uris), list(environments), _ctx())
+    uris = list(spec_uris) or discover_spec_uris(prefix_uri, S3_CONN_ID)
+    ready, skipped = run(uris, list(environments), _ctx())
     get_current_context()["ti"].xcom_push(key="skipped", value=skipped)
     return ready
 
 
 @task(pool=LLM_POOL, queue=LLM_QUEUE)
-def plan(prepared: Any) -> list[dict[str, Any]]:
-    """Give every ready spec its tasks (the planner for description-only specs)."""
+def plan(prepared: Any) -> list[list[dict[str, Any]]]:
+    """Give every ready spec its tasks (the planner for description-only specs) and put
+    the specs in batches of about ``airflow_llm_batch_size`` tasks, one per instance of
+    the group ``batch``."""
+    from airflow_llm.stages import batches
     from airflow_llm.stages import plan as run
 
-    return run(list(prepared), _ctx())
+    ctx = _ctx()
+    return batches(run(list(prepared), ctx), ctx.batch_size)
 
 
-@task
-def batches(planned: Any) -> list[list[dict[str, str]]]:
-    """Every planned spec's tasks in batches; a spec that fits in one stays whole."""
-    from airflow_llm.stages import batches as run
-
-    return run(list(planned), _ctx().batch_size)[0]
-
-
-@task
-def split_suites(planned: Any) -> list[list[dict[str, str]]]:
-    """The quality suites of specs larger than a batch, for a second round."""
-    from airflow_llm.stages import batches as run
-
-    return run(list(planned), _ctx().batch_size)[1]
+def _label_batch(specs: list[dict[str, Any]]) -> None:
+    first = specs[0] if specs else {"environment": "-", "pipeline": "-"}
+    more = f" +{len(specs) - 1}" if len(specs) > 1 else ""
+    _label(f"{first['environment']}: {first['pipeline']}{more}")
 
 
 @task(pool=LLM_POOL, queue=LLM_QUEUE, map_index_template="{{ label }}")
-def generate(batch: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Answer, validate and repair one batch of tasks' artifacts."""
+def generate(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answer, validate and repair the artifacts of every task of a batch of specs."""
     from airflow_llm.stages import generate as run
 
-    first = batch[0] if batch else {"pipeline": "-", "task": "-"}
-    more = f" +{len(batch) - 1}" if len(batch) > 1 else ""
-    _label(f"{first['pipeline']}.{first['task']}{more}")
-    return run(batch, _ctx())
+    _label_batch(specs)
+    return run(specs, _ctx())
 
 
-generate_quality = generate.override(task_id="generate_quality", trigger_rule="all_done")
-"""The second round: suites of split specs, once every batch is done (whatever became of
-it: one failed batch does not stop the other specs' suites)."""
-
-
-@task(
-    queue=GATES_QUEUE,
-    trigger_rule="all_done",
-    map_index_template="{{ label }}",
-    multiple_outputs=False,
-)
-def gate(planned: dict[str, Any]) -> dict[str, Any]:
-    """Render one spec's bundle and gate it: types, sandboxed import, structure, smoke
+@task(queue=GATES_QUEUE, trigger_rule="all_done", map_index_template="{{ label }}")
+def gate(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Render each spec's bundle and gate it: types, sandboxed import, structure, smoke
     run on sample data (or write its report when a task stayed invalid or a gate failed).
-    One task, not two: rendering takes a second, and a task instance of its own cost as
-    much again on the cluster."""
+    Runs whatever became of ``generate``: a spec without its artifacts gets its report."""
     from airflow_llm.stages import build as run
 
-    _label(f"{planned['environment']}: {planned['pipeline']}")
-    return run(planned, _ctx())
+    _label_batch(specs)
+    ctx = _ctx()
+    return each_spec(specs, lambda planned: run(planned, ctx), _last_try())
 
 
-@task(outlets=[BUNDLES_ALIAS], map_index_template="{{ label }}", multiple_outputs=False)
-def publish(gated: dict[str, Any]) -> dict[str, Any]:
-    """Publish one bundle and add its environment's Asset event (only when it changed)."""
+@task(outlets=[BUNDLES_ALIAS], map_index_template="{{ label }}")
+def publish(gated: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Publish each gated bundle and add its environment's Asset event (only when it
+    changed)."""
     from airflow_llm.stages import PUBLISHED
     from airflow_llm.stages import publish as run
 
-    _label(f"{gated['environment']}: {gated['pipeline']}")
-    result = run(gated, _ctx())
-    if result["status"] == PUBLISHED:
-        extra = {
-            key: result[key]
-            for key in ("pipeline", "environment", "version", "sha256", "uri", "report_uri")
-        }
-        get_current_context()["outlet_events"][BUNDLES_ALIAS].add(
-            bundle_asset(result["environment"]), extra=extra
-        )
-    return result
+    _label_batch(gated)
+    ctx = _ctx()
+    results = each_spec(gated, lambda item: run(item, ctx), _last_try(), PUBLISH_THREADS)
+    events = get_current_context()["outlet_events"][BUNDLES_ALIAS]
+    for result in results:
+        if result["status"] == PUBLISHED:
+            extra = {
+                key: result[key]
+                for key in ("pipeline", "environment", "version", "sha256", "uri", "report_uri")
+            }
+            events.add(bundle_asset(result["environment"]), extra=extra)
+    return results
+
+
+def _last_try() -> bool:
+    ti = get_current_context()["ti"]
+    return bool(ti.try_number > ti.max_tries)
+
+
+def each_spec(
+    specs: list[dict[str, Any]],
+    run: Callable[[dict[str, Any]], dict[str, Any]],
+    last_try: bool,
+    threads: int = 1,
+) -> list[dict[str, Any]]:
+    """``run`` on each spec of a batch, on up to ``threads`` at once. A spec that raises
+    fails the task instance once every spec has run, so Airflow retries the batch; on the
+    last try it is logged and left out instead, so the batch's other specs go on and
+    ``summarize`` fails the run naming it."""
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(specs)))) as pool:
+        futures = [pool.submit(run, spec) for spec in specs]
+    results = []
+    for spec, future in zip(specs, futures, strict=True):
+        error = future.exception()
+        if error is None:
+            results.append(future.result())
+        elif not last_try:
+            raise error
+        else:
+            name = f"{spec['environment']}/{spec['pipeline']}"
+            log.error("%s failed on its last try", name, exc_info=error)
+    return results
 
 
 @task_group
-def bundle(planned: dict[str, Any]) -> Any:
-    """One spec's bundle: rendered and gated, then published, apart from the other specs'."""
-    gated: Any = gate(planned)
+def batch(specs: list[dict[str, Any]]) -> Any:
+    """A batch of specs: generated, then each spec's bundle gated and published, apart from
+    the other batches (the first bundles publish while later batches are generated)."""
+    generated: Any = generate(specs)
+    gated: Any = gate(specs)
+    generated >> gated
     return publish(gated)
 
 
@@ -183,11 +203,17 @@ def summarize(skipped: Any, results: Any, planned: Any) -> list[dict[str, Any]]:
 
 
 def _each(values: Any) -> list[dict[str, Any]]:
-    """A mapped task's results as a list: Airflow reads them all in one request, gives the
-    value itself when there is one, and none when every instance failed."""
+    """A mapped task's per-batch lists of results as one list: Airflow reads them all in
+    one request, gives the value itself when there is one, and none when every instance
+    failed."""
     if values is None:
         return []
-    return [values] if isinstance(values, dict) else list(values)
+    if isinstance(values, dict):
+        return [values]
+    flat: list[dict[str, Any]] = []
+    for value in values:
+        flat += [value] if isinstance(value, dict) else list(value or [])
+    return flat
 
 
 def unfinished(planned: list[dict[str, Any]], finished: list[dict[str, Any]]) -> list[str]:
@@ -201,13 +227,10 @@ def unfinished(planned: list[dict[str, Any]], finished: list[dict[str, Any]]) ->
     return [key(item) for item in planned if item.get("status") != "idle" and key(item) not in done]
 
 
-def generation_flow(spec_uris: Any, environments: Any) -> Any:
-    """Wire the flow for every spec in ``spec_uris`` times every environment."""
-    prepared: Any = prepare(spec_uris, environments)  # also pushes "skipped"
+def generation_flow(spec_uris: Any, prefix_uri: str, environments: Any) -> Any:
+    """Wire the flow for every spec in ``spec_uris`` (none: every spec under
+    ``prefix_uri``) times every environment."""
+    prepared: Any = prepare(spec_uris, prefix_uri, environments)  # also pushes "skipped"
     planned = plan(prepared)
-    first = generate.expand(batch=batches(planned))
-    suites = generate_quality.expand(batch=split_suites(planned))
-    first >> suites
-    published: Any = bundle.expand(planned=planned)  # the output of the group's publish
-    suites >> published.operator.task_group
+    published: Any = batch.expand(specs=planned)  # the output of the group's publish
     return summarize(prepared["skipped"], published, planned)

@@ -83,9 +83,12 @@ IDLE: dict[str, Any] = {
 for the tasks after it); the summary leaves it out."""
 DEFAULT_ROUTES = {"default": "airflow_llm_model"}
 BATCH_SIZE = 100
-"""Tasks per mapped generate instance, whole specs (Variable ``airflow_llm_batch_size``):
-few instances, so few process start-ups (about 10 s of imports before the first check)
-and few ends of batch where the endpoint idles (``make bench``)."""
+"""Tasks per batch, whole specs (Variable ``airflow_llm_batch_size``): one instance of the
+``batch`` group each (generate, gate, publish). Under ``dag.test()``, which runs one
+instance at a time, few batches mean few process start-ups and few ends of batch where
+the endpoint idles (``make bench``). On a cluster, smaller batches overlap the gates of
+one with the generation of the next: enough specs per batch that the pool's instances
+keep the endpoint busy (docs/performance.md)."""
 CONCURRENCY = 4
 """Model requests one task instance keeps in flight (``airflow_llm_batch_concurrency``):
 the embedded server's slots. For a bigger endpoint, about twice the slots one instance
@@ -504,45 +507,42 @@ def _kinds(tasks: Sequence[TaskSpec]) -> dict[str, str]:
     return {task.name: task.kind for task in tasks}
 
 
-def batches(
-    planned: Sequence[dict[str, Any]], size: int
-) -> tuple[list[list[dict[str, str]]], list[list[dict[str, str]]]]:
-    """One work item per task of every planned spec, in batches of up to ``size`` items,
-    and the quality suites left for a second round, in batches too.
+def batches(planned: Sequence[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    """The planned specs in batches of about ``size`` tasks: one instance each of the
+    mapped task group that generates, gates and publishes them.
 
-    A quality suite's prompt lists the tables its spec's SQL writes, so it waits until
-    that SQL is final (same inputs, same bytes). Specs that fit in a batch stay whole
-    and their suites wait inside it; larger specs (every spec, at size 1) are split, and
-    their suites wait for the second round, after every batch.
+    Specs stay whole, so a quality suite waits inside its batch for the SQL it checks (its
+    prompt lists the tables that SQL writes) and a spec's bundle is gated as soon as its
+    batch is generated. A spec larger than ``size`` is a batch of its own.
     """
-    first: list[list[dict[str, str]]] = []
-    later: list[dict[str, str]] = []
-    filling: list[dict[str, str]] = []
+    groups: list[list[dict[str, Any]]] = []
+    filling: list[dict[str, Any]] = []
+    tasks = 0
     for spec in planned:
-        items = [
+        count = len(spec.get("tasks", {}))
+        if filling and count and tasks + count > size:  # one without tasks joins any
+            groups.append(filling)
+            filling, tasks = [], 0
+        filling.append(spec)
+        tasks += count
+    # never an empty list: a mapped group over nothing is skipped, and dag.test() then
+    # passes a scheduling round with nothing to run (an "unrunnable tasks" warning)
+    return [*groups, filling] if filling else [[dict(IDLE)]]
+
+
+def work_items(batch: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """One work item per task of every spec in ``batch``, each spec's suites after its
+    other tasks."""
+    items: list[dict[str, str]] = []
+    for spec in batch:
+        tasks = spec.get("tasks", {}).items()
+        ordered = sorted(tasks, key=lambda task: task[1] == "quality")  # stable: code first
+        items += [
             {"environment": spec["environment"], "pipeline": spec["pipeline"], "task": name}
             | {"kind": kind}
-            for name, kind in spec["tasks"].items()
+            for name, kind in ordered
         ]
-        code = [item for item in items if item["kind"] != "quality"]
-        suites = [item for item in items if item["kind"] == "quality"]
-        if len(items) > size:
-            first += _chunks(code, size)
-            later += suites
-            continue
-        if filling and len(filling) + len(items) > size:
-            first.append(filling)
-            filling = []
-        filling += code + suites
-    if filling:
-        first.append(filling)
-    # never an empty list: a mapped task over nothing is skipped, and dag.test() then
-    # passes a scheduling round with nothing to run (an "unrunnable tasks" warning)
-    return first or [[]], _chunks(later, size) or [[]]
-
-
-def _chunks(items: list[dict[str, str]], size: int) -> list[list[dict[str, str]]]:
-    return [items[start : start + size] for start in range(0, len(items), max(1, size))]
+    return items
 
 
 @cache
@@ -551,11 +551,12 @@ def _sql_validator() -> SqlValidator:
     return SqlValidator()
 
 
-def generate(batch: Sequence[dict[str, str]], ctx: FlowContext) -> list[dict[str, Any]]:
-    """Answer, validate and repair the artifact of every task in ``batch`` (see
-    :func:`batches`), save each to the work prefix; a task starts once the tasks of the
-    batch it depends on (directly or not) are final, since it reads the tables they
-    write and a suite checks them."""
+def generate(specs_batch: Sequence[dict[str, Any]], ctx: FlowContext) -> list[dict[str, Any]]:
+    """Answer, validate and repair the artifact of every task of the specs in
+    ``specs_batch`` (one of :func:`batches`), save each to the work prefix; a task starts
+    once the tasks it depends on (directly or not) are final, since it reads the tables
+    they write and a suite checks them."""
+    batch = work_items(specs_batch)
     specs = {
         key: PipelineSpec.model_validate(_read_json(ctx.work(*key) / "spec.json"))
         for key in dict.fromkeys((item["environment"], item["pipeline"]) for item in batch)

@@ -47,8 +47,9 @@ GENERATE_KILLED = "daily_revenue_rollup"
 PUBLISH_KILLED = "daily_customer_totals"
 """A pipeline not yet published when its publish is killed."""
 STALE_OBJECTS = 400
-PUBLISH = "bundle.publish"
-"""The publish task of the flow's per-spec task group."""
+GENERATE = "batch.generate"
+PUBLISH = "batch.publish"
+"""The generate and publish tasks of the flow's per-batch task group."""
 CACHE_PREFIX = "cache/responses/"
 HEARTBEAT_TIMEOUT = 30
 
@@ -102,6 +103,7 @@ def faults() -> Iterator[Faults]:
         postgres_port=base + 5,
         redis_port=base + 6,
         worker_concurrency=1,
+        llm_worker_concurrency=1,
         extra_env={
             "AIRFLOW_LLM_POLL_SCHEDULE": "0 0 1 1 *",  # runs come from the tests
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT),
@@ -208,12 +210,12 @@ def test_a_worker_killed_mid_generate_the_retry_on_the_other_worker_publishes_on
 ) -> None:
     assert not faults.keys(CACHE_PREFIX), "the response cache starts empty"
     run_id = faults.trigger(GENERATE_KILLED)
-    generate = wait_for("generate running", lambda: _running(faults, run_id, "generate"), 900, 0.5)
+    generate = wait_for("generate running", lambda: _running(faults, run_id, GENERATE), 900, 0.5)
     cached_before = len(faults.keys(CACHE_PREFIX))  # the plan's answers
     wait_for("a generate answer", lambda: _new_answers(faults, cached_before), 600, 0.5)
     victim = _running_worker(faults, generate)
     assert victim is not None, "the generate task runs on one of the two LLM workers"
-    still = faults.task(run_id, "generate")
+    still = faults.task(run_id, GENERATE)
     assert still is not None
     assert still.state.value == "running", "killed while it ran"
     paid_for = faults.written(CACHE_PREFIX)
@@ -222,7 +224,7 @@ def test_a_worker_killed_mid_generate_the_retry_on_the_other_worker_publishes_on
     _sigkill(victim)
     finished = faults.api.wait_for_run(DAG_ID, run_id, 1800)
     recovered = time.monotonic() - killed
-    retried = faults.task(run_id, "generate")
+    retried = faults.task(run_id, GENERATE)
     print(
         f"\nkilled {victim.name} mid-generate after {paid} paid answers; run "
         f"{finished.state.value} {recovered:.0f} s later; generate try {retried.try_number}"

@@ -66,5 +66,5 @@ def test_generation_dags_bound_model_calls_by_the_endpoint_pool(dag_bag: DagBag)
     for dag_id in ("airflow_llm_generate", "airflow_llm_regenerate"):
         dag = dag_bag.dags[dag_id]
         pools = {task.task_id: task.pool for task in dag.tasks}
-        model_bound = {pools["plan"], pools["generate"], pools["generate_quality"]}
+        model_bound = {pools["plan"], pools["batch.generate"]}
         assert model_bound == {"llm_endpoint"}

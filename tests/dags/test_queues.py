@@ -21,13 +21,13 @@ queues = {d: {t.task_id: t.queue for t in dag.tasks} for d, dag in bag.dags.item
 print("QUEUES " + json.dumps(queues))
 """
 MODEL_BOUND = {
-    "airflow_llm_generate": {"plan", "generate", "generate_quality"},
-    "airflow_llm_regenerate": {"plan", "generate", "generate_quality"},
+    "airflow_llm_generate": {"plan", "batch.generate"},
+    "airflow_llm_regenerate": {"plan", "batch.generate"},
     "airflow_llm_heal": {"heal"},
 }
 CPU_BOUND = {
-    "airflow_llm_generate": {"bundle.gate"},
-    "airflow_llm_regenerate": {"bundle.gate"},
+    "airflow_llm_generate": {"batch.gate"},
+    "airflow_llm_regenerate": {"batch.gate"},
     "airflow_llm_promote": {"promote_to_staging", "promote_to_prod"},
 }
 

@@ -1,7 +1,8 @@
 """The flow's ``summarize`` task, run by Airflow after a mapped task standing in for the
-``bundle`` group, with one instance failing: the summary of the others is written and the
-run fails, naming the spec whose bundle never came. A spec the gates refused is a
-result, not a failure."""
+``batch`` group's publish, with one spec crashing on its last try and one instance
+failing: the summary of the others is written and the run fails, naming the specs whose
+bundle never came. A spec the gates refused is a result, not a failure. ``each_spec``
+retries a batch while tries are left."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from airflow.dag_processing.bundles.manager import DagBundlesManager
 from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 
-from airflow_llm.flow import unfinished
+from airflow_llm.flow import each_spec, unfinished
 from tests.fixtures.dags.summarize_after_a_failed_publish import PLANNED
 
 pytestmark = pytest.mark.integration
@@ -36,12 +37,41 @@ def test_a_failed_bundle_fails_the_run_after_the_summary(airflow_db: Path) -> No
     }
 
 
+def crash_on(name: str) -> Any:
+    def run(spec: dict[str, Any]) -> dict[str, Any]:
+        if spec["pipeline"] == name:
+            raise RuntimeError(f"{name} crashed")
+        return {**spec, "status": "published"}
+
+    return run
+
+
+def test_a_spec_that_crashes_before_the_last_try_fails_the_batch_for_a_retry() -> None:
+    ran: list[str] = []
+
+    def run(spec: dict[str, Any]) -> dict[str, Any]:
+        ran.append(spec["pipeline"])
+        return crash_on("refunds")(spec)
+
+    with pytest.raises(RuntimeError, match="refunds crashed"):
+        each_spec(PLANNED, run, last_try=False, threads=2)
+    assert sorted(ran) == sorted(spec["pipeline"] for spec in PLANNED), "the others ran"
+
+
+def test_on_the_last_try_the_batch_goes_on_without_the_crashed_spec(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    results = each_spec(PLANNED, crash_on("refunds"), last_try=True, threads=3)
+    assert [result["pipeline"] for result in results] == ["orders", "broken", "late"], "in order"
+    assert "dev/refunds failed on its last try" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("finished", "missing"),
     [
         (PLANNED, []),
-        (PLANNED[:1], ["dev/refunds", "dev/broken"]),
-        ([], ["dev/orders", "dev/refunds", "dev/broken"]),
+        (PLANNED[:1], ["dev/refunds", "dev/broken", "dev/late"]),
+        ([], ["dev/orders", "dev/refunds", "dev/broken", "dev/late"]),
     ],
 )
 def test_unfinished_names_the_specs_without_a_result(

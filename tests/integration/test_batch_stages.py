@@ -57,11 +57,14 @@ def upload_specs(config: EmbeddedConfig, prefix: str, names: list[str]) -> list[
 
 
 def run_stages(uris: list[str], environments: list[str], ctx: FlowContext) -> list[dict[str, Any]]:
-    """prepare -> plan -> every batch -> the second round, as the DAG runs them."""
+    """prepare -> plan -> every batch, as the DAG runs them."""
     ready, skipped = prepare(uris, environments, ctx)
     assert skipped == []
-    first, later = batches(plan(ready, ctx), ctx.batch_size)
-    return [result for batch in first + later for result in generate(batch, ctx)]
+    return [
+        result
+        for batch in batches(plan(ready, ctx), ctx.batch_size)
+        for result in generate(batch, ctx)
+    ]
 
 
 def artifacts(ctx: FlowContext, environment: str, pipeline: str) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Work items in batches: whole specs when they fit, suites after their spec's SQL."""
+"""Specs in batches: whole, about ``size`` tasks each, suites after their spec's code."""
 
 from __future__ import annotations
 
-from airflow_llm.stages import batches
+from typing import Any
+
+from airflow_llm.stages import IDLE, batches, work_items
 
 PLANNED = [
     {"environment": "dev", "pipeline": "a", "tasks": {"check": "quality", "load": "sql"}},
@@ -12,23 +14,29 @@ PLANNED = [
 ]
 
 
-def names(groups: list[list[dict[str, str]]]) -> list[list[str]]:
-    return [
-        [f"{item['environment']}.{item['pipeline']}.{item['task']}" for item in g] for g in groups
+def specs(groups: list[list[dict[str, Any]]]) -> list[list[str]]:
+    return [[f"{spec['environment']}.{spec['pipeline']}" for spec in group] for group in groups]
+
+
+def test_specs_stay_whole_in_batches_of_about_size_tasks() -> None:
+    assert specs(batches(PLANNED, size=4)) == [["dev.a", "dev.b", "dev.c"], ["prod.a"]]
+    assert specs(batches(PLANNED, size=6)) == [["dev.a", "dev.b", "dev.c", "prod.a"]]
+
+
+def test_a_spec_larger_than_a_batch_is_a_batch_of_its_own_and_one_without_tasks_joins_any() -> None:
+    assert specs(batches(PLANNED, size=1)) == [["dev.a"], ["dev.b", "dev.c"], ["prod.a"]]
+
+
+def test_nothing_planned_is_one_idle_batch_not_none() -> None:
+    assert batches([], size=32) == [[IDLE]], "a mapped group over nothing is skipped"
+
+
+def test_work_items_put_each_specs_suites_after_its_code() -> None:
+    items = work_items(PLANNED[:2])
+    assert [f"{item['pipeline']}.{item['task']}" for item in items] == [
+        "a.load",
+        "a.check",
+        "b.load",
+        "b.count",
     ]
-
-
-def test_specs_that_fit_stay_whole_with_their_suites_last() -> None:
-    first, later = batches(PLANNED, size=4)
-    assert names(first) == [
-        ["dev.a.load", "dev.a.check", "dev.b.load", "dev.b.count"],
-        ["prod.a.load", "prod.a.check"],
-    ]
-    assert later == [[]], "one empty batch, not none: a mapped task over nothing is skipped"
-
-
-def test_larger_specs_split_and_their_suites_wait_for_a_second_round() -> None:
-    first, later = batches(PLANNED, size=1)
-    assert names(first) == [["dev.a.load"], ["dev.b.load"], ["dev.b.count"], ["prod.a.load"]]
-    assert names(later) == [["dev.a.check"], ["prod.a.check"]]
-    assert batches([], size=32) == ([[]], [[]])
+    assert items[0] == {"environment": "dev", "pipeline": "a", "task": "load", "kind": "sql"}
