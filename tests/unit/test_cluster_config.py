@@ -47,6 +47,7 @@ def test_every_process_shares_celery_postgres_bundles_and_queues(tmp_path: Path)
     )
     assert environment["AIRFLOW__OPERATORS__DEFAULT_QUEUE"] == "default"
     assert [worker.queues for worker in config.workers()] == [("default", "llm"), ("cpu",)]
+    assert [worker.concurrency for worker in config.workers()] == [4, 2], "pool's 2 + 2"
     local, s3 = json.loads(environment["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
     assert local["kwargs"] == {"path": str(DAGS)}
     assert s3["classpath"] == "airflow.providers.amazon.aws.bundles.s3.S3DagBundle"

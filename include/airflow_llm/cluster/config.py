@@ -55,7 +55,12 @@ class ClusterConfig:
     postgres_port: int = 15432
     redis_port: int = 16379
     worker_concurrency: int = 2
-    """Slots of each worker (two workers on a 2-core machine)."""
+    """Slots of the gates worker (two workers on a 2-core machine)."""
+    llm_worker_concurrency: int = 4
+    """Slots of the worker for generation and the light tasks: the ``llm_endpoint`` pool's
+    2 generate instances, and 2 for ``default`` (publish, summarize, the next run's
+    prepare), which otherwise waited behind generation while later batches took every
+    slot (``make bench-cluster``)."""
     parallelism: int = 32
     """Task instances the scheduler hands to Celery at once (``[core] parallelism``,
     Airflow's default). Beyond the workers' slots they wait in their queue in Redis. Set
@@ -83,6 +88,7 @@ class ClusterConfig:
             postgres_port=int(environ.get("AIRFLOW_LLM_POSTGRES_PORT", 15432)),
             redis_port=int(environ.get("AIRFLOW_LLM_REDIS_PORT", 16379)),
             worker_concurrency=int(environ.get("AIRFLOW_LLM_WORKER_CONCURRENCY", 2)),
+            llm_worker_concurrency=int(environ.get("AIRFLOW_LLM_LLM_WORKER_CONCURRENCY", 4)),
             parallelism=int(environ.get("AIRFLOW_LLM_PARALLELISM", 32)),
             llm_queue=environ.get(LLM_QUEUE_VARIABLE, "llm"),
             gates_queue=environ.get(GATES_QUEUE_VARIABLE, "gates"),
@@ -119,7 +125,7 @@ class ClusterConfig:
             Worker(
                 "worker-llm",
                 (self.default_queue, self.llm_queue),
-                self.worker_concurrency,
+                self.llm_worker_concurrency,
                 port + 2,
             ),
             Worker("worker-gates", (self.gates_queue,), self.worker_concurrency, port + 3),
