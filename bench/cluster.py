@@ -5,10 +5,11 @@ A cluster of its own (:class:`~airflow_llm.cluster.processes.Cluster` on free po
 temporary state folder, without the model server) runs ``airflow_llm_generate`` through
 its scheduler and Celery workers over the 20 bench specs, with the real gates, and
 ``bench_generate_gates_stubbed`` (the same graph, gates stubbed) beside it, at endpoint
-concurrency 4 and 16. Each run gets a fresh benchmark endpoint in a process of its own
-(a model name of its own, so no answer comes from the response cache); the llm worker
-restarts with the model connection and the flow's Variables pointed at it, and the
-``llm_endpoint`` pool is resized to the endpoint's concurrency through the REST API.
+concurrency 4 and 16, then over 100 specs at 16 (:data:`CASES`). Each run gets a fresh
+benchmark endpoint in a process of its own (a model name of its own, so no answer comes
+from the response cache); the llm worker restarts with the model connection and the
+flow's Variables pointed at it; batch size, pool and worker slots are the deployment's
+(batches of 100 tasks, 2 ``llm_endpoint`` slots, 4 + 2 worker slots).
 The figures come from the run's task instances as the REST API returns them
 (:mod:`bench.cluster_figures`). The cluster stops, whatever the outcome.
 """
@@ -30,6 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from airflow_llm.cluster.config import PROJECT_BUNDLE, ClusterConfig, dag_bundles
 from airflow_llm.cluster.postgres import postgres_bin
 from airflow_llm.cluster.processes import Cluster
@@ -39,7 +42,7 @@ from airflow_llm.embedded.s3_server import s3_client
 from bench.airflow_runs import LLM_POOL, REPO_ROOT, flow_variables_env, model_connection_env
 from bench.bulk import IN_FLIGHT_PER_SLOT
 from bench.cluster_figures import (
-    GATE_TASK,
+    POOLED_TASKS,
     TaskRecord,
     gate_figures,
     overhead_summary,
@@ -52,9 +55,10 @@ from bench.cluster_figures import (
     upstream_of,
 )
 from bench.endpoint import Books, serve_in_own_process
-from bench.workload import upload_bench_specs
+from bench.workload import SPEC_COUNT, upload_bench_specs
 
-CONCURRENCIES = (4, 16)
+MOST_SPECS = 100
+"""The specs the bench cluster's bucket holds; each case runs the first ones."""
 GATED_DAG = "airflow_llm_generate"
 STUBBED_DAG = "bench_generate_gates_stubbed"
 LLM_WORKER = "worker-llm"
@@ -70,6 +74,7 @@ class ClusterCase:
 
     concurrency: int
     gates: bool
+    specs: int = SPEC_COUNT
 
     @property
     def dag_id(self) -> str:
@@ -79,7 +84,17 @@ class ClusterCase:
     @property
     def name(self) -> str:
         """A short label, also the endpoint's model name."""
-        return f"cluster-c{self.concurrency}-{'gates' if self.gates else 'stubbed'}"
+        gates = "gates" if self.gates else "stubbed"
+        return f"cluster-c{self.concurrency}-{gates}-{self.specs}-specs"
+
+
+CASES = (
+    *(ClusterCase(concurrency, gates) for concurrency in (4, 16) for gates in (False, True)),
+    ClusterCase(16, False, MOST_SPECS),
+    ClusterCase(16, True, MOST_SPECS),
+)
+"""The 20 bench specs at C=4 and C=16, with and without the gates; then a bulk run of 100
+at C=16, where the per-run hand-offs weigh less against generation."""
 
 
 def missing_prerequisites() -> list[str]:
@@ -100,14 +115,14 @@ class BenchCluster:
     api: ClusterApi
     spec_uris: list[str]
 
-    def serve(self, base_url: str, model: str, concurrency: int) -> None:
+    def serve(self, base_url: str, model: str, case: ClusterCase) -> None:
         """Restart the llm worker pointed at the endpoint ``base_url`` serving ``model``,
-        with the flow's batch size and in-flight requests; size the pool."""
+        with the deployment's batch size and the case's requests in flight."""
         from airflow_llm.stages import BATCH_SIZE
 
         run_env = {
             **model_connection_env(base_url, model),
-            **flow_variables_env(BATCH_SIZE, IN_FLIGHT_PER_SLOT * concurrency, "free"),
+            **flow_variables_env(BATCH_SIZE, IN_FLIGHT_PER_SLOT * case.concurrency, "free"),
         }
         config = self.cluster.config
         pointed = replace(
@@ -117,7 +132,6 @@ class BenchCluster:
         process = pointed.worker(worker)
         process.stop()
         process.start()
-        self.api.set_pool_slots(LLM_POOL, concurrency)
 
 
 def bench_config(state_dir: Path) -> ClusterConfig:
@@ -173,7 +187,7 @@ def bench_cluster() -> Iterator[BenchCluster]:
                 api.pause(dag.dag_id)
         api.wait_until_idle(GATED_DAG, RUN_TIMEOUT)  # the run of the first unpause
         config = cluster.config
-        uris = upload_bench_specs(s3_client(config.services), config.services.bucket)
+        uris = upload_bench_specs(s3_client(config.services), config.services.bucket, MOST_SPECS)
         yield BenchCluster(cluster, api, uris)
     finally:
         cluster.down()
@@ -197,9 +211,10 @@ def cluster_run(
     """One run of ``case`` on the bench cluster with a fresh endpoint; its figures."""
     model = f"bench-{case.name}"
     with serve_in_own_process(case.concurrency, seconds_per_token, model, work) as endpoint:
-        bench.serve(endpoint.base_url, model, case.concurrency)
+        bench.serve(endpoint.base_url, model, case)
         load = os.getloadavg()[0]
-        conf = {"spec_uris": bench.spec_uris, "environment": "dev", "force": True}
+        specs = bench.spec_uris[: case.specs]
+        conf = {"spec_uris": specs, "environment": "dev", "force": True}
         run_id = bench.api.trigger(case.dag_id, conf)
         run = bench.api.wait_for_run(case.dag_id, run_id, RUN_TIMEOUT)
         books = endpoint.books()
@@ -216,6 +231,7 @@ def cluster_run(
         timed,
         (run.end_date - run.start_date).total_seconds(),
         upstream,
+        len(rows),
         gate_seconds(s3_client(bench.cluster.config.services), rows),
     )
     return {
@@ -228,6 +244,12 @@ def cluster_run(
         "task_instances": [asdict(record) for record in timed],
         "upstream": {task: sorted(tasks) for task, tasks in upstream.items()},
     }
+
+
+def llm_pool_slots(settings_file: Path) -> int:
+    """The ``llm_endpoint`` pool's slots, as the settings file creates it."""
+    pools = yaml.safe_load(settings_file.read_text())["airflow"]["pools"]
+    return int(next(pool["pool_slot"] for pool in pools if pool["pool_name"] == LLM_POOL))
 
 
 def records(instances: list[Any], origin: datetime) -> list[TaskRecord]:
@@ -270,17 +292,19 @@ def case_figures(
     timed: list[TaskRecord],
     run_seconds: float,
     upstream: dict[str, set[str]],
+    specs: int,
     gate_work: list[float],
 ) -> dict[str, Any]:
     """Whole run / ideal and / packed floor, where the time beyond the floor went,
-    scheduler overhead per task instance and, with gates, their throughput
-    (``gate_work``: the gates' own seconds per bundle, from the reports)."""
+    scheduler overhead per task instance and, with gates, their throughput (``specs``:
+    the bundles summarized; ``gate_work``: the gates' own seconds per bundle, from the
+    reports)."""
     ideal, packed = books.ideal_seconds(case.concurrency), books.packed_seconds(case.concurrency)
+    pool = llm_pool_slots(REPO_ROOT / "airflow_settings.yaml")
     split = phases(timed, run_seconds, packed)
     workers = config.workers()
     worker_of = {queue: worker.name for worker in workers for queue in worker.queues}
     slots = {worker.name: worker.concurrency for worker in workers}
-    specs = sum(1 for record in timed if record.task_id == GATE_TASK)
     figures: dict[str, Any] = {
         "case": case.name,
         "dag_id": case.dag_id,
@@ -296,7 +320,8 @@ def case_figures(
         "phases": split,
         "limit": run_limit(split),
         "scheduler_overhead": overhead_summary(
-            overheads(timed, upstream, worker_of, slots), startup_seconds(timed)
+            overheads(timed, upstream, worker_of, slots, {t: pool for t in POOLED_TASKS}),
+            startup_seconds(timed),
         ),
     }
     if case.gates:
@@ -304,7 +329,7 @@ def case_figures(
         cores = min(os.cpu_count() or 1, gates_worker.concurrency)
         generated = specs / split["generation_seconds"] if split["generation_seconds"] else 0.0
         figures["gate_throughput"] = gate_figures(
-            timed, gate_work, gates_worker.concurrency, cores, generated
+            timed, specs, gate_work, gates_worker.concurrency, cores, generated
         )
     return figures
 
@@ -327,11 +352,9 @@ def cluster_bench(seconds_per_token: float, work: Path) -> dict[str, Any]:
             worker.name: {"queues": list(worker.queues), "slots": worker.concurrency}
             for worker in config.workers()
         }
-        for concurrency in CONCURRENCIES:
-            for gates in (False, True):
-                case = ClusterCase(concurrency, gates)
-                print(f"  cluster: {case.name} ...", flush=True)
-                results["runs"].append(cluster_run(bench, case, seconds_per_token, work))
+        for case in CASES:
+            print(f"  cluster: {case.name} ...", flush=True)
+            results["runs"].append(cluster_run(bench, case, seconds_per_token, work))
     results["load_average_after"] = [round(load, 2) for load in os.getloadavg()]
     return results
 
@@ -343,7 +366,7 @@ def cluster_rows(cluster: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     for run in cluster["runs"]:
         gated = "gates" if run["gates"] else "gates stubbed"
-        label = f"cluster C={run['endpoint_concurrency']}, {gated}"
+        label = f"cluster C={run['endpoint_concurrency']}, {run['specs']} specs, {gated}"
         target = "<= 1.15" if run["endpoint_concurrency"] == 16 and not run["gates"] else "-"
         overhead = run["scheduler_overhead"]
         rows += [

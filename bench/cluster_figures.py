@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from statistics import mean, median
 from typing import Any
 
-GENERATION_TASKS = ("generate", "generate_quality")
-GATE_TASK = "bundle.gate"
-"""Render and gate, in the mapped task group ``bundle``: one instance per spec."""
-LIGHT_TASKS = ("discover", "batches", "split_suites")
+GENERATION_TASKS = ("batch.generate",)
+GATE_TASK = "batch.gate"
+"""Render and gate, in the mapped task group ``batch``: one instance per batch of specs."""
+POOLED_TASKS = ("plan", *GENERATION_TASKS)
+"""The tasks in the ``llm_endpoint`` pool."""
+LIGHT_TASKS = ("plan",)
+"""Bookkeeping tasks: the bench specs list their tasks, so ``plan`` only batches them."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,13 @@ def overheads(
     upstream: Mapping[str, set[str]],
     worker_of: Mapping[str, str],
     slots: Mapping[str, int],
+    pool_slots: Mapping[str, int] | None = None,
 ) -> list[Overhead]:
-    """Every instance's wait beyond its upstream and a free slot on its worker
-    (``worker_of`` maps a queue to its worker, ``slots`` a worker to its slots)."""
+    """Every instance's wait beyond its upstream, a free slot on its worker
+    (``worker_of`` maps a queue to its worker, ``slots`` a worker to its slots) and, for
+    the tasks of ``pool_slots`` (task id -> the slots of the one pool they share), a free
+    pool slot."""
+    pooled = pool_slots or {}
     ends: dict[str, float] = {}
     for record in records:
         ends[record.task_id] = max(ends.get(record.task_id, 0.0), record.end)
@@ -97,6 +104,9 @@ def overheads(
         worker = worker_of.get(record.queue, record.queue)
         same = [other for other in records if worker_of.get(other.queue, other.queue) == worker]
         ready = slot_free_at(record, same, slots.get(worker, 1), after)
+        if record.task_id in pooled:
+            in_pool = [other for other in records if other.task_id in pooled]
+            ready = slot_free_at(record, in_pool, pooled[record.task_id], ready)
         waited = max(0.0, record.start - ready)
         queued = waited if record.queued is None else min(waited, max(0.0, record.queued - ready))
         found.append(Overhead(record.task_id, record.map_index, queued, waited - queued))
@@ -104,13 +114,14 @@ def overheads(
 
 
 def _group(task_id: str) -> str | None:
-    """The task group of a task id (``bundle.gate``: ``bundle``), None outside one."""
+    """The task group of a task id (``batch.gate``: ``batch``), None outside one."""
     return task_id.rpartition(".")[0] or None
 
 
 def startup_seconds(records: Sequence[TaskRecord]) -> float | None:
     """The median duration of the bookkeeping tasks (:data:`LIGHT_TASKS`, whose own work
-    takes about 0.04 s): what starting a task process costs once it runs."""
+    takes a few hundredths of a second): what starting a task process costs once it
+    runs."""
     light = [r.end - r.start for r in records if r.task_id in LIGHT_TASKS]
     return round(median(light), 2) if light else None
 
@@ -184,12 +195,12 @@ def phases(records: Sequence[TaskRecord], run_seconds: float, packed: float) -> 
 
 
 RUN_LIMITS = {
-    "before_generation_seconds": "the hand-offs before generation (discover, prepare, plan, "
-    "batches: one task each, scheduled one after the other)",
+    "before_generation_seconds": "the hand-offs before generation (prepare, plan: one task "
+    "each, scheduled one after the other)",
     "generation_beyond_packed_seconds": "generation itself beyond the endpoint's floor "
     "(answers validated on the llm worker's CPU between requests)",
-    "after_generation_seconds": "the work after generation (gate, publish and summarize "
-    "of every bundle on 2 + 2 worker slots)",
+    "after_generation_seconds": "the work after the last batch was generated (its gate and "
+    "publish, the gates and publishes still queued, summarize)",
 }
 
 
@@ -201,27 +212,30 @@ def run_limit(split: Mapping[str, float]) -> str:
 
 def gate_figures(
     records: Sequence[TaskRecord],
+    bundles: int,
     work: Sequence[float],
     slots: int,
     cores: int,
     generated_per_second: float,
 ) -> dict[str, Any]:
-    """Bundles gated per second while gate instances ran, per worker core, the mean
-    number running at once, the gates' pace against generation's (bundles/s each), and
-    the share of a gate instance's time that is the gates' own work (``work``: the
-    seconds each bundle's report gives the gates), with what limits the throughput."""
+    """Bundles gated per second while gate instances (one per batch) ran, per worker core,
+    the mean number of instances running at once, the gates' pace against generation's
+    (bundles/s each), and the share of the instances' time that is the gates' own work
+    (``work``: the seconds each bundle's report gives the gates), with what limits the
+    throughput."""
     gates = [r for r in records if r.task_id == GATE_TASK]
     busy = busy_seconds(gates)
-    if not gates or busy <= 0:
-        return {"bundles": len(gates)}
-    per_second = len(gates) / busy
+    if not gates or busy <= 0 or not bundles:
+        return {"bundles": bundles}
+    per_second = bundles / busy
     spent = sum(r.end - r.start for r in gates)
     in_parallel = spent / busy
     share = sum(work) / spent if work else None
     figures: dict[str, Any] = {
-        "bundles": len(gates),
+        "bundles": bundles,
+        "instances": len(gates),
         "busy_seconds": round(busy, 2),
-        "mean_seconds": round(spent / len(gates), 2),
+        "mean_seconds": round(spent / bundles, 2),
         "in_parallel": round(in_parallel, 2),
         "bundles_per_second": round(per_second, 3),
         "bundles_per_second_per_core": round(per_second / cores, 3),
@@ -231,8 +245,8 @@ def gate_figures(
     }
     if share is not None and share < 0.5:
         figures["limit"] = (
-            f"task instances' own cost: the gates' work is {share:.0%} of a gate instance's "
-            f"{figures['mean_seconds']} s ({figures['work_mean_seconds']} s a bundle)"
+            f"task instances' own cost: the gates' work is {share:.0%} of the gate instances' "
+            f"{figures['mean_seconds']} s a bundle ({figures['work_mean_seconds']} s of gates)"
         )
     elif in_parallel >= 0.9 * slots:
         figures["limit"] = (

@@ -163,10 +163,11 @@ def bench_specs(count: int = SPEC_COUNT) -> dict[str, str]:
     }
 
 
-def upload_bench_specs(client: Any, bucket: str) -> list[str]:
-    """Put the bench specs under ``specs/`` of ``bucket`` (an S3 client's); their URIs."""
+def upload_bench_specs(client: Any, bucket: str, count: int = SPEC_COUNT) -> list[str]:
+    """Put ``count`` bench specs under ``specs/`` of ``bucket`` (an S3 client's); their
+    URIs."""
     uris = []
-    for name, text in bench_specs().items():
+    for name, text in bench_specs(count).items():
         client.put_object(Bucket=bucket, Key=f"specs/{name}", Body=text.encode())
         uris.append(f"s3://{bucket}/specs/{name}")
     return uris

@@ -15,7 +15,6 @@ from typing import Any
 from airflow_client.client.api.asset_api import AssetApi
 from airflow_client.client.api.dag_api import DAGApi
 from airflow_client.client.api.dag_run_api import DagRunApi
-from airflow_client.client.api.pool_api import PoolApi
 from airflow_client.client.api.task_api import TaskApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
 from airflow_client.client.api.x_com_api import XComApi
@@ -24,7 +23,6 @@ from airflow_client.client.models.asset_event_response import AssetEventResponse
 from airflow_client.client.models.dag_patch_body import DAGPatchBody
 from airflow_client.client.models.dag_response import DAGResponse
 from airflow_client.client.models.dag_run_response import DAGRunResponse
-from airflow_client.client.models.pool_patch_body import PoolPatchBody
 from airflow_client.client.models.task_instance_response import TaskInstanceResponse
 from airflow_client.client.models.trigger_dag_run_post_body import TriggerDAGRunPostBody
 
@@ -64,7 +62,6 @@ class ClusterApi:
         self.dag_runs = DagRunApi(client)
         self.xcoms = XComApi(client)
         self.task_instances = TaskInstanceApi(client)
-        self.pools = PoolApi(client)
         self.task_api = TaskApi(client)
         self.assets = AssetApi(client)
 
@@ -134,12 +131,6 @@ class ClusterApi:
             return all(run.state.value in FINISHED for run in self.runs(dag_id)) or None
 
         wait_for(f"{dag_id} idle", idle, timeout)
-
-    def set_pool_slots(self, pool: str, slots: int) -> None:
-        """Resize a pool (its other settings kept: the API wants them in the body)."""
-        current = self.pools.get_pool(pool)
-        body = PoolPatchBody(pool=pool, slots=slots, include_deferred=current.include_deferred)
-        self.pools.patch_pool(pool, body, update_mask=["slots"])
 
     def downstream(self, dag_id: str) -> dict[str, list[str]]:
         """Each task of the DAG and the tasks directly downstream of it."""
