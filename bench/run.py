@@ -56,14 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _cluster(seconds_per_token: float, work: Path) -> dict[str, Any]:
     """The cluster runs, or why they were skipped."""
-    from bench.cluster import cluster_bench, missing_prerequisites
+    from bench.cluster import CASES, cluster_bench, missing_prerequisites
 
     missing = missing_prerequisites()
     if missing:
         reason = f"{' and '.join(missing)} missing: `make cluster-prerequisites` (as root)"
         print(f"cluster runs skipped: {reason}", flush=True)
         return {"skipped": reason}
-    print("cluster runs: a cluster of their own, 4 runs (minutes)", flush=True)
+    print(f"cluster runs: a cluster of their own, {len(CASES)} runs (minutes)", flush=True)
     return cluster_bench(seconds_per_token, work / "cluster")
 
 
