@@ -68,3 +68,18 @@ def test_generation_dags_bound_model_calls_by_the_endpoint_pool(dag_bag: DagBag)
         pools = {task.task_id: task.pool for task in dag.tasks}
         model_bound = {pools["plan"], pools["batch.generate"]}
         assert model_bound == {"llm_endpoint"}
+
+
+def test_each_batch_is_gated_and_published_after_its_own_generate(dag_bag: DagBag) -> None:
+    for dag_id in ("airflow_llm_generate", "airflow_llm_regenerate"):
+        dag = dag_bag.dags[dag_id]
+        downstream = {task.task_id: task.downstream_task_ids for task in dag.tasks}
+        assert downstream["prepare"] == {"plan", "summarize"}
+        assert downstream["plan"] == {"batch.generate", "batch.gate", "summarize"}
+        assert downstream["batch.generate"] == {"batch.gate"}
+        assert downstream["batch.gate"] == {"batch.publish"}
+        assert downstream["batch.publish"] == {"summarize"}
+        group = dag.get_task("batch.gate").task_group
+        assert group is not None
+        assert group.group_id == "batch"
+        assert dag.get_task("batch.gate").trigger_rule == "all_done", "reports after a failure"
