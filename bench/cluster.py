@@ -31,12 +31,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from airflow_llm.cluster.config import PROJECT_BUNDLE, ClusterConfig, dag_bundles
 from airflow_llm.cluster.postgres import postgres_bin
 from airflow_llm.cluster.processes import Cluster
 from airflow_llm.cluster.rest import ClusterApi
+from airflow_llm.embedded.airflow_local import settings_pools
 from airflow_llm.embedded.config import EmbeddedConfig, free_port_block
 from airflow_llm.embedded.s3_server import s3_client
 from bench.airflow_runs import LLM_POOL, REPO_ROOT, flow_variables_env, model_connection_env
@@ -248,7 +247,7 @@ def cluster_run(
 
 def llm_pool_slots(settings_file: Path) -> int:
     """The ``llm_endpoint`` pool's slots, as the settings file creates it."""
-    pools = yaml.safe_load(settings_file.read_text())["airflow"]["pools"]
+    pools = settings_pools(settings_file)
     return int(next(pool["pool_slot"] for pool in pools if pool["pool_name"] == LLM_POOL))
 
 

@@ -101,12 +101,20 @@ def prepare_metadata(settings_file: Path, config: EmbeddedConfig, dags_dir: Path
     migrate_and_create_pools(settings_file, environment)
 
 
+def settings_pools(settings_file: Path) -> list[dict[str, Any]]:
+    """The pools the settings file creates (``pool_name``, ``pool_slot``, description)."""
+    pools: list[dict[str, Any]] = yaml.safe_load(settings_file.read_text())["airflow"].get(
+        "pools", []
+    )
+    return pools
+
+
 def migrate_and_create_pools(settings_file: Path, environment: Mapping[str, str]) -> None:
     """``airflow db migrate`` and the pools of the settings file, for the Airflow that
     ``environment`` configures."""
     airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run([airflow, "db", "migrate"], env=environment, check=True, capture_output=True)
-    for pool in yaml.safe_load(settings_file.read_text())["airflow"].get("pools", []):
+    for pool in settings_pools(settings_file):
         command = [airflow, "pools", "set", pool["pool_name"], str(pool["pool_slot"])]
         command.append(pool.get("pool_description", ""))
         subprocess.run(command, env=environment, check=True, capture_output=True)
