@@ -88,6 +88,7 @@ def overheads(
     the tasks of ``pool_slots`` (task id -> the slots of the one pool they share), a free
     pool slot."""
     pooled = pool_slots or {}
+    in_pool = [record for record in records if record.task_id in pooled]
     ends: dict[str, float] = {}
     for record in records:
         ends[record.task_id] = max(ends.get(record.task_id, 0.0), record.end)
@@ -105,7 +106,6 @@ def overheads(
         same = [other for other in records if worker_of.get(other.queue, other.queue) == worker]
         ready = slot_free_at(record, same, slots.get(worker, 1), after)
         if record.task_id in pooled:
-            in_pool = [other for other in records if other.task_id in pooled]
             ready = slot_free_at(record, in_pool, pooled[record.task_id], ready)
         waited = max(0.0, record.start - ready)
         queued = waited if record.queued is None else min(waited, max(0.0, record.queued - ready))
